@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`. Both start from a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: demo test lint typecheck unit bench bench-quick clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Install and run the example project end to end (snapshot, change, checkout, restore).
+demo: $(PY)
+	$(PY) -m pip install -q -e '.[demo]'
+	bash examples/demo.sh
+
+# Install and run every check CI runs: lint, strict typing, the whole test suite.
+test: $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(PY) -m pytest -n 2
+
+# The test suite without the slow integration tests (they still run in `make test` and CI).
+unit: $(PY)
+	$(PY) -m pytest -n 2 -m 'not slow'
+
+bench: $(PY)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/run.py
+
+bench-quick: $(PY)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.work

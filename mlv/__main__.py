@@ -1,0 +1,3 @@
+from mlv.cli.main import main
+
+raise SystemExit(main())

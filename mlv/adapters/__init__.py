@@ -1,0 +1,1 @@
+"""Boundaries to outside programs and heavy libraries (git, pandas, pyarrow), imported lazily."""

@@ -1,0 +1,220 @@
+"""The git adapter: every call mlv makes to git goes through here.
+
+mlv talks to git's plumbing commands directly rather than through GitPython: GitPython spawns the
+same ``git`` processes for these operations, and its import alone (~90 ms measured) would exceed
+the start-up budget of a git hook. One persistent ``git cat-file --batch`` reads many blobs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlv.errors import GitError, NotARepository, UnknownRevision, UsageError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    sha: str
+    author: str
+    date: str
+    subject: str
+
+
+def _git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("LC_ALL", "C")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def find_toplevel(start: Path) -> Path:
+    """The root of the git work tree containing ``start``."""
+    if shutil.which("git") is None:
+        raise UsageError("git is not installed or not on PATH", "install git, then run mlv again")
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"],
+        cwd=start,
+        capture_output=True,
+        text=True,
+        env=_git_env(),
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise NotARepository(str(start))
+    return Path(proc.stdout.strip())
+
+
+class GitRepo:
+    """A git work tree, driven through the ``git`` command."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        input: bytes | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.root,
+            capture_output=True,
+            input=input,
+            env=_git_env(env),
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"git {args[0]} failed: {message[-1] if message else proc.returncode}",
+                "run the git command yourself to see the whole message; MLV_DEBUG=1 shows more",
+            )
+        return proc
+
+    def text(self, *args: str) -> str:
+        return self.run(args).stdout.decode().strip()
+
+    # -- revisions and blobs -------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None in a repository without commits."""
+        proc = self.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def resolve(self, rev: str) -> str:
+        if rev.startswith("-"):
+            raise UnknownRevision(rev)
+        proc = self.run(
+            ["rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"], check=False
+        )
+        if proc.returncode != 0:
+            raise UnknownRevision(rev)
+        return proc.stdout.decode().strip()
+
+    def read_blob(self, commit: str, path: str) -> bytes | None:
+        """The content of ``path`` at ``commit``, or None when the commit does not have it."""
+        return self.read_blobs([commit], path)[commit]
+
+    def read_blobs(self, commits: Iterable[str], path: str) -> dict[str, bytes | None]:
+        """``path`` at each commit, read through one ``git cat-file --batch`` process."""
+        wanted = list(dict.fromkeys(commits))
+        if not wanted:
+            return {}
+        request = "".join(f"{c}:{path}\n" for c in wanted).encode()
+        out = self.run(["cat-file", "--batch"], input=request).stdout
+        result: dict[str, bytes | None] = {}
+        pos = 0
+        for commit in wanted:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) == 2 and header[1] == b"missing":
+                result[commit] = None
+                continue
+            if len(header) != 3 or header[1] != b"blob":
+                result[commit] = None
+                continue
+            size = int(header[2])
+            result[commit] = out[pos : pos + size]
+            pos += size + 1
+        return result
+
+    def log(
+        self, path: str, revs: Sequence[str] = ("HEAD",), limit: int | None = None
+    ) -> list[CommitInfo]:
+        """Commits reachable from ``revs`` that changed ``path``, newest first."""
+        if self.head() is None:
+            return []
+        args = ["log", "--format=%H%x00%an%x00%aI%x00%s", *revs]
+        if limit:
+            args.insert(1, f"-n{limit}")
+        out = self.run([*args, "--", path]).stdout.decode(errors="replace")
+        commits = []
+        for line in out.splitlines():
+            sha, author, date, subject = line.split("\x00", 3)
+            commits.append(CommitInfo(sha, author, date, subject))
+        return commits
+
+    # -- index and work tree -------------------------------------------------------------------
+
+    def tracked_under(self, path: str) -> list[str]:
+        """Files git tracks at or below ``path``."""
+        out = self.run(["ls-files", "-z", "--", path]).stdout.decode()
+        return [p for p in out.split("\x00") if p]
+
+    def untracked_files(self) -> list[str]:
+        out = self.run(["ls-files", "-z", "--others", "--exclude-standard"]).stdout.decode()
+        return [p for p in out.split("\x00") if p]
+
+    def add(self, paths: Sequence[str]) -> None:
+        existing = [p for p in paths if (self.root / p).exists()]
+        if existing:
+            self.run(["add", "-A", "--", *existing])
+
+    def has_staged_changes(self) -> bool:
+        if self.head() is None:
+            return bool(self.run(["ls-files", "-z"]).stdout)
+        return self.run(["diff", "--cached", "--quiet"], check=False).returncode != 0
+
+    def has_unstaged_changes(self, exclude: str) -> bool:
+        proc = self.run(["diff", "--quiet", "--", ".", f":(exclude){exclude}"], check=False)
+        return proc.returncode != 0
+
+    def commit(self, message: str) -> str:
+        proc = self.run(["commit", "-q", "-m", message], check=False)
+        if proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
+            raise GitError(
+                f"git commit failed: {detail[-1] if detail else proc.returncode}",
+                "mlv.lock is written; fix the problem and commit it with git yourself",
+            )
+        head = self.head()
+        assert head is not None
+        return head
+
+    def code_tree(self, git_dir_tmp: Path, exclude: str) -> str:
+        """The git tree of all tracked files as they are in the work tree, without ``exclude``.
+
+        Computed in a throw-away copy of the index, so the user's staging is left as it was.
+        """
+        git_dir_tmp.mkdir(parents=True, exist_ok=True)
+        tmp_index = git_dir_tmp / f"index-{uuid.uuid4().hex}"
+        index = Path(self.text("rev-parse", "--git-path", "index"))
+        if not index.is_absolute():
+            index = self.root / index
+        try:
+            if index.exists():
+                shutil.copyfile(index, tmp_index)
+            env = {"GIT_INDEX_FILE": str(tmp_index)}
+            self.run(["add", "-u"], env=env)
+            self.run(["rm", "--cached", "-q", "--ignore-unmatch", "--", exclude], env=env)
+            return self.run(["write-tree"], env=env).stdout.decode().strip()
+        finally:
+            tmp_index.unlink(missing_ok=True)
+
+    def binary_diff(self, base: str | None, tree: str, exclude: str) -> bytes:
+        """``git diff --binary`` from ``base`` (or the empty tree) to ``tree``, less ``exclude``."""
+        return self.run(
+            [
+                "diff",
+                "--binary",
+                "--full-index",
+                base or EMPTY_TREE,
+                tree,
+                "--",
+                ".",
+                f":(exclude){exclude}",
+            ]
+        ).stdout

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import click
+
+from mlv.cli.output import RichProgress, human_size, out
+from mlv.core.checkout import checkout as do_checkout
+from mlv.core.project import Project, open_project
+from mlv.errors import UnknownRevision
+
+
+@click.command()
+@click.argument("args", nargs=-1, metavar="[REV] [--] [PATH...]")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite or delete work-tree files even when their content is not in the "
+    "store (it is lost).",
+)
+def checkout(args: tuple[str, ...], force: bool) -> int:
+    """Restore tracked paths as recorded at REV (default: the work tree's mlv.lock).
+
+    Files that already match are skipped; files the snapshot does not have are removed. A file
+    whose content is not saved in the store is never overwritten or deleted without --force.
+    mlv.lock and git's HEAD are not changed (like `git checkout REV -- PATH`).
+
+    \b
+    The first argument is a revision when git knows it as one; use -- to be explicit:
+      mlv checkout HEAD~2                 everything as of two commits ago
+      mlv checkout HEAD~2 -- data/raw     only data/raw
+      mlv checkout data/raw               data/raw as in the work tree's mlv.lock
+    """
+    project = open_project()
+    try:
+        rev, paths = _split_args(project, list(args))
+        result = do_checkout(project, rev=rev, paths=paths, force=force, progress=RichProgress())
+    finally:
+        project.close()
+    console = out()
+    console.print(
+        f"{len(result.written)} file(s) written ({human_size(result.bytes_written)}), "
+        f"{len(result.removed)} removed, {result.unchanged} already up to date"
+    )
+    return 0
+
+
+def _split_args(project: Project, args: list[str]) -> tuple[str | None, list[str]]:
+    """The first argument is the revision if git resolves it; the rest are paths."""
+    if not args:
+        return None, []
+    try:
+        project.git.resolve(args[0])
+    except UnknownRevision:
+        return None, args
+    return args[0], args[1:]

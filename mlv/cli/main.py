@@ -1,0 +1,127 @@
+"""The ``mlv`` entry point and its single error boundary.
+
+Commands are imported only when invoked, so ``mlv --help`` and git hooks start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from mlv import __version__
+
+# command name -> (module under mlv.cli.commands, one-line help shown by `mlv --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Make this git repository an mlv project."),
+    "track": ("track", "Track files or directories as artifacts (data, features, models...)."),
+    "untrack": ("track", "Stop tracking paths; the files stay where they are."),
+    "status": ("status", "Show how tracked paths, environment and code differ from mlv.lock."),
+    "snapshot": ("snapshot", "Store every artifact, record environment and code, commit mlv.lock."),
+    "checkout": ("checkout", "Restore tracked paths as recorded at a revision."),
+    "log": ("log", "List the snapshots in git history."),
+    "show": ("show", "Show what a snapshot recorded."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"mlv.cli.commands.{COMMANDS[cmd_name][0]}")
+        command: click.Command = getattr(module, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="mlv")
+def cli() -> None:
+    """mlv: version data, features, models, environments and code beside your git commits,
+    and re-run any historical run to prove it reproduces.
+
+    \b
+    Start:   mlv init && mlv track data/raw && mlv snapshot -m "first data"
+    Inspect: mlv status, mlv log, mlv show REV
+    Restore: mlv checkout REV [PATH...]
+
+    Exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 internal error, 130 interrupted.
+    """
+
+
+def _error(message: str, hint: str | None, code: int) -> int:
+    sys.stdout.flush()  # keep what was printed before the error in front of it
+    sys.stderr.write(f"error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+    sys.stderr.flush()
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run mlv; every failure becomes an ``error:``/``hint:`` pair and a documented exit code."""
+    from mlv.errors import MlvError
+
+    try:
+        result: Any = cli.main(args=argv, prog_name="mlv", standalone_mode=False)
+    except MlvError as exc:
+        if os.environ.get("MLV_DEBUG"):
+            raise
+        return _error(exc.message, exc.hint, exc.exit_code)
+    except click.exceptions.NoSuchOption as exc:
+        return _error(exc.format_message(), _usage_hint(exc.ctx), 2)
+    except click.UsageError as exc:
+        return _error(exc.format_message(), _usage_hint(exc.ctx), 2)
+    except click.exceptions.Abort:
+        return _error("interrupted", None, 130)
+    except KeyboardInterrupt:
+        return _error("interrupted", "run the command again to complete the work", 130)
+    except BrokenPipeError:
+        # The reader went away (e.g. `mlv log | head`); that is not an error of ours.
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        if os.environ.get("MLV_DEBUG"):
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        return _error(
+            f"{exc.strerror or exc}{where}",
+            "check permissions and free disk space, then run the command again"
+            " (MLV_DEBUG=1 shows the traceback)",
+            3,
+        )
+    except Exception as exc:
+        if os.environ.get("MLV_DEBUG"):
+            raise
+        return _error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in mlv; rerun with MLV_DEBUG=1 for the traceback and report it",
+            3,
+        )
+    if isinstance(result, int):
+        return result
+    return 0
+
+
+def _usage_hint(ctx: click.Context | None) -> str:
+    if ctx is not None and ctx.command_path:
+        return f"see `{ctx.command_path} --help`"
+    return "see `mlv --help`"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

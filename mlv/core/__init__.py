@@ -1,0 +1,1 @@
+"""The operations of mlv. They raise MlvError, report progress through callbacks, never print."""

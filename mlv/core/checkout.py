@@ -1,0 +1,260 @@
+"""``mlv checkout``: make tracked paths match a manifest, without losing unsaved work.
+
+Everything is planned before anything is touched: which files to write, which to delete, and
+whether any file about to be overwritten or deleted holds content the store does not have (that is
+refused unless forced). Each file is written to a temporary name, verified against its id and
+renamed into place, so an interrupted checkout leaves every file either old or new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project, to_relpath
+from mlv.core.workspace import Scanner, WorkFile
+from mlv.errors import CorruptObject, MissingObjects, UsageError, WouldClobber
+from mlv.model.ids import ObjectId
+from mlv.model.manifest import Lock
+from mlv.model.paths import is_within
+from mlv.model.tree import Tree
+from mlv.storage.fsutil import copy_to_temp, default_file_mode, link_to_temp, place
+from mlv.storage.hashing import hash_file
+from mlv.storage.lock import exclusive
+from mlv.storage.state import StatKey
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    relpath: str
+    id: ObjectId
+    size: int
+    executable: bool
+
+
+@dataclass
+class Scope:
+    """One region of the work tree to bring in line: an artifact, or a path inside one."""
+
+    path: str
+    targets: dict[str, Target]
+    empty_dirs: list[str]
+
+
+@dataclass
+class CheckoutResult:
+    rev: str | None
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    bytes_written: int = 0
+    artifacts: list[str] = field(default_factory=list)
+
+
+def _scopes(project: Project, lock: Lock, wanted: list[str]) -> list[Scope]:
+    """The regions to restore: every artifact, or the ones (or parts of them) in ``wanted``."""
+    selected: list[tuple[str, str]] = []  # (artifact path, scope path)
+    for path in wanted or sorted(lock.artifacts):
+        owner = next((a for a in lock.artifacts if is_within(path, a)), None)
+        if owner is None:
+            raise UsageError(
+                f"{path} is not a tracked path in this snapshot",
+                "`mlv show [REV]` lists the artifacts a snapshot holds"
+                " (if you meant a revision: git does not know it)",
+            )
+        selected.append((owner, path))
+    scopes = []
+    for artifact, scope_path in selected:
+        record = lock.artifacts[artifact]
+        if record.type == "file":
+            target = Target(artifact, record.id, record.size, record.executable)
+            scopes.append(Scope(artifact, {artifact: target}, []))
+            continue
+        tree = Tree.decode(project.store.read_bytes(record.id))
+        targets = {}
+        for e in tree.entries:
+            rel = f"{artifact}/{e.path}"
+            if is_within(rel, scope_path):
+                targets[rel] = Target(rel, e.id, e.size, e.executable)
+        dirs = [
+            f"{artifact}/{d}" for d in tree.empty_dirs if is_within(f"{artifact}/{d}", scope_path)
+        ]
+        if scope_path == artifact:
+            dirs.append(artifact)
+        elif not targets and not dirs:
+            raise UsageError(f"{scope_path} is not in the snapshot of {artifact}")
+        scopes.append(Scope(scope_path, targets, dirs))
+    return scopes
+
+
+def _current(scanner: Scanner, scope: Scope) -> tuple[dict[str, WorkFile], list[str]]:
+    """The files (and empty directories) the work tree has in the scope, whatever their types."""
+    found: dict[str, WorkFile] = {}
+    # A file may stand where a directory of the scope should be: look at each ancestor.
+    parent = scope.path.rpartition("/")[0]
+    while parent:
+        if (scanner.root / parent).is_file():
+            scan = scanner.scan(parent)
+            if scan is not None:
+                found.update({f.relpath: f for f in scan.files})
+        parent = parent.rpartition("/")[0]
+    scan = scanner.scan(scope.path)
+    empty: list[str] = []
+    if scan is not None:
+        found.update({f.relpath: f for f in scan.files})
+        empty = [f"{scope.path}/{d}" for d in scan.empty_dirs]
+    return found, empty
+
+
+def _clear_dir(path: Path) -> None:
+    """Remove a directory that holds only (possibly nested) empty directories."""
+    for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda w: -len(w[0])):
+        os.rmdir(dirpath)
+
+
+def _materialise(project: Project, target: Target, link: str) -> None:
+    """Write one file from the store into the work tree, verified, atomically."""
+    src = project.store.path_of(target.id)
+    dst = project.abspath(target.relpath)
+    tmp_dir = project.tmp_dir
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    if link == "hardlink" and not target.executable:
+        # The link shares the store's inode, so verify the object itself.
+        if hash_file(src) != target.id:
+            raise CorruptObject(str(target.id), str(src))
+        tmp = link_to_temp(src, tmp_dir)
+    else:
+        tmp = copy_to_temp(src, tmp_dir, mode=default_file_mode(target.executable))
+        if hash_file(tmp) != target.id:
+            tmp.unlink()
+            raise CorruptObject(str(target.id), str(src))
+    if dst.is_dir() and not dst.is_symlink():
+        _clear_dir(dst)  # its files were removed as planned; a file takes its place
+    try:
+        place(tmp, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        # .mlv/tmp sits on another file system than this path: retry beside the destination.
+        tmp2 = copy_to_temp(src, dst.parent, mode=default_file_mode(target.executable))
+        place(tmp2, dst)
+
+
+def _remove_empty_parents(root: Path, relpath: str, stop: str, keep: set[str]) -> None:
+    parent = relpath.rpartition("/")[0]
+    while parent and is_within(parent, stop) and parent not in keep:
+        try:
+            (root / parent).rmdir()
+        except OSError:
+            return
+        parent = parent.rpartition("/")[0]
+
+
+def checkout(
+    project: Project,
+    *,
+    rev: str | None = None,
+    paths: list[str] | None = None,
+    force: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> CheckoutResult:
+    """Restore tracked paths as recorded at ``rev`` (default: the work tree's mlv.lock)."""
+    if rev is not None:
+        sha, lock = project.lock_at(rev)
+    else:
+        sha = None
+        current_lock = project.read_lock()
+        if current_lock is None:
+            raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
+        lock = current_lock
+    wanted = [to_relpath(project.root, p) for p in paths or []]
+    result = CheckoutResult(sha)
+    with exclusive(project.process_lock):
+        scopes = _scopes(project, lock, wanted)
+        needed = {t.id for s in scopes for t in s.targets.values()}
+        missing = project.store.missing(needed)
+        if missing:
+            raise MissingObjects(str(m) for m in missing)
+
+        scanner = Scanner(
+            project.root, project.state, jobs=project.settings.jobs, progress=progress
+        )
+        writes: list[Target] = []
+        chmods: list[Target] = []
+        deletes: list[WorkFile] = []
+        overwritten: list[WorkFile] = []
+        stray_dirs: list[str] = []
+        for scope in scopes:
+            current, empty_dirs = _current(scanner, scope)
+            for rel, target in scope.targets.items():
+                have = current.get(rel)
+                if have is not None and have.id == target.id:
+                    if have.executable != target.executable:
+                        chmods.append(target)
+                    else:
+                        result.unchanged += 1
+                    continue
+                writes.append(target)
+                if have is not None:
+                    overwritten.append(have)
+            deletes.extend(f for rel, f in current.items() if rel not in scope.targets)
+            stray_dirs.extend(d for d in empty_dirs if d not in scope.empty_dirs)
+            result.artifacts.append(scope.path)
+
+        at_risk = [f for f in [*overwritten, *deletes] if not project.store.exists(f.id)]
+        if at_risk and not force:
+            raise WouldClobber(f.relpath for f in at_risk)
+
+        keep = {d for s in scopes for d in s.empty_dirs}
+        for f in deletes:
+            f.abspath.unlink()
+            result.removed.append(f.relpath)
+        for f in deletes:
+            scope_root = next(
+                s.path
+                for s in scopes
+                if is_within(f.relpath, s.path) or is_within(s.path, f.relpath)
+            )
+            _remove_empty_parents(project.root, f.relpath, scope_root, keep)
+        for d in sorted(stray_dirs, key=len, reverse=True):
+            with contextlib.suppress(OSError):
+                (project.root / d).rmdir()
+        project.state.forget(f.relpath for f in deletes)
+
+        for target in writes:
+            _make_parent_dirs(project.root, target.relpath)
+        progress.start("checking out", sum(t.size for t in writes), unit="bytes")
+        link = project.settings.link
+
+        def write(target: Target) -> None:
+            _materialise(project, target, link)
+            progress.advance(target.size)
+
+        try:
+            with ThreadPoolExecutor(scanner.jobs) as pool:
+                list(pool.map(write, writes))
+        finally:
+            progress.finish()
+        for target in chmods:
+            os.chmod(project.abspath(target.relpath), default_file_mode(target.executable))
+        for target in [*writes, *chmods]:
+            st = os.stat(project.abspath(target.relpath))
+            project.state.record_written(
+                target.relpath, StatKey(st.st_ino, st.st_size, st.st_mtime_ns), target.id
+            )
+        for d in keep:
+            (project.root / d).mkdir(parents=True, exist_ok=True)
+        project.state.flush()
+        result.written = sorted(t.relpath for t in writes)
+        result.bytes_written = sum(t.size for t in writes)
+        return result
+
+
+def _make_parent_dirs(root: Path, relpath: str) -> None:
+    """Create the directories above ``relpath``, replacing none: a file in the way was removed."""
+    (root / relpath).parent.mkdir(parents=True, exist_ok=True)

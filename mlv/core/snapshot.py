@@ -1,0 +1,153 @@
+"""``mlv snapshot``: hash and store every artifact, record environment and code, write mlv.lock.
+
+Order matters for crash safety: objects are stored before mlv.lock names them, and mlv.lock is
+replaced atomically, so an interrupted snapshot leaves the old manifest and a store with extra
+(complete) objects; running it again completes the work.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mlv.core import code, environment
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import CONFIG_FILE, MLV_DIR, Project
+from mlv.core.workspace import Scan, Scanner, WorkFile
+from mlv.errors import PathError
+from mlv.model.declarations import DECLARATIONS_FILE
+from mlv.model.manifest import LOCK_FILE, ArtifactRecord, Kind, Lock, encode_lock
+from mlv.storage.lock import exclusive
+
+# Files mlv writes and a snapshot commit carries along with mlv.lock.
+MANAGED_FILES = (DECLARATIONS_FILE, ".gitignore", CONFIG_FILE, f"{MLV_DIR}/.gitignore")
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactChange:
+    path: str
+    record: ArtifactRecord
+    change: str  # "new", "modified" or "unchanged"
+
+
+@dataclass
+class SnapshotResult:
+    lock: Lock
+    artifacts: list[ArtifactChange]
+    objects_added: int = 0
+    bytes_added: int = 0
+    lock_changed: bool = False
+    commit: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def scan_declared(project: Project, scanner: Scanner) -> dict[str, Scan]:
+    """Scan every declared artifact; a declared path that does not exist is an error."""
+    scans: dict[str, Scan] = {}
+    for path in sorted(project.declarations.artifacts):
+        scan = scanner.scan(path)
+        if scan is None:
+            raise PathError(
+                f"tracked path {path} does not exist",
+                "restore it with `mlv checkout`, or stop tracking it with `mlv untrack`",
+            )
+        scans[path] = scan
+    return scans
+
+
+def store_scans(
+    project: Project, scans: list[Scan], jobs: int, progress: Progress = NULL_PROGRESS
+) -> tuple[int, int]:
+    """Put every file (and tree object) the scans name into the store; (objects, bytes) added."""
+    store = project.store
+    todo: dict[str, WorkFile] = {}
+    for scan in scans:
+        for f in scan.files:
+            if str(f.id) not in todo and not store.exists(f.id):
+                todo[str(f.id)] = f
+        if scan.type == "dir":
+            store.add_bytes(scan.tree().encode())
+    files = list(todo.values())
+    if files:
+        progress.start("storing", sum(f.size for f in files), unit="bytes")
+
+        def put(f: WorkFile) -> None:
+            store.add_file(f.abspath, f.id, display=f.relpath)
+            progress.advance(f.size)
+
+        try:
+            with ThreadPoolExecutor(jobs) as pool:
+                list(pool.map(put, sorted(files, key=lambda f: -f.size)))
+        finally:
+            progress.finish()
+    return len(files), sum(f.size for f in files)
+
+
+def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:
+    if scan.type == "file":
+        f = scan.files[0]
+        return ArtifactRecord(
+            kind=kind, type="file", id=f.id, size=f.size, files=1, executable=f.executable
+        )
+    return ArtifactRecord(
+        kind=kind, type="dir", id=scan.object_id(), size=scan.size, files=len(scan.files)
+    )
+
+
+def snapshot(
+    project: Project,
+    *,
+    message: str | None = None,
+    commit: bool = True,
+    progress: Progress = NULL_PROGRESS,
+) -> SnapshotResult:
+    """Record the current artifacts, environment and code in mlv.lock (and commit it)."""
+    with exclusive(project.process_lock):
+        old = project.read_lock() or Lock()
+        scanner = Scanner(
+            project.root, project.state, jobs=project.settings.jobs, progress=progress
+        )
+        scans = scan_declared(project, scanner)
+        added, added_bytes = store_scans(project, list(scans.values()), scanner.jobs, progress)
+        project.state.flush()
+
+        changes = []
+        records = {}
+        for path, scan in scans.items():
+            record = artifact_record(project.declarations.artifacts[path].kind, scan)
+            records[path] = record
+            before = old.artifacts.get(path)
+            change = "new" if before is None else ("unchanged" if before == record else "modified")
+            changes.append(ArtifactChange(path, record, change))
+
+        env = environment.capture(project.root, project.declarations.env_variables, project.store)
+        if commit:
+            project.git.add(list(MANAGED_FILES))
+        state = code.current_state(project.git, project.tmp_dir)
+        # With a commit, staged changes land in it; only unstaged ones stay uncommitted.
+        # Without one, any difference from HEAD (the patch) is uncommitted.
+        dirty = project.git.has_unstaged_changes(exclude=LOCK_FILE) if commit else True
+        code_record = code.record(project.git, state, project.store, dirty=dirty)
+        lock = Lock(artifacts=records, stages=old.stages, environment=env, code=code_record)
+
+        result = SnapshotResult(lock, changes, added, added_bytes)
+        result.lock_changed = encode_lock(lock) != encode_lock(old)
+        if result.lock_changed:
+            project.write_lock(lock)
+
+        if code_record.dirty:
+            result.warnings.append(
+                "tracked code has uncommitted changes; they are recorded as a patch "
+                f"({code_record.patch}) so the run can be reproduced"
+            )
+        untracked = [p for p in project.git.untracked_files() if p != LOCK_FILE]
+        if untracked:
+            result.warnings.append(
+                f"{len(untracked)} file(s) unknown to git are not part of the code record "
+                f"(e.g. {untracked[0]}); `git add` them if the run needs them"
+            )
+        if commit:
+            project.git.add([LOCK_FILE])
+            if project.git.has_staged_changes():
+                result.commit = project.git.commit(message or "mlv snapshot")
+        return result

@@ -1,0 +1,122 @@
+"""``mlv status``: how the work tree differs from the work tree's mlv.lock."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from mlv.core import code, environment
+from mlv.core.environment import EnvDrift
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project
+from mlv.core.workspace import Scan, Scanner
+from mlv.errors import MissingObjects
+from mlv.model.manifest import ArtifactRecord, Lock
+from mlv.model.tree import Tree
+
+# Artifact states, in the words status prints.
+UNCHANGED = "unchanged"
+MODIFIED = "modified"
+DELETED = "deleted"
+NEW = "not snapshotted"
+MISSING = "missing"  # declared, never snapshotted, and absent
+ORPHANED = "no longer tracked"  # in mlv.lock but not declared in mlv.toml
+
+
+@dataclass
+class ArtifactStatus:
+    path: str
+    kind: str
+    state: str
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return self.state != UNCHANGED
+
+
+@dataclass
+class StatusReport:
+    artifacts: list[ArtifactStatus]
+    snapshotted: bool
+    environment: EnvDrift | None = None
+    code_changed: bool | None = None  # None when there is no record to compare with
+
+    @property
+    def stale(self) -> bool:
+        """True when a snapshot would record different artifacts (what --check fails on)."""
+        return any(a.stale for a in self.artifacts)
+
+
+def _compare_dir(status: ArtifactStatus, recorded: Tree, scan: Scan) -> None:
+    now = {f.relpath[len(scan.path) + 1 :]: f for f in scan.files}
+    before = recorded.by_path()
+    for name, f in now.items():
+        old = before.get(name)
+        if old is None:
+            status.added.append(name)
+        elif old.id != f.id or old.executable != f.executable:
+            status.modified.append(name)
+    status.deleted = sorted(set(before) - set(now))
+    status.added.sort()
+    status.modified.sort()
+
+
+def artifact_status(
+    project: Project, path: str, kind: str, record: ArtifactRecord | None, scan: Scan | None
+) -> ArtifactStatus:
+    if record is None:
+        return ArtifactStatus(path, kind, NEW if scan is not None else MISSING)
+    if scan is None:
+        return ArtifactStatus(path, kind, DELETED)
+    status = ArtifactStatus(path, kind, UNCHANGED)
+    if record.type == "file" and scan.type == "file":
+        f = scan.files[0]
+        if f.id != record.id or f.executable != record.executable:
+            status.state = MODIFIED
+        return status
+    if record.type != scan.type:
+        status.state = MODIFIED
+        return status
+    if scan.object_id() == record.id:
+        return status
+    status.state = MODIFIED
+    # Without the tree object (never fetched) we know that it differs, not where.
+    with contextlib.suppress(MissingObjects):
+        _compare_dir(status, Tree.decode(project.store.read_bytes(record.id)), scan)
+    return status
+
+
+def status(
+    project: Project,
+    *,
+    include_environment: bool = True,
+    include_code: bool = True,
+    progress: Progress = NULL_PROGRESS,
+) -> StatusReport:
+    """Compare artifacts (and environment and code) with the work tree's mlv.lock."""
+    lock = project.read_lock()
+    recorded = lock or Lock()
+    scanner = Scanner(project.root, project.state, jobs=project.settings.jobs, progress=progress)
+    results = []
+    declared = project.declarations.artifacts
+    for path in sorted(set(declared) | set(recorded.artifacts)):
+        record = recorded.artifacts.get(path)
+        if path not in declared:
+            assert record is not None
+            results.append(ArtifactStatus(path, record.kind, ORPHANED))
+            continue
+        results.append(
+            artifact_status(project, path, declared[path].kind, record, scanner.scan(path))
+        )
+    project.state.flush()
+    report = StatusReport(results, lock is not None)
+    if lock is not None and include_environment and lock.environment is not None:
+        current = environment.capture(project.root, project.declarations.env_variables, None)
+        report.environment = environment.compare(lock.environment, current)
+    if lock is not None and include_code and lock.code is not None:
+        state = code.current_state(project.git, project.tmp_dir)
+        report.code_changed = state.tree != lock.code.tree
+    return report

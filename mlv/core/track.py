@@ -1,0 +1,124 @@
+"""``mlv track`` / ``mlv untrack``: declare paths as artifacts (mlv.toml) and keep git off them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import msgspec
+
+from mlv.core import gitignore
+from mlv.core.project import Project, to_relpath
+from mlv.errors import PathError, UsageError
+from mlv.model.declarations import DECLARATIONS_FILE, with_artifact, without_artifact
+from mlv.model.manifest import KINDS, Kind
+from mlv.model.paths import check_artifact_path, is_within
+from mlv.storage.fsutil import write_bytes_atomic
+from mlv.storage.lock import exclusive
+
+_MODEL_SUFFIXES = {
+    ".pkl",
+    ".pickle",
+    ".joblib",
+    ".pt",
+    ".pth",
+    ".onnx",
+    ".h5",
+    ".keras",
+    ".safetensors",
+    ".ckpt",
+    ".bin",
+    ".model",
+    ".pb",
+    ".tflite",
+    ".gguf",
+}
+_ENV_NAMES = re.compile(
+    r"^(uv\.lock|poetry\.lock|pdm\.lock|Pipfile\.lock|environment\.ya?ml|conda-lock\.yml|"
+    r"requirements.*\.txt)$"
+)
+
+
+def infer_kind(relpath: str) -> Kind:
+    """A sensible default kind from the path: model files, feature tables, metrics, lockfiles."""
+    pure = PurePosixPath(relpath)
+    parts = {p.lower() for p in pure.parts}
+    if pure.suffix.lower() in _MODEL_SUFFIXES or parts & {"model", "models"}:
+        return "model"
+    if any("feature" in p for p in parts):
+        return "features"
+    if parts & {"metrics"} or pure.stem.lower() in {"metrics", "scores"}:
+        return "metrics"
+    if _ENV_NAMES.match(pure.name):
+        return "env"
+    return "data"
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    path: str
+    kind: str
+
+
+def track(
+    project: Project, paths: list[str], kind: str | None = None, cwd: Path | None = None
+) -> list[Tracked]:
+    """Declare ``paths`` as artifacts; each must exist and must not be tracked by git."""
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"unknown kind {kind!r}", f"kinds are: {', '.join(KINDS)}")
+    rels = [check_artifact_path(to_relpath(project.root, p, cwd)) for p in paths]
+    declared = project.declarations.artifacts
+    done: list[Tracked] = []
+    for rel in dict.fromkeys(rels):
+        absolute = project.abspath(rel)
+        if absolute.is_symlink():
+            raise PathError(f"{rel} is a symbolic link", "track the file or directory it points to")
+        if not absolute.exists():
+            raise PathError(f"{rel} does not exist", "create it first, then track it")
+        for other in declared:
+            if other != rel and (is_within(rel, other) or is_within(other, rel)):
+                raise UsageError(
+                    f"{rel} overlaps the tracked path {other}",
+                    "track the outer directory or the inner path, not both"
+                    f" (`mlv untrack {other}` first)",
+                )
+        in_git = project.git.tracked_under(rel)
+        if in_git:
+            raise UsageError(
+                f"{rel} is already tracked by git ({len(in_git)} file(s))",
+                f"stop tracking it in git first: git rm -r --cached {rel}",
+            )
+        done.append(
+            Tracked(rel, kind or (declared[rel].kind if rel in declared else infer_kind(rel)))
+        )
+    with exclusive(project.process_lock):
+        toml = project.root / DECLARATIONS_FILE
+        text = toml.read_text(encoding="utf-8")
+        for item in done:
+            text = with_artifact(text, item.path, item.kind)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        gitignore.update(project.root, add=[t.path for t in done])
+    return done
+
+
+def untrack(project: Project, paths: list[str], cwd: Path | None = None) -> list[str]:
+    """Stop tracking ``paths``: the files stay; mlv.toml, .gitignore and mlv.lock forget them."""
+    rels = [to_relpath(project.root, p, cwd) for p in paths]
+    unknown = [r for r in rels if r not in project.declarations.artifacts]
+    if unknown:
+        raise UsageError(
+            f"not a tracked path: {', '.join(unknown)}", "`mlv status` lists the tracked paths"
+        )
+    with exclusive(project.process_lock):
+        toml = project.root / DECLARATIONS_FILE
+        text = toml.read_text(encoding="utf-8")
+        for rel in rels:
+            text = without_artifact(text, rel)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        gitignore.update(project.root, remove=rels)
+        lock = project.read_lock()
+        if lock is not None and any(r in lock.artifacts for r in rels):
+            artifacts = {p: a for p, a in lock.artifacts.items() if p not in rels}
+            project.write_lock(msgspec.structs.replace(lock, artifacts=artifacts))
+    return rels

@@ -1,0 +1,101 @@
+"""The expected failures of mlv.
+
+Every failure a user can cause or fix is an ``MlvError``: a one-line message, an optional hint and
+the exit code of DESIGN.md. Only ``mlv.cli.main`` turns them into output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MlvError(Exception):
+    """An expected failure: what went wrong, what to do, and the exit code."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(MlvError):
+    """Bad input from the user: flags, paths, revisions, files they edit."""
+
+    exit_code = 2
+
+
+class CheckFailed(MlvError):
+    """A check did its job and found something wrong (stale, corrupt, missing, would clobber)."""
+
+    exit_code = 1
+
+
+class NotARepository(UsageError):
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"not inside a git repository: {where}",
+            "run mlv inside a git work tree (git init, then mlv init)",
+        )
+
+
+class NotInitialised(UsageError):
+    def __init__(self, root: str) -> None:
+        super().__init__(f"no mlv project at {root} (mlv.toml is missing)", "run `mlv init` first")
+
+
+class ManifestError(UsageError):
+    """mlv.toml, mlv.lock or a tree object is malformed or of an unknown schema."""
+
+
+class PathError(UsageError):
+    """A path is outside the work tree, reserved, or otherwise unusable."""
+
+
+class UnknownRevision(UsageError):
+    def __init__(self, rev: str) -> None:
+        super().__init__(
+            f"unknown revision: {rev}",
+            "give a commit, branch or tag that exists (see `mlv log`)",
+        )
+
+
+class MissingObjects(CheckFailed):
+    def __init__(self, what: Iterable[str]) -> None:
+        names = sorted(what)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        super().__init__(
+            f"{len(names)} object(s) missing from the store: {shown}",
+            "fetch them with `mlv pull` (or point `cache_dir` at a store that has them)",
+        )
+        self.missing = names
+
+
+class CorruptObject(CheckFailed):
+    def __init__(self, object_id: str, path: str) -> None:
+        super().__init__(
+            f"object {object_id} is corrupt (its bytes do not match its id): {path}",
+            "run `mlv verify`; remove the object and fetch it again with `mlv pull`",
+        )
+
+
+class WouldClobber(CheckFailed):
+    def __init__(self, paths: Iterable[str]) -> None:
+        names = sorted(paths)
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        super().__init__(
+            f"refusing to overwrite or delete unsaved work: {shown}",
+            "save it with `mlv snapshot` first, or pass --force to discard it",
+        )
+        self.paths = names
+
+
+class GitError(MlvError):
+    """git itself failed in a way we did not anticipate."""
+
+    exit_code = 3
+
+
+class Interrupted(MlvError):
+    exit_code = 130

@@ -1,0 +1,173 @@
+"""``mlv.toml``: what a person declares (artifacts, settings; stages and remotes later).
+
+Reading uses the standard TOML parser and validates into frozen records. Editing goes through
+tomlkit so that a person's comments and layout survive ``mlv track`` and ``mlv untrack``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from mlv.errors import ManifestError, MlvError
+from mlv.model.manifest import KINDS, Kind
+from mlv.model.paths import check_artifact_path, find_nested
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DECLARATIONS_FILE = "mlv.toml"
+LINK_TYPES = ("copy", "hardlink")
+
+_TEMPLATE = """\
+# mlv declarations: tracked artifacts, settings (and, later, stages and remotes).
+# Edit by hand or with `mlv track` / `mlv untrack`; mlv keeps your comments.
+
+[settings]
+# How checkout materialises files from the store: "copy" (reflink where the filesystem can,
+# otherwise a real copy) or "hardlink" (fast, read-only files that share the store's inode).
+link = "copy"
+
+[env]
+# Environment variables whose values are recorded in mlv.lock (never secrets by default).
+variables = []
+
+[artifacts]
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Settings that may come from mlv.toml, .mlv/config.toml or .mlv/config.local.toml."""
+
+    cache_dir: str | None = None
+    link: str = "copy"
+    jobs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDecl:
+    path: str
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    artifacts: dict[str, ArtifactDecl] = field(default_factory=dict)
+    env_variables: tuple[str, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+def template() -> str:
+    return _TEMPLATE
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(
+            f"{source} is not valid TOML: {exc}", f"fix the syntax in {source}"
+        ) from None
+
+
+def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarations:
+    """Parse and validate mlv.toml."""
+    data = parse_toml(text, source)
+    artifacts_raw = data.get("artifacts", {})
+    if not isinstance(artifacts_raw, dict):
+        raise ManifestError(f"{source}: [artifacts] must be a table")
+    artifacts: dict[str, ArtifactDecl] = {}
+    for path, spec in artifacts_raw.items():
+        if not isinstance(spec, dict):
+            raise ManifestError(
+                f"{source}: artifacts.{path!r} must be a table",
+                f'write it as [artifacts."{path}"] with kind = "data"',
+            )
+        kind = spec.get("kind", "data")
+        if kind not in KINDS:
+            raise ManifestError(
+                f"{source}: artifact {path!r} has unknown kind {kind!r}",
+                f"kinds are: {', '.join(KINDS)}",
+            )
+        unknown = set(spec) - {"kind"}
+        if unknown:
+            raise ManifestError(f"{source}: artifact {path!r} has unknown keys: {sorted(unknown)}")
+        try:
+            check_artifact_path(path)
+        except MlvError as exc:
+            raise ManifestError(f"{source}: {exc.message}", exc.hint) from None
+        artifacts[path] = ArtifactDecl(path, cast(Kind, kind))
+    nested = find_nested(list(artifacts))
+    if nested is not None:
+        raise ManifestError(
+            f"{source}: artifact {nested[1]!r} lies inside artifact {nested[0]!r}",
+            "track the outer directory or the inner path, not both",
+        )
+    env = data.get("env", {})
+    variables = env.get("variables", []) if isinstance(env, dict) else None
+    if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
+        raise ManifestError(f"{source}: env.variables must be a list of variable names")
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ManifestError(f"{source}: [settings] must be a table")
+    return Declarations(artifacts, tuple(variables), settings, data)
+
+
+def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:
+    """Later layers override earlier ones; unknown keys and bad values are errors."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer)
+    unknown = set(merged) - {"cache_dir", "link", "jobs"}
+    if unknown:
+        raise ManifestError(f"unknown setting(s) {sorted(unknown)} in {source}")
+    link = merged.get("link", "copy")
+    if link not in LINK_TYPES:
+        raise ManifestError(
+            f"setting link = {link!r} is not one of {', '.join(LINK_TYPES)}", f"fix it in {source}"
+        )
+    jobs = merged.get("jobs")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ManifestError(f"setting jobs = {jobs!r} must be a positive integer")
+    cache_dir = merged.get("cache_dir")
+    if cache_dir is not None and not isinstance(cache_dir, str):
+        raise ManifestError("setting cache_dir must be a string path")
+    return Settings(cache_dir=cache_dir, link=link, jobs=jobs)
+
+
+def with_artifact(text: str, path: str, kind: str) -> str:
+    """mlv.toml text with ``path`` declared as an artifact of ``kind`` (comments preserved)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    if "artifacts" not in doc:
+        doc["artifacts"] = tomlkit.table()
+    table = tomlkit.table()
+    table["kind"] = kind
+    doc["artifacts"][path] = table
+    return tomlkit.dumps(doc)
+
+
+def without_artifact(text: str, path: str) -> str:
+    """mlv.toml text with the artifact ``path`` removed (comments preserved)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    artifacts = doc.get("artifacts")
+    if artifacts is not None and path in artifacts:
+        del artifacts[path]
+    return tomlkit.dumps(doc)
+
+
+def with_setting(text: str, key: str, value: str) -> str:
+    import tomlkit
+
+    doc = tomlkit.parse(text) if text.strip() else tomlkit.document()
+    doc[key] = value
+    return tomlkit.dumps(doc)

@@ -1,0 +1,181 @@
+"""``mlv.lock``: the lineage manifest, its schema and its canonical encoding.
+
+The file is JSON with sorted keys and two-space indentation, one fact per line, so ``git diff``
+reads well and the same content always encodes to the same bytes. It is validated on load: an
+unknown or newer schema, a malformed id or a path that leaves the repository is a ManifestError.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from mlv.errors import ManifestError, MlvError
+from mlv.model.ids import ObjectId
+from mlv.model.paths import check_artifact_path, check_relpath, find_nested
+
+SCHEMA_VERSION = 1
+LOCK_FILE = "mlv.lock"
+
+Kind = Literal["data", "features", "model", "env", "metrics", "other"]
+KINDS: tuple[str, ...] = ("data", "features", "model", "env", "metrics", "other")
+
+
+class ArtifactRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A tracked path as snapshotted: a file object or a tree object."""
+
+    kind: Kind
+    type: Literal["file", "dir"]
+    id: ObjectId
+    size: int
+    files: int
+    executable: bool = False
+
+
+class PythonRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    implementation: str
+    version: str
+
+
+class PlatformRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    system: str
+    machine: str
+    release: str
+
+
+class EnvironmentRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Interpreter, platform, installed distributions, lockfiles (as objects), allowed variables."""
+
+    fingerprint: ObjectId
+    python: PythonRecord
+    platform: PlatformRecord
+    packages: list[str]
+    lockfiles: dict[str, ObjectId] = {}
+    variables: dict[str, str] = {}
+
+
+class CodeRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The code state: base commit, git tree of the tracked code, and the patch between them.
+
+    ``patch`` turns ``commit`` into ``tree`` (staged changes that went into the snapshot commit,
+    and uncommitted ones); ``dirty`` says some of it was never committed.
+    """
+
+    commit: str | None
+    tree: str
+    patch: ObjectId | None = None
+    dirty: bool = False
+
+
+class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One executed pipeline stage (filled by ``mlv run``)."""
+
+    cmd: str
+    deps: dict[str, ObjectId]
+    outs: dict[str, ObjectId]
+    params: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    started: str = ""
+    duration: float = 0.0
+    exit_status: int = 0
+    env_fingerprint: ObjectId | None = None
+
+
+class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The whole manifest of one snapshot."""
+
+    schema: int = SCHEMA_VERSION
+    artifacts: dict[str, ArtifactRecord] = {}
+    stages: dict[str, StageRecord] = {}
+    environment: EnvironmentRecord | None = None
+    code: CodeRecord | None = None
+
+    def encode(self) -> bytes:
+        return encode_lock(self)
+
+    def object_ids(self) -> set[ObjectId]:
+        """Every object this manifest names directly (tree children are named by their trees)."""
+        ids = {a.id for a in self.artifacts.values()}
+        if self.environment is not None:
+            ids.update(self.environment.lockfiles.values())
+        if self.code is not None and self.code.patch is not None:
+            ids.add(self.code.patch)
+        for stage in self.stages.values():
+            ids.update(stage.outs.values())
+        return ids
+
+
+class _SchemaProbe(msgspec.Struct):
+    schema: int
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, ObjectId):
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+def _dec_hook(kind: type, obj: Any) -> Any:
+    if kind is ObjectId and isinstance(obj, str):
+        return ObjectId.parse(obj)
+    raise NotImplementedError(f"cannot decode {kind.__name__}")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
+_DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
+
+
+def encode_lock(lock: Lock) -> bytes:
+    """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
+    return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
+
+
+def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
+    """Parse and validate manifest bytes; any defect is a ManifestError naming ``source``."""
+    try:
+        probe = msgspec.json.decode(data, type=_SchemaProbe)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ManifestError(
+            f"{source} is malformed: {exc}",
+            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+        ) from None
+    if probe.schema != SCHEMA_VERSION:
+        newer = probe.schema > SCHEMA_VERSION
+        raise ManifestError(
+            f"{source} has schema version {probe.schema}; this mlv reads version {SCHEMA_VERSION}",
+            "upgrade mlv" if newer else "the file is not an mlv manifest this mlv understands",
+        )
+    try:
+        lock = _DECODER.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ManifestError(
+            f"{source} is malformed: {exc}",
+            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+        ) from None
+    except MlvError as exc:
+        raise ManifestError(f"{source} is malformed: {exc.message}", exc.hint) from None
+    _validate(lock, source)
+    return lock
+
+
+def _validate(lock: Lock, source: str) -> None:
+    try:
+        for path, record in lock.artifacts.items():
+            check_artifact_path(path)
+            if record.size < 0 or record.files < 0:
+                raise ManifestError(f"artifact {path!r} has a negative size or file count")
+        nested = find_nested(list(lock.artifacts))
+        if nested is not None:
+            raise ManifestError(f"artifact {nested[1]!r} lies inside artifact {nested[0]!r}")
+        if lock.environment is not None:
+            for path in lock.environment.lockfiles:
+                check_relpath(path, what="lockfile path")
+        for stage in lock.stages.values():
+            for path in [*stage.deps, *stage.outs]:
+                check_relpath(path, what="stage path")
+    except MlvError as exc:
+        raise ManifestError(
+            f"{source} is malformed: {exc.message}",
+            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+        ) from None

@@ -1,0 +1,104 @@
+"""Tree objects: the canonical listing of a tracked directory.
+
+A tree is stored as an object like any file, so its id names the whole directory. The encoding is
+canonical (entries sorted by path, fixed field order, compact JSON) so that the same directory
+always yields the same bytes and therefore the same id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from mlv.errors import ManifestError, MlvError
+from mlv.model.ids import ObjectId
+from mlv.model.paths import check_relpath, find_nested
+
+TREE_FORMAT = 1
+
+
+class _Entry(msgspec.Struct, array_like=True, frozen=True):
+    path: str
+    id: str
+    size: int
+    executable: bool
+
+
+class _Tree(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    format: int
+    entries: list[_Entry]
+    empty_dirs: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One file of a tracked directory, relative to the directory."""
+
+    path: str
+    id: ObjectId
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A directory: its files and the directories that hold no file (kept so they round-trip)."""
+
+    entries: tuple[TreeEntry, ...]
+    empty_dirs: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, entries: list[TreeEntry], empty_dirs: list[str]) -> Tree:
+        return cls(tuple(sorted(entries, key=lambda e: e.path)), tuple(sorted(set(empty_dirs))))
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    def by_path(self) -> dict[str, TreeEntry]:
+        return {e.path: e for e in self.entries}
+
+    def encode(self) -> bytes:
+        raw = _Tree(
+            TREE_FORMAT,
+            [_Entry(e.path, str(e.id), e.size, e.executable) for e in self.entries],
+            list(self.empty_dirs),
+        )
+        return msgspec.json.encode(raw)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Tree:
+        """Parse and validate tree bytes; any defect is a ManifestError, never a crash."""
+        try:
+            raw = msgspec.json.decode(data, type=_Tree)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ManifestError(f"malformed tree object: {exc}") from None
+        if raw.format != TREE_FORMAT:
+            raise ManifestError(
+                f"tree object format {raw.format} is not supported (this mlv reads {TREE_FORMAT})",
+                "upgrade mlv",
+            )
+        entries: list[TreeEntry] = []
+        previous = ""
+        try:
+            for item in raw.entries:
+                check_relpath(item.path, what="tree entry")
+                if item.path <= previous:
+                    raise ManifestError("tree object entries are not sorted and unique")
+                if item.size < 0:
+                    raise ManifestError(f"tree entry {item.path!r} has a negative size")
+                previous = item.path
+                entries.append(
+                    TreeEntry(item.path, ObjectId.parse(item.id), item.size, item.executable)
+                )
+            for d in raw.empty_dirs:
+                check_relpath(d, what="tree directory")
+        except ManifestError:
+            raise
+        except MlvError as exc:
+            raise ManifestError(f"malformed tree object: {exc.message}") from None
+        nested = find_nested([e.path for e in entries])
+        if nested is not None:
+            raise ManifestError(f"tree object lists {nested[0]!r} as both a file and a directory")
+        return cls(tuple(entries), tuple(raw.empty_dirs))

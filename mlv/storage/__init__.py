@@ -1,0 +1,1 @@
+"""Hashing, the object store, the stat cache and file-system primitives."""

@@ -1,0 +1,132 @@
+"""File-system primitives: atomic writes, fast copies, reflinks."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+# ioctl request number of FICLONE (linux/fs.h): share extents copy-on-write (btrfs, XFS, ...).
+_FICLONE = 0x40049409
+
+
+def temp_name(directory: Path, stem: str = "") -> Path:
+    """A unique name for a temporary file in ``directory`` (same file system as the target)."""
+    return directory / f".{stem[:40]}.{uuid.uuid4().hex[:12]}.mlv-tmp"
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    tmp = temp_name(path.parent, path.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def try_reflink(src: Path, dst_fd: int) -> bool:
+    """Clone ``src`` into the open file ``dst_fd`` copy-on-write; False where unsupported."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return False
+    with open(src, "rb", buffering=0) as source:
+        try:
+            fcntl.ioctl(dst_fd, _FICLONE, source.fileno())
+        except OSError as exc:
+            if exc.errno in (
+                errno.EOPNOTSUPP,
+                errno.ENOTTY,
+                errno.EXDEV,
+                errno.EINVAL,
+                errno.ENOSYS,
+            ):
+                return False
+            raise
+    return True
+
+
+def copy_into(src: Path, dst_fd: int) -> None:
+    """Copy ``src``'s bytes into ``dst_fd``: a reflink where possible, else in-kernel copy."""
+    if try_reflink(src, dst_fd):
+        return
+    with open(src, "rb", buffering=0) as source:
+        size = os.fstat(source.fileno()).st_size
+        copied = 0
+        try:
+            while copied < size:
+                n = os.copy_file_range(source.fileno(), dst_fd, size - copied)
+                if n == 0:
+                    break
+                copied += n
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+            os.lseek(dst_fd, 0, os.SEEK_SET)
+            os.ftruncate(dst_fd, 0)
+            source.seek(0)
+            with os.fdopen(os.dup(dst_fd), "wb") as target:
+                shutil.copyfileobj(source, target, 4 * 1024 * 1024)
+
+
+def place(tmp: Path, dst: Path) -> None:
+    """Rename a finished temporary file onto ``dst``; remove it if that fails."""
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def copy_to_temp(src: Path, tmp_dir: Path, *, mode: int) -> Path:
+    """A new temporary file in ``tmp_dir`` holding ``src``'s bytes (reflinked where possible)."""
+    tmp = temp_name(tmp_dir, src.name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            copy_into(src, fd)
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return tmp
+
+
+def link_to_temp(src: Path, tmp_dir: Path) -> Path:
+    tmp = temp_name(tmp_dir, src.name)
+    os.link(src, tmp)
+    return tmp
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; do it once, at import, before any worker thread.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def default_file_mode(executable: bool) -> int:
+    """0o666/0o777 filtered by the process umask, as a newly created file would get."""
+    return (0o777 if executable else 0o666) & ~_UMASK
+
+
+def is_executable(st_mode: int) -> bool:
+    return bool(st_mode & 0o100)

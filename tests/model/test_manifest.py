@@ -1,0 +1,82 @@
+import json
+
+import pytest
+
+from mlv.errors import ManifestError
+from mlv.model.ids import ObjectId
+from mlv.model.manifest import (
+    ArtifactRecord,
+    CodeRecord,
+    EnvironmentRecord,
+    Lock,
+    PlatformRecord,
+    PythonRecord,
+    decode_lock,
+    encode_lock,
+)
+
+ID = ObjectId.xxh128("c" * 32)
+
+
+def sample() -> Lock:
+    env = EnvironmentRecord(
+        fingerprint=ID, python=PythonRecord("CPython", "3.11.7"),
+        platform=PlatformRecord("linux", "x86_64", "6.1"), packages=["b==2", "a==1"],
+        lockfiles={"uv.lock": ID},
+    )
+    return Lock(
+        artifacts={
+            "models/m.pkl": ArtifactRecord(kind="model", type="file", id=ID, size=3, files=1),
+            "data/raw": ArtifactRecord(kind="data", type="dir", id=ID, size=9, files=4),
+        },
+        environment=env,
+        code=CodeRecord(commit="f" * 40, tree="e" * 40, patch=ID, dirty=True),
+    )
+
+
+def test_round_trip_is_canonical() -> None:
+    lock = sample()
+    data = encode_lock(lock)
+    assert decode_lock(data) == lock
+    assert encode_lock(decode_lock(data)) == data
+    text = data.decode()
+    assert text.endswith("}\n") and '\n  "artifacts": {\n' in text
+    keys = list(json.loads(text)["artifacts"])
+    assert keys == sorted(keys)
+    assert lock.object_ids() == {ID}
+
+
+def _mutated(**changes: object) -> bytes:
+    doc = json.loads(encode_lock(sample()))
+    doc.update(changes)
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        (b"", "malformed"),
+        (b"{not json", "malformed"),
+        (b"[]", "malformed"),
+        (_mutated(schema=2), "schema version 2"),
+        (_mutated(schema=0), "schema version 0"),
+        (_mutated(surprise=1), "malformed"),
+        (_mutated(artifacts={"../x": {"kind": "data", "type": "file", "id": str(ID),
+                                      "size": 1, "files": 1}}), "leaves the repository"),
+        (_mutated(artifacts={"/etc/passwd": {"kind": "data", "type": "file", "id": str(ID),
+                                             "size": 1, "files": 1}}), "absolute"),
+        (_mutated(artifacts={"a": {"kind": "data", "type": "file", "id": "md5:00",
+                                   "size": 1, "files": 1}}), "algorithm"),
+        (_mutated(artifacts={"a": {"kind": "weird", "type": "file", "id": str(ID),
+                                   "size": 1, "files": 1}}), "malformed"),
+        (_mutated(artifacts={
+            "a": {"kind": "data", "type": "dir", "id": str(ID), "size": 1, "files": 1},
+            "a/b": {"kind": "data", "type": "file", "id": str(ID), "size": 1, "files": 1},
+        }), "inside"),
+    ],
+)
+def test_bad_manifests_are_clear_errors(data: bytes, needle: str) -> None:
+    with pytest.raises(ManifestError) as info:
+        decode_lock(data)
+    assert needle in info.value.message
+    assert info.value.exit_code == 2

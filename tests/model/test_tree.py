@@ -1,0 +1,42 @@
+import msgspec
+import pytest
+
+from mlv.errors import ManifestError
+from mlv.model.ids import ObjectId
+from mlv.model.tree import Tree, TreeEntry
+
+A = ObjectId.xxh128("a" * 32)
+B = ObjectId.xxh128("b" * 32)
+
+
+def test_canonical_whatever_the_input_order() -> None:
+    one = Tree.build([TreeEntry("b/x", A, 1, False), TreeEntry("a", B, 2, True)], ["z", "e"])
+    two = Tree.build([TreeEntry("a", B, 2, True), TreeEntry("b/x", A, 1, False)], ["e", "z"])
+    assert one.encode() == two.encode()
+    assert Tree.decode(one.encode()) == one
+    assert one.size == 3
+
+
+def _raw(entries: list[list[object]], fmt: int = 1, dirs: list[str] | None = None) -> bytes:
+    return msgspec.json.encode({"format": fmt, "entries": entries, "empty_dirs": dirs or []})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not json",
+        b"{}",
+        _raw([], fmt=2),
+        _raw([["../escape", str(A), 1, False]]),
+        _raw([["/abs", str(A), 1, False]]),
+        _raw([["b", str(A), 1, False], ["a", str(A), 1, False]]),  # unsorted
+        _raw([["a", str(A), 1, False], ["a", str(A), 1, False]]),  # duplicate
+        _raw([["a", str(A), 1, False], ["a/b", str(A), 1, False]]),  # file and dir
+        _raw([["a", "xxh128:short", 1, False]]),
+        _raw([["a", str(A), -1, False]]),
+        _raw([], dirs=["../up"]),
+    ],
+)
+def test_malformed_trees_are_rejected(data: bytes) -> None:
+    with pytest.raises(ManifestError):
+        Tree.decode(data)
