@@ -13,23 +13,26 @@ class MlvError(Exception):
     """An expected failure: what went wrong, what to do, and the exit code."""
 
     exit_code = 3
+    default_hint: str | None = None  # shown when the raiser gave no more specific hint
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or self.default_hint
 
 
 class UsageError(MlvError):
     """Bad input from the user: flags, paths, revisions, files they edit."""
 
     exit_code = 2
+    default_hint = "see `mlv --help` and docs/ for what mlv expects"
 
 
 class CheckFailed(MlvError):
     """A check did its job and found something wrong (stale, corrupt, missing, would clobber)."""
 
     exit_code = 1
+    default_hint = "`mlv status` shows the state of the work tree"
 
 
 class NotARepository(UsageError):
@@ -48,9 +51,16 @@ class NotInitialised(UsageError):
 class ManifestError(UsageError):
     """mlv.toml, mlv.lock or a tree object is malformed or of an unknown schema."""
 
+    default_hint = (
+        "fix mlv.toml by hand; restore mlv.lock with `git checkout -- mlv.lock`;"
+        " a bad object in the store is reported by `mlv verify`"
+    )
+
 
 class PathError(UsageError):
     """A path is outside the work tree, reserved, or otherwise unusable."""
+
+    default_hint = "give a plain relative path inside the repository's work tree"
 
 
 class UnknownRevision(UsageError):
@@ -95,6 +105,7 @@ class GitError(MlvError):
     """git itself failed in a way we did not anticipate."""
 
     exit_code = 3
+    default_hint = "run the git command yourself to see its whole message (MLV_DEBUG=1 shows more)"
 
 
 class Interrupted(MlvError):

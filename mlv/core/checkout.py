@@ -224,6 +224,8 @@ def checkout(
         for d in sorted(stray_dirs, key=len, reverse=True):
             with contextlib.suppress(OSError):
                 (project.root / d).rmdir()
+                scope_root = next(s.path for s in scopes if is_within(d, s.path))
+                _remove_empty_parents(project.root, d, scope_root, keep)
         project.state.forget(f.relpath for f in deletes)
 
         for target in writes:

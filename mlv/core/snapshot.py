@@ -121,13 +121,20 @@ def snapshot(
             changes.append(ArtifactChange(path, record, change))
 
         env = environment.capture(project.root, project.declarations.env_variables, project.store)
+        if old.environment is not None and old.environment.fingerprint == env.fingerprint:
+            env = old.environment  # same environment: keep the record, so the lock is stable
         if commit:
             project.git.add(list(MANAGED_FILES))
         state = code.current_state(project.git, project.tmp_dir)
         # With a commit, staged changes land in it; only unstaged ones stay uncommitted.
         # Without one, any difference from HEAD (the patch) is uncommitted.
         dirty = project.git.has_unstaged_changes(exclude=LOCK_FILE) if commit else True
-        code_record = code.record(project.git, state, project.store, dirty=dirty)
+        if old.code is not None and old.code.tree == state.tree and old.code.dirty == dirty:
+            # The same code as last time: its record (base commit + patch) still describes it,
+            # and keeping it means a snapshot of an unchanged project changes nothing.
+            code_record = old.code
+        else:
+            code_record = code.record(project.git, state, project.store, dirty=dirty)
         lock = Lock(artifacts=records, stages=old.stages, environment=env, code=code_record)
 
         result = SnapshotResult(lock, changes, added, added_bytes)

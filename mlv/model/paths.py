@@ -33,9 +33,13 @@ def check_artifact_path(path: str) -> str:
     check_relpath(path, what="artifact path")
     top = path.split("/", 1)[0]
     if top.lower() in RESERVED_TOP:
-        raise PathError(f"{path!r} is inside {top}/, which mlv and git own")
+        raise PathError(
+            f"{path!r} is inside {top}/, which mlv and git own", "track your own files only"
+        )
     if path in RESERVED_FILES:
-        raise PathError(f"{path} is mlv's own file and cannot be tracked")
+        raise PathError(
+            f"{path} is mlv's own file and cannot be tracked", "git keeps it; commit it as code"
+        )
     return path
 
 
