@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -30,6 +31,8 @@ def out() -> Console:
     global _out
     if _out is None:
         _out = Console(highlight=False, soft_wrap=True)
+        if not _out.is_terminal and "COLUMNS" not in os.environ:
+            _out.width = 160  # pipes and logs: wide tables rather than wrapped cells
     return _out
 
 
