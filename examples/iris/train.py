@@ -18,6 +18,6 @@ model = LogisticRegression(C=params["C"], max_iter=500).fit(X_train, y_train)
 Path("models").mkdir(exist_ok=True)
 with open("models/model.pkl", "wb") as handle:
     pickle.dump(model, handle, protocol=4)
-metrics = {"accuracy": round(float(model.score(X_test, y_test)), 6), "rows": int(len(table))}
+metrics = {"accuracy": round(float(model.score(X_test, y_test)), 6), "rows": len(table)}
 Path("metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 print(f"accuracy {metrics['accuracy']} on {len(X_test)} held-out rows")

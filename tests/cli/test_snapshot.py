@@ -4,8 +4,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from mlv.storage.store import ObjectStore
 from mlv.model.ids import ObjectId
+from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
 
 
