@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
-from mlv.core.workspace import Scanner, WorkFile
+from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import CorruptObject, MissingObjects, UsageError, WouldClobber
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
@@ -44,6 +44,7 @@ class Scope:
     path: str
     targets: dict[str, Target]
     empty_dirs: list[str]
+    tree_id: ObjectId | None = None  # set when the scope is a whole recorded directory
 
 
 @dataclass
@@ -84,15 +85,19 @@ def _scopes(project: Project, lock: Lock, wanted: list[str]) -> list[Scope]:
         dirs = [
             f"{artifact}/{d}" for d in tree.empty_dirs if is_within(f"{artifact}/{d}", scope_path)
         ]
+        tree_id = None
         if scope_path == artifact:
             dirs.append(artifact)
+            tree_id = record.id
         elif not targets and not dirs:
             raise UsageError(f"{scope_path} is not in the snapshot of {artifact}")
-        scopes.append(Scope(scope_path, targets, dirs))
+        scopes.append(Scope(scope_path, targets, dirs, tree_id))
     return scopes
 
 
-def _current(scanner: Scanner, scope: Scope) -> tuple[dict[str, WorkFile], list[str]]:
+def _current(
+    scanner: Scanner, scope: Scope, scan: Scan | None
+) -> tuple[dict[str, WorkFile], list[str]]:
     """The files (and empty directories) the work tree has in the scope, whatever their types."""
     found: dict[str, WorkFile] = {}
     # A file may stand where a directory of the scope should be: look at each ancestor.
@@ -103,7 +108,6 @@ def _current(scanner: Scanner, scope: Scope) -> tuple[dict[str, WorkFile], list[
             if scan is not None:
                 found.update({f.relpath: f for f in scan.files})
         parent = parent.rpartition("/")[0]
-    scan = scanner.scan(scope.path)
     empty: list[str] = []
     if scan is not None:
         found.update({f.relpath: f for f in scan.files})
@@ -190,7 +194,18 @@ def checkout(
         overwritten: list[WorkFile] = []
         stray_dirs: list[str] = []
         for scope in scopes:
-            current, empty_dirs = _current(scanner, scope)
+            scan = scanner.scan(scope.path)
+            if (
+                scope.tree_id is not None
+                and scan is not None
+                and scan.type == "dir"
+                and scan.object_id() == scope.tree_id
+            ):
+                # The whole directory already matches (known from its stat fingerprint).
+                result.unchanged += len(scope.targets)
+                result.artifacts.append(scope.path)
+                continue
+            current, empty_dirs = _current(scanner, scope, scan)
             for rel, target in scope.targets.items():
                 have = current.get(rel)
                 if have is not None and have.id == target.id:
@@ -212,7 +227,7 @@ def checkout(
 
         keep = {d for s in scopes for d in s.empty_dirs}
         for f in deletes:
-            f.abspath.unlink()
+            project.abspath(f.relpath).unlink()
             result.removed.append(f.relpath)
         for f in deletes:
             scope_root = next(

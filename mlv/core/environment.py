@@ -30,17 +30,44 @@ LOCKFILE_NAMES = (
 _REQUIREMENTS = re.compile(r"^requirements[\w.-]*\.(txt|in)$")
 
 
-def installed_packages() -> list[str]:
-    """``name==version`` of every distribution importable by this interpreter, sorted."""
-    from importlib import metadata
+_DIST_DIR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*?)-([0-9][^-]*?)\.(dist-info|egg-info)$")
 
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_packages() -> list[str]:
+    """``name==version`` of every distribution importable by this interpreter, sorted.
+
+    Read from the ``name-version.dist-info`` directory names on ``sys.path`` (the wheel spec puts
+    both there), which costs a directory listing instead of parsing every METADATA file; entries
+    whose names do not follow the spec fall back to importlib.metadata.
+    """
     seen: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if not name:
+    irregular: list[Path] = []
+    for entry in sys.path:
+        try:
+            listing = os.scandir(entry or ".")
+        except OSError:
             continue
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        seen.setdefault(key, dist.version)
+        with listing:
+            for item in listing:
+                if not item.name.endswith((".dist-info", ".egg-info")):
+                    continue
+                match = _DIST_DIR.match(item.name)
+                if match is None:
+                    irregular.append(Path(item.path))
+                    continue
+                seen.setdefault(_normalise(match.group(1)), match.group(2))
+    if irregular:
+        from importlib import metadata
+
+        for path in irregular:
+            dist = metadata.PathDistribution(path)
+            name = dist.metadata["Name"] if dist.metadata is not None else None
+            if name:
+                seen.setdefault(_normalise(name), dist.version)
     return sorted(f"{name}=={version}" for name, version in seen.items())
 
 

@@ -58,21 +58,28 @@ def scan_declared(project: Project, scanner: Scanner) -> dict[str, Scan]:
 def store_scans(
     project: Project, scans: list[Scan], jobs: int, progress: Progress = NULL_PROGRESS
 ) -> tuple[int, int]:
-    """Put every file (and tree object) the scans name into the store; (objects, bytes) added."""
+    """Put every file and tree object the scans name into the store; (objects, bytes) added.
+
+    A tree object is stored only after all its files, so an existing tree object means its files
+    are there too and an unchanged directory is not checked file by file.
+    """
     store = project.store
     todo: dict[str, WorkFile] = {}
+    trees: list[bytes] = []
     for scan in scans:
-        for f in scan.files:
-            if str(f.id) not in todo and not store.exists(f.id):
-                todo[str(f.id)] = f
         if scan.type == "dir":
-            store.add_bytes(scan.tree().encode())
+            if store.exists(scan.object_id()):
+                continue
+            trees.append(scan.tree_bytes())
+        for f in scan.files:
+            if f.id not in todo and not store.exists(f.id):
+                todo[f.id] = f
     files = list(todo.values())
     if files:
         progress.start("storing", sum(f.size for f in files), unit="bytes")
 
         def put(f: WorkFile) -> None:
-            store.add_file(f.abspath, f.id, display=f.relpath)
+            store.add_file(project.abspath(f.relpath), f.id, display=f.relpath)
             progress.advance(f.size)
 
         try:
@@ -80,6 +87,8 @@ def store_scans(
                 list(pool.map(put, sorted(files, key=lambda f: -f.size)))
         finally:
             progress.finish()
+    for tree in trees:
+        store.add_bytes(tree)
     return len(files), sum(f.size for f in files)
 
 
@@ -90,7 +99,7 @@ def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:
             kind=kind, type="file", id=f.id, size=f.size, files=1, executable=f.executable
         )
     return ArtifactRecord(
-        kind=kind, type="dir", id=scan.object_id(), size=scan.size, files=len(scan.files)
+        kind=kind, type="dir", id=scan.object_id(), size=scan.size, files=scan.count
     )
 
 
@@ -147,7 +156,9 @@ def snapshot(
                 "tracked code has uncommitted changes; they are recorded as a patch "
                 f"({code_record.patch}) so the run can be reproduced"
             )
-        untracked = [p for p in project.git.untracked_files() if p != LOCK_FILE]
+        untracked = [
+            p for p in project.git.untracked_files() if p != LOCK_FILE and p not in MANAGED_FILES
+        ]
         if untracked:
             result.warnings.append(
                 f"{len(untracked)} file(s) unknown to git are not part of the code record "

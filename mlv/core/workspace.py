@@ -1,7 +1,9 @@
 """Reading tracked paths in the work tree: one walk, one stat per file, hashing only what changed.
 
 Ids come from the stat cache when a file's (inode, size, mtime) is unchanged; the rest are hashed
-in parallel threads (the hash and the reads release the GIL).
+in parallel threads (the hash and the reads release the GIL). For a directory, the stat cache also
+remembers the tree id under a fingerprint of every file's stat identity, so an unchanged
+directory of 10^5 files costs its walk and one hash of the stat fields — no per-file lookups.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ import os
 import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import xxhash
 
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
-from mlv.model.tree import Tree, TreeEntry
+from mlv.model.tree import encode_tree
 from mlv.storage.hashing import hash_bytes, hash_file
-from mlv.storage.state import StatCache, StatKey, now_ns
+from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
+
+Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,45 +32,83 @@ class WorkFile:
     """A file in the work tree with its content id."""
 
     relpath: str  # relative to the repository root
-    abspath: Path
     id: ObjectId
     size: int
     executable: bool
-    hashed: bool  # read during this scan (not known from the stat cache)
 
 
 @dataclass(slots=True)
 class Scan:
-    """What a tracked path holds now: a single file, or a directory of files."""
+    """What a tracked path holds now: a single file, or a directory of files.
+
+    Content ids are resolved on first use of ``files``: a status of an unchanged directory never
+    needs them.
+    """
 
     path: str
     type: str  # "file" or "dir"
-    files: list[WorkFile] = field(default_factory=list)
-    empty_dirs: list[str] = field(default_factory=list)  # relative to the artifact directory
-    _tree: Tree | None = None
+    found: list[Found]
+    empty_dirs: list[str]  # relative to the artifact directory
+    scanner: Scanner
+    started_ns: int
+    _files: list[WorkFile] | None = None
+    _tree_bytes: bytes | None = None
+    _id: ObjectId | None = None
 
     @property
     def size(self) -> int:
-        return sum(f.size for f in self.files)
+        return sum(st.st_size for _, st in self.found)
 
-    def tree(self) -> Tree:
+    @property
+    def count(self) -> int:
+        return len(self.found)
+
+    @property
+    def files(self) -> list[WorkFile]:
+        if self._files is None:
+            self._files = self.scanner.identify(self.path, self.found)
+        return self._files
+
+    def tree_bytes(self) -> bytes:
         """The directory as a canonical tree object (paths relative to the artifact)."""
-        if self._tree is None:
+        if self._tree_bytes is None:
             cut = len(self.path) + 1
-            entries = [TreeEntry(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files]
-            self._tree = Tree.build(entries, self.empty_dirs)
-        return self._tree
+            self._tree_bytes = encode_tree(
+                [(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files],
+                self.empty_dirs,
+            )
+        return self._tree_bytes
 
     def object_id(self) -> ObjectId:
-        if self.type == "file":
-            return self.files[0].id
-        return hash_bytes(self.tree().encode())
+        if self._id is None:
+            if self.type == "file":
+                self._id = self.files[0].id
+            else:
+                fingerprint = self._fingerprint()
+                self._id = self.scanner.state.tree_id(self.path, fingerprint)
+                if self._id is None:
+                    self._id = hash_bytes(self.tree_bytes())
+                    newest = max((st.st_mtime_ns for _, st in self.found), default=0)
+                    # Same racy-clean rule as for single files (see mlv.storage.state).
+                    if newest < self.started_ns - RACY_WINDOW_NS:
+                        self.scanner.state.record_tree(self.path, fingerprint, self._id)
+        return self._id
+
+    def _fingerprint(self) -> str:
+        hasher = xxhash.xxh3_128()
+        for rel, st in sorted(self.found):
+            hasher.update(
+                b"%s\0%d\0%d\0%d\0%d\n"
+                % (rel.encode(), st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode & 0o100)
+            )
+        for d in sorted(self.empty_dirs):
+            hasher.update(b"%s/\n" % d.encode())
+        return hasher.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
     relpath: str
-    abspath: Path
     key: StatKey
     executable: bool
 
@@ -76,9 +120,10 @@ def _reject(kind: str, relpath: str) -> PathError:
     )
 
 
-def _walk(root: Path, top: str) -> Iterator[tuple[str, os.stat_result] | str]:
-    """Yield (relpath, stat) for files and relpath strings for empty directories below ``top``."""
+def _walk(root: Path, top: str, files: list[Found], empty: list[str]) -> None:
+    """Collect the regular files below ``top`` and the directories that hold nothing."""
     stack = [top]
+    cut = len(top) + 1
     while stack:
         rel_dir = stack.pop()
         has_children = False
@@ -86,17 +131,24 @@ def _walk(root: Path, top: str) -> Iterator[tuple[str, os.stat_result] | str]:
             for entry in entries:
                 has_children = True
                 rel = f"{rel_dir}/{entry.name}"
-                if entry.is_symlink():
-                    raise _reject("symbolic link", rel)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(rel)
                     continue
                 st = entry.stat(follow_symlinks=False)
                 if not stat.S_ISREG(st.st_mode):
-                    raise _reject("special file", rel)
-                yield rel, st
+                    raise _reject(
+                        "symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", rel
+                    )
+                files.append((rel, st))
         if not has_children and rel_dir != top:
-            yield rel_dir
+            empty.append(rel_dir[cut:])
+
+
+def walk_files(root: Path, top: str) -> Iterator[str]:
+    """Paths of the regular files below ``top`` (relative to ``root``)."""
+    files: list[Found] = []
+    _walk(root, top, files, [])
+    return (rel for rel, _ in files)
 
 
 class Scanner:
@@ -117,43 +169,34 @@ class Scanner:
 
     def scan(self, path: str) -> Scan | None:
         """The current content of tracked ``path``, or None when it does not exist."""
-        absolute = self.root / path
+        started = now_ns()
         try:
-            st = absolute.lstat()
+            st = (self.root / path).lstat()
         except FileNotFoundError:
             return None
-        cached = self.state.load(path)
-        if stat.S_ISLNK(st.st_mode):
-            raise _reject("symbolic link", path)
         if stat.S_ISREG(st.st_mode):
-            found = [(path, st)]
-            scan = Scan(path, "file")
-        elif stat.S_ISDIR(st.st_mode):
-            found = []
-            scan = Scan(path, "dir")
-            for item in _walk(self.root, path):
-                if isinstance(item, str):
-                    scan.empty_dirs.append(item[len(path) + 1 :])
-                else:
-                    found.append(item)
-        else:
-            raise _reject("special file", path)
-        scan.files = self._identify(found, cached)
-        return scan
+            return Scan(path, "file", [(path, st)], [], self, started)
+        if stat.S_ISDIR(st.st_mode):
+            found: list[Found] = []
+            empty: list[str] = []
+            _walk(self.root, path, found, empty)
+            return Scan(path, "dir", found, empty, self, started)
+        raise _reject("symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", path)
 
-    def _identify(
-        self, found: list[tuple[str, os.stat_result]], cached: dict[str, tuple[StatKey, int, str]]
-    ) -> list[WorkFile]:
+    def identify(self, path: str, found: list[Found]) -> list[WorkFile]:
+        """Content ids for ``found``: from the stat cache where valid, else by hashing."""
+        cached = self.state.load(path)
+        lookup = StatCache.lookup
         known: list[WorkFile] = []
         pending: list[_Pending] = []
         for rel, st in found:
-            key = StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
             executable = bool(st.st_mode & 0o100)
-            oid = StatCache.lookup(cached, rel, key)
+            oid = lookup(cached, rel, st.st_ino, st.st_size, st.st_mtime_ns)
             if oid is not None:
-                known.append(WorkFile(rel, self.root / rel, oid, st.st_size, executable, False))
+                known.append(WorkFile(rel, oid, st.st_size, executable))
             else:
-                pending.append(_Pending(rel, self.root / rel, key, executable))
+                key = StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
+                pending.append(_Pending(rel, key, executable))
         if pending:
             known.extend(self._hash_all(pending))
         known.sort(key=lambda f: f.relpath)
@@ -165,20 +208,19 @@ class Scanner:
         started = now_ns()
 
         def one(item: _Pending) -> WorkFile:
-            oid = hash_file(item.abspath, self.progress.advance)
-            return WorkFile(item.relpath, item.abspath, oid, item.key.size, item.executable, True)
+            oid = hash_file(self.root / item.relpath, self.progress.advance)
+            return WorkFile(item.relpath, oid, item.key.size, item.executable)
 
+        # Large files first, so one big file does not start last and run alone.
+        ordered = sorted(pending, key=lambda p: -p.key.size)
         try:
-            if len(pending) == 1 or self.jobs == 1:
-                results = [one(p) for p in pending]
+            if len(ordered) == 1 or self.jobs == 1:
+                results = [one(p) for p in ordered]
             else:
-                # Large files first, so one big file does not start last and run alone.
-                ordered = sorted(pending, key=lambda p: -p.key.size)
                 with ThreadPoolExecutor(self.jobs) as pool:
                     results = list(pool.map(one, ordered))
         finally:
             self.progress.finish()
-        by_path = {p.relpath: p for p in pending}
-        for result in results:
-            self.state.record(result.relpath, by_path[result.relpath].key, result.id, started)
+        for item, result in zip(ordered, results, strict=True):
+            self.state.record(item.relpath, item.key, result.id, started)
         return results

@@ -1,8 +1,12 @@
-"""Object ids: the algorithm travels with the digest (``xxh128:<32 hex>``)."""
+"""Object ids: the algorithm travels with the digest (``xxh128:<32 hex>``).
+
+``ObjectId`` is a ``str`` subtype holding the full ``algorithm:digest`` text: comparing, hashing
+and encoding ids are then string operations, which matters when a status compares 10^5 files.
+The type still keeps bare hex strings from crossing module boundaries, and ``parse`` validates
+every id that comes from outside.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from mlv.errors import ManifestError
 
@@ -11,14 +15,12 @@ _DIGEST_LENGTH = {"xxh128": 32}
 _HEX = frozenset("0123456789abcdef")
 
 
-class ObjectId:
-    """A content address: hashing algorithm and lowercase hex digest. Immutable and hashable."""
+class ObjectId(str):
+    """A content address ``algorithm:hexdigest``. Immutable and hashable like any string."""
 
-    __slots__ = ("algorithm", "digest")
-    algorithm: str
-    digest: str
+    __slots__ = ()
 
-    def __init__(self, algorithm: str, digest: str) -> None:
+    def __new__(cls, algorithm: str, digest: str) -> ObjectId:
         expected = _DIGEST_LENGTH.get(algorithm)
         if expected is None:
             raise ManifestError(
@@ -26,15 +28,14 @@ class ObjectId:
                 f"this mlv knows: {', '.join(sorted(_DIGEST_LENGTH))}; is a newer mlv needed?",
             )
         if len(digest) != expected or not _HEX.issuperset(digest):
-            raise ManifestError(f"malformed {algorithm} digest {digest!r}")
-        object.__setattr__(self, "algorithm", algorithm)
-        object.__setattr__(self, "digest", digest)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ObjectId is immutable")
+            raise ManifestError(
+                f"malformed {algorithm} digest {digest!r}", "ids look like xxh128:<32 hex digits>"
+            )
+        return str.__new__(cls, f"{algorithm}:{digest}")
 
     @classmethod
     def parse(cls, text: str) -> ObjectId:
+        """Validate an id that comes from a file, a database or a user."""
         algorithm, sep, digest = text.partition(":")
         if not sep:
             raise ManifestError(
@@ -43,28 +44,26 @@ class ObjectId:
         return cls(algorithm, digest)
 
     @classmethod
-    def xxh128(cls, digest: str) -> ObjectId:
-        return cls(ALGORITHM, digest)
+    def xxh128(cls, hexdigest: str) -> ObjectId:
+        """The id of a digest mlv's own hasher just produced (no validation needed)."""
+        return str.__new__(cls, f"{ALGORITHM}:{hexdigest}")
 
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.digest}"
+    @classmethod
+    def trusted(cls, text: str) -> ObjectId:
+        """An id read back from mlv's own stat cache, where only validated ids are written."""
+        return str.__new__(cls, text)
 
-    def __repr__(self) -> str:
-        return f"ObjectId({str(self)!r})"
+    @property
+    def algorithm(self) -> str:
+        return self.partition(":")[0]
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ObjectId)
-            and self.digest == other.digest
-            and self.algorithm == other.algorithm
-        )
-
-    def __lt__(self, other: ObjectId) -> bool:
-        return (self.algorithm, self.digest) < (other.algorithm, other.digest)
-
-    def __hash__(self) -> int:
-        return hash((self.algorithm, self.digest))
+    @property
+    def digest(self) -> str:
+        return self.partition(":")[2]
 
     @property
     def short(self) -> str:
         return self.digest[:10]
+
+    def __repr__(self) -> str:
+        return f"ObjectId({str(self)!r})"

@@ -7,6 +7,7 @@ always yields the same bytes and therefore the same id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -60,12 +61,9 @@ class Tree:
         return {e.path: e for e in self.entries}
 
     def encode(self) -> bytes:
-        raw = _Tree(
-            TREE_FORMAT,
-            [_Entry(e.path, str(e.id), e.size, e.executable) for e in self.entries],
-            list(self.empty_dirs),
+        return encode_tree(
+            [(e.path, e.id, e.size, e.executable) for e in self.entries], self.empty_dirs
         )
-        return msgspec.json.encode(raw)
 
     @classmethod
     def decode(cls, data: bytes) -> Tree:
@@ -102,3 +100,14 @@ class Tree:
         if nested is not None:
             raise ManifestError(f"tree object lists {nested[0]!r} as both a file and a directory")
         return cls(tuple(entries), tuple(raw.empty_dirs))
+
+
+def encode_tree(entries: list[tuple[str, str, int, bool]], empty_dirs: Iterable[str]) -> bytes:
+    """The canonical bytes of a tree: ``entries`` as (path, id, size, executable), any order.
+
+    Produces exactly what encoding a ``_Tree`` struct would, without building 10^5 objects.
+    """
+    rows = sorted((path, str(oid), size, executable) for path, oid, size, executable in entries)
+    return msgspec.json.encode(
+        {"format": TREE_FORMAT, "entries": rows, "empty_dirs": sorted(set(empty_dirs))}
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mlv.model.ids import ObjectId
 
@@ -21,6 +21,11 @@ from mlv.model.ids import ObjectId
 RACY_WINDOW_NS = 2_000_000_000
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS trees (
+    path TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    id TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
     path TEXT PRIMARY KEY,
     inode INTEGER NOT NULL,
@@ -32,11 +37,14 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class StatKey:
+class StatKey(NamedTuple):
     inode: int
     size: int
     mtime_ns: int
+
+
+# One cached row: inode, size, mtime_ns, hashed_ns, id. Plain tuples: 10^5 of them per status.
+Entry = tuple[int, int, int, int, str]
 
 
 def now_ns() -> int:
@@ -57,11 +65,11 @@ class StatCache:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
             self._db = db
         return self._db
 
-    def load(self, prefix: str) -> dict[str, tuple[StatKey, int, str]]:
+    def load(self, prefix: str) -> dict[str, Entry]:
         """Entries for ``prefix`` and everything below it: path -> (key, hashed_ns, id)."""
         if not self.path.exists():
             return {}
@@ -70,20 +78,23 @@ class StatCache:
             " WHERE path = ? OR (path > ? AND path < ?)",
             (prefix, prefix + "/", prefix + "0"),  # '0' sorts right after '/'
         )
-        return {r[0]: (StatKey(r[1], r[2], r[3]), r[4], r[5]) for r in rows}
+        return {r[0]: r[1:] for r in rows}
 
     @staticmethod
     def lookup(
-        entries: dict[str, tuple[StatKey, int, str]], path: str, key: StatKey
+        entries: dict[str, Entry], path: str, inode: int, size: int, mtime_ns: int
     ) -> ObjectId | None:
         """The cached id of ``path`` if its stat identity matches and the entry is not racy."""
         entry = entries.get(path)
-        if entry is None:
+        if (
+            entry is None
+            or entry[2] != mtime_ns
+            or entry[1] != size
+            or entry[0] != inode
+            or mtime_ns >= entry[3] - RACY_WINDOW_NS
+        ):
             return None
-        cached_key, hashed_ns, oid = entry
-        if cached_key != key or key.mtime_ns >= hashed_ns - RACY_WINDOW_NS:
-            return None
-        return ObjectId.parse(oid)
+        return ObjectId.trusted(entry[4])
 
     def record(self, path: str, key: StatKey, oid: ObjectId, hashed_ns: int) -> None:
         """Remember an id computed by reading a file that started at ``hashed_ns``."""
@@ -92,6 +103,22 @@ class StatCache:
     def record_written(self, path: str, key: StatKey, oid: ObjectId) -> None:
         """Remember a file mlv itself just wrote with known content (trusted immediately)."""
         self.record(path, key, oid, key.mtime_ns + RACY_WINDOW_NS + 1)
+
+    def tree_id(self, path: str, fingerprint: str) -> ObjectId | None:
+        """The tree id of directory ``path`` when its stat fingerprint is the remembered one."""
+        if not self.path.exists():
+            return None
+        row = (
+            self._conn()
+            .execute("SELECT id FROM trees WHERE path = ? AND fingerprint = ?", (path, fingerprint))
+            .fetchone()
+        )
+        return ObjectId.trusted(row[0]) if row else None
+
+    def record_tree(self, path: str, fingerprint: str, oid: ObjectId) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", (path, fingerprint, str(oid))
+        )
 
     def forget(self, paths: Iterable[str]) -> None:
         if not self.path.exists():

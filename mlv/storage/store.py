@@ -19,6 +19,9 @@ from mlv.storage.fsutil import copy_into, temp_name
 from mlv.storage.hashing import hash_bytes, hash_file
 
 OBJECT_MODE = 0o444
+# Files up to this size are stored from memory: one read, one hash, one write. Larger ones are
+# copied by the kernel (reflink or copy_file_range) and the copy is hashed.
+SMALL_FILE = 1024 * 1024
 
 
 class FileChanged(CheckFailed):
@@ -34,27 +37,39 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
+        self._made: set[str] = set()  # directories known to exist (saves a mkdir per object)
+
+    def _str_path(self, oid: ObjectId) -> str:
+        algorithm, _, digest = oid.partition(":")
+        return f"{self._root}/{algorithm}/{digest[:2]}/{digest[2:]}"
 
     def path_of(self, oid: ObjectId) -> Path:
-        return self.root / oid.algorithm / oid.digest[:2] / oid.digest[2:]
+        return Path(self._str_path(oid))
 
     def exists(self, oid: ObjectId) -> bool:
-        return self.path_of(oid).is_file()
+        try:
+            os.stat(self._str_path(oid))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _ensure_dir(self, path: str) -> None:
+        if path not in self._made:
+            os.makedirs(path, exist_ok=True)
+            self._made.add(path)
 
     def _tmp_dir(self) -> Path:
-        tmp = self.root / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp
+        tmp = f"{self._root}/tmp"
+        self._ensure_dir(tmp)
+        return Path(tmp)
 
     def _publish(self, tmp: Path, oid: ObjectId) -> None:
-        """Move a complete, verified temporary file to its final name (read-only)."""
-        final = self.path_of(oid)
-        os.chmod(tmp, OBJECT_MODE)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            # Another process published the same bytes first; ours is redundant.
-            tmp.unlink()
-            return
+        """Move a complete, verified, read-only temporary file to its final name."""
+        final = self._str_path(oid)
+        self._ensure_dir(final.rpartition("/")[0])
+        # A concurrent writer of the same object is harmless: both files hold the same bytes,
+        # and rename replaces atomically.
         os.replace(tmp, final)
 
     def add_file(self, src: Path, expected: ObjectId, display: str | None = None) -> None:
@@ -63,12 +78,23 @@ class ObjectStore:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                copy_into(src, fd)
+                size = os.stat(src).st_size
+                if size <= SMALL_FILE:
+                    # Ask for exactly what stat said (+1 to notice growth): a larger request
+                    # would allocate, and map, a big buffer for every small file.
+                    with open(src, "rb", buffering=0) as source:
+                        data = source.read(size + 1)
+                    # Hash what is written, not what was hashed before: the id stays true even
+                    # if the source is being rewritten right now.
+                    if hash_bytes(data) != expected:
+                        raise FileChanged(display or str(src))
+                    os.write(fd, data)
+                else:
+                    copy_into(src, fd)
+                os.fchmod(fd, OBJECT_MODE)
             finally:
                 os.close(fd)
-            # Hash the copy, not the source: what is stored is exactly what the id says even if
-            # the source is being rewritten right now.
-            if hash_file(tmp) != expected:
+            if size > SMALL_FILE and hash_file(tmp) != expected:
                 raise FileChanged(display or str(src))
             self._publish(tmp, expected)
         except BaseException:
@@ -82,8 +108,11 @@ class ObjectStore:
             return oid
         tmp = temp_name(self._tmp_dir(), oid.digest)
         try:
-            with open(tmp, "xb") as handle:
-                handle.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
             self._publish(tmp, oid)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

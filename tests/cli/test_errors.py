@@ -11,16 +11,24 @@ import pytest
 from tests.conftest import MlvRunner, make_repo, write
 
 
-def run_process(cwd: Path, *args: str, env: dict[str, str] | None = None
-                ) -> subprocess.CompletedProcess[str]:
+def run_process(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "mlv", *args], cwd=cwd, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mlv", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
-def test_not_a_git_repository(tmp_path: Path, mlv: MlvRunner,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_a_git_repository(
+    tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     monkeypatch.chdir(plain)
@@ -83,7 +91,8 @@ def test_heavy_libraries_are_not_imported_for_help_or_status(project: Path) -> N
         "heavy = [m for m in ('pandas', 'pyarrow', 'git', 'fsspec') if m in sys.modules];"
         "print(heavy); sys.exit(rc)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("[]")

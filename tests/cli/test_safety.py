@@ -124,8 +124,9 @@ def test_missing_object_names_it_and_says_pull(project: Path, mlv: MlvRunner) ->
     assert str(hash_bytes(b"model")) in result.err and "mlv pull" in result.err
 
 
-def test_fresh_clone_with_shared_cache(project: Path, mlv: MlvRunner, tmp_path: Path,
-                                       monkeypatch: object) -> None:
+def test_fresh_clone_with_shared_cache(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: object
+) -> None:
     shared = tmp_path / "shared-cache"
     assert mlv("init", "--cache-dir", str(shared)).code == 0
     write(project / "data/raw/a.csv", "a\n")
@@ -147,8 +148,9 @@ def test_fresh_clone_with_shared_cache(project: Path, mlv: MlvRunner, tmp_path: 
     assert "data/raw" not in git(clone, "status", "--porcelain")
 
 
-def test_clone_without_objects_says_what_is_missing(project: Path, mlv: MlvRunner,
-                                                   tmp_path: Path, monkeypatch: object) -> None:
+def test_clone_without_objects_says_what_is_missing(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: object
+) -> None:
     write(project / "d/a.csv", "a\n")
     mlv("track", "d")
     mlv("snapshot")
@@ -160,4 +162,3 @@ def test_clone_without_objects_says_what_is_missing(project: Path, mlv: MlvRunne
     status = mlv("status", "--json")
     assert status.code == 0
     assert json.loads(status.out)["artifacts"][0]["state"] == "deleted"
-

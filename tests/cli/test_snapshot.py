@@ -9,8 +9,7 @@ from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
 
 
-def test_snapshot_commits_lock_with_staged_and_managed_files(project: Path,
-                                                             mlv: MlvRunner) -> None:
+def test_snapshot_commits_lock_with_staged_and_managed_files(project: Path, mlv: MlvRunner) -> None:
     write(project / "data/a.csv", "1")
     write(project / "train.py", "print('train')\n")
     write(project / "notes.txt", "not staged, not committed\n")
@@ -20,8 +19,13 @@ def test_snapshot_commits_lock_with_staged_and_managed_files(project: Path,
     assert result.code == 0, result.err
     committed = git(project, "show", "--name-only", "--format=%s", "HEAD").splitlines()
     assert committed[0] == "first run"
-    assert set(committed[1:]) - {""} == {"mlv.lock", "mlv.toml", ".gitignore", ".mlv/.gitignore",
-                                         "train.py"}
+    assert set(committed[1:]) - {""} == {
+        "mlv.lock",
+        "mlv.toml",
+        ".gitignore",
+        ".mlv/.gitignore",
+        "train.py",
+    }
     assert "notes.txt" in result.err  # unknown to git: warned about
     assert git(project, "status", "--porcelain") == "?? notes.txt"
 
@@ -41,8 +45,9 @@ def test_no_commit_only_writes_the_lock(project: Path, mlv: MlvRunner) -> None:
     assert (project / "mlv.lock").exists()
 
 
-def test_dirty_code_is_recorded_as_an_applicable_patch(project: Path, mlv: MlvRunner,
-                                                       tmp_path: Path) -> None:
+def test_dirty_code_is_recorded_as_an_applicable_patch(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
     write(project / "train.py", "version = 1\n")
     write(project / "data/a.csv", "1")
     git(project, "add", "train.py")

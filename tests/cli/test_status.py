@@ -21,7 +21,9 @@ def test_status_states(project: Path, mlv: MlvRunner) -> None:
     mlv("track", "data/raw", "models/m.pkl")
     s = states(mlv)
     assert {p: a["state"] for p, a in s.items()} == {
-        "data/raw": "not snapshotted", "models/m.pkl": "not snapshotted"}
+        "data/raw": "not snapshotted",
+        "models/m.pkl": "not snapshotted",
+    }
     assert mlv("status", "--check").code == 1
 
     mlv("snapshot")

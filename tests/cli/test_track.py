@@ -29,8 +29,9 @@ def test_track_declares_and_ignores_untrack_reverts(project: Path, mlv: MlvRunne
     assert (project / ".gitignore").read_text().startswith("*.log\n")
 
 
-def test_track_from_a_subdirectory_and_odd_names(project: Path, mlv: MlvRunner,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_track_from_a_subdirectory_and_odd_names(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(project / "data/we[ir]d *name!.csv", "1")
     monkeypatch.chdir(project / "data")
     assert mlv("track", "we[ir]d *name!.csv").code == 0
@@ -51,8 +52,9 @@ def test_track_from_a_subdirectory_and_odd_names(project: Path, mlv: MlvRunner,
         (["data", "--kind", "weird"], "Invalid value"),
     ],
 )
-def test_track_rejects_bad_paths(project: Path, mlv: MlvRunner, args: list[str],
-                                 needle: str) -> None:
+def test_track_rejects_bad_paths(
+    project: Path, mlv: MlvRunner, args: list[str], needle: str
+) -> None:
     write(project / "data/a", "1")
     result = mlv("track", *args)
     assert result.code == 2
@@ -89,9 +91,14 @@ def test_symlink_inside_tracked_dir_is_a_clear_error(project: Path, mlv: MlvRunn
 
 @pytest.mark.parametrize(
     ("path", "kind"),
-    [("models/m.bin", "model"), ("out/clf.joblib", "model"), ("data/features/x.parquet",
-     "features"), ("metrics.json", "metrics"), ("requirements-dev.txt", "env"),
-     ("data/raw", "data")],
+    [
+        ("models/m.bin", "model"),
+        ("out/clf.joblib", "model"),
+        ("data/features/x.parquet", "features"),
+        ("metrics.json", "metrics"),
+        ("requirements-dev.txt", "env"),
+        ("data/raw", "data"),
+    ],
 )
 def test_kind_inference(path: str, kind: str) -> None:
     assert infer_kind(path) == kind

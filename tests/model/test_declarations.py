@@ -17,7 +17,9 @@ def test_template_parses_and_edits_keep_comments() -> None:
     edited = with_artifact(edited, "models/m.pkl", "model")
     decl = decode_declarations(edited)
     assert {p: a.kind for p, a in decl.artifacts.items()} == {
-        "data/raw": "data", "models/m.pkl": "model"}
+        "data/raw": "data",
+        "models/m.pkl": "model",
+    }
     assert "# mlv declarations" in edited
     back = without_artifact(edited, "data/raw")
     assert list(decode_declarations(back).artifacts) == ["models/m.pkl"]

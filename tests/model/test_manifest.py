@@ -20,8 +20,10 @@ ID = ObjectId.xxh128("c" * 32)
 
 def sample() -> Lock:
     env = EnvironmentRecord(
-        fingerprint=ID, python=PythonRecord("CPython", "3.11.7"),
-        platform=PlatformRecord("linux", "x86_64", "6.1"), packages=["b==2", "a==1"],
+        fingerprint=ID,
+        python=PythonRecord("CPython", "3.11.7"),
+        platform=PlatformRecord("linux", "x86_64", "6.1"),
+        packages=["b==2", "a==1"],
         lockfiles={"uv.lock": ID},
     )
     return Lock(
@@ -61,18 +63,53 @@ def _mutated(**changes: object) -> bytes:
         (_mutated(schema=2), "schema version 2"),
         (_mutated(schema=0), "schema version 0"),
         (_mutated(surprise=1), "malformed"),
-        (_mutated(artifacts={"../x": {"kind": "data", "type": "file", "id": str(ID),
-                                      "size": 1, "files": 1}}), "leaves the repository"),
-        (_mutated(artifacts={"/etc/passwd": {"kind": "data", "type": "file", "id": str(ID),
-                                             "size": 1, "files": 1}}), "absolute"),
-        (_mutated(artifacts={"a": {"kind": "data", "type": "file", "id": "md5:00",
-                                   "size": 1, "files": 1}}), "algorithm"),
-        (_mutated(artifacts={"a": {"kind": "weird", "type": "file", "id": str(ID),
-                                   "size": 1, "files": 1}}), "malformed"),
-        (_mutated(artifacts={
-            "a": {"kind": "data", "type": "dir", "id": str(ID), "size": 1, "files": 1},
-            "a/b": {"kind": "data", "type": "file", "id": str(ID), "size": 1, "files": 1},
-        }), "inside"),
+        (
+            _mutated(
+                artifacts={
+                    "../x": {"kind": "data", "type": "file", "id": str(ID), "size": 1, "files": 1}
+                }
+            ),
+            "leaves the repository",
+        ),
+        (
+            _mutated(
+                artifacts={
+                    "/etc/passwd": {
+                        "kind": "data",
+                        "type": "file",
+                        "id": str(ID),
+                        "size": 1,
+                        "files": 1,
+                    }
+                }
+            ),
+            "absolute",
+        ),
+        (
+            _mutated(
+                artifacts={
+                    "a": {"kind": "data", "type": "file", "id": "md5:00", "size": 1, "files": 1}
+                }
+            ),
+            "algorithm",
+        ),
+        (
+            _mutated(
+                artifacts={
+                    "a": {"kind": "weird", "type": "file", "id": str(ID), "size": 1, "files": 1}
+                }
+            ),
+            "malformed",
+        ),
+        (
+            _mutated(
+                artifacts={
+                    "a": {"kind": "data", "type": "dir", "id": str(ID), "size": 1, "files": 1},
+                    "a/b": {"kind": "data", "type": "file", "id": str(ID), "size": 1, "files": 1},
+                }
+            ),
+            "inside",
+        ),
     ],
 )
 def test_bad_manifests_are_clear_errors(data: bytes, needle: str) -> None:

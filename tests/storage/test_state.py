@@ -23,10 +23,10 @@ def test_entries_survive_reopen_and_match_on_stat_identity(tmp_path: Path) -> No
 
     cache = StatCache(tmp_path / "state.db")
     entries = cache.load("data")
-    assert StatCache.lookup(entries, "data/f", key_of(f)) == hash_bytes(b"x")
+    assert StatCache.lookup(entries, "data/f", *key_of(f)) == hash_bytes(b"x")
     assert cache.load("dat") == {} and cache.load("data/f") == entries
     f.write_bytes(b"y")  # new mtime and content
-    assert StatCache.lookup(entries, "data/f", key_of(f)) is None
+    assert StatCache.lookup(entries, "data/f", *key_of(f)) is None
 
 
 def test_racily_clean_entries_are_not_trusted(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_racily_clean_entries_are_not_trusted(tmp_path: Path) -> None:
     # Hashed in the same instant the file was written: a later write could keep the mtime.
     cache.record("f", key_of(f), hash_bytes(b"x"), hashed_ns=key_of(f).mtime_ns)
     cache.flush()
-    assert StatCache.lookup(cache.load("f"), "f", key_of(f)) is None
+    assert StatCache.lookup(cache.load("f"), "f", *key_of(f)) is None
     cache.record_written("f", key_of(f), hash_bytes(b"x"))
     cache.flush()
-    assert StatCache.lookup(cache.load("f"), "f", key_of(f)) == hash_bytes(b"x")
+    assert StatCache.lookup(cache.load("f"), "f", *key_of(f)) == hash_bytes(b"x")
