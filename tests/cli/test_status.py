@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 from tests.conftest import MlvRunner, write
@@ -82,3 +84,37 @@ def test_environment_and_code_sections(project: Path, mlv: MlvRunner) -> None:
     assert doc["environment"]["lockfiles_changed"] == ["requirements.txt"]
     assert doc["code"] == {"changed": True}
     assert doc["stale"] is False  # drift is reported, it does not fail --check
+
+
+def _age(root: Path, seconds: int = 60) -> None:
+    """Make every file look written a while ago, so the stat cache may trust it."""
+    old = time.time_ns() - seconds * 1_000_000_000
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(dirpath, name), ns=(old, old))
+
+
+def test_unchanged_directory_fast_path_still_sees_edits(project: Path, mlv: MlvRunner) -> None:
+    for i in range(20):
+        write(project / f"data/d{i % 3}/f{i}.csv", f"{i}\n")
+    _age(project / "data")
+    mlv("track", "data")
+    mlv("snapshot")
+    assert states(mlv)["data"]["state"] == "unchanged"  # remembers the directory's fingerprint
+    with sqlite3.connect(project / ".mlv/state.db") as db:
+        assert db.execute("SELECT count(*) FROM trees").fetchone()[0] == 1
+
+    f = project / "data/d1/f4.csv"
+    f.write_text("4 edited\n")
+    assert states(mlv)["data"]["modified"] == ["d1/f4.csv"]
+    mlv("checkout", "--force")
+
+    # Same size, old mtime put back, but a new inode (an editor's save-by-rename).
+    _age(project / "data")
+    assert states(mlv)["data"]["state"] == "unchanged"
+    st = f.stat()
+    tmp = project / "data/d1/.tmp"
+    tmp.write_text("X\n")
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    tmp.replace(f)
+    assert states(mlv)["data"]["modified"] == ["d1/f4.csv"]
