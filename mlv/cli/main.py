@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "Show how tracked paths, environment and code differ from mlv.lock."),
     "snapshot": ("snapshot", "Store every artifact, record environment and code, commit mlv.lock."),
     "checkout": ("checkout", "Restore tracked paths as recorded at a revision."),
+    "stage": ("stage", "Declare pipeline stages: mlv stage add NAME -d DEP -o OUT -- CMD."),
+    "run": ("run", "Run stale pipeline stages and record them in mlv.lock."),
+    "lineage": ("lineage", "Show which stages and inputs produced an artifact."),
     "log": ("log", "List the snapshots in git history."),
     "show": ("show", "Show what a snapshot recorded."),
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from mlv.core import code, environment
 from mlv.core.environment import EnvDrift
+from mlv.core.pipeline import StageState, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.workspace import Scan, Scanner
@@ -41,13 +42,14 @@ class ArtifactStatus:
 class StatusReport:
     artifacts: list[ArtifactStatus]
     snapshotted: bool
+    stages: list[StageState] = field(default_factory=list)
     environment: EnvDrift | None = None
     code_changed: bool | None = None  # None when there is no record to compare with
 
     @property
     def stale(self) -> bool:
-        """True when a snapshot would record different artifacts (what --check fails on)."""
-        return any(a.stale for a in self.artifacts)
+        """True when an artifact differs from mlv.lock or a stage would run (--check fails)."""
+        return any(a.stale for a in self.artifacts) or any(s.stale for s in self.stages)
 
 
 def _compare_dir(status: ArtifactStatus, recorded: Tree, scan: Scan) -> None:
@@ -111,8 +113,9 @@ def status(
         results.append(
             artifact_status(project, path, declared[path].kind, record, scanner.scan(path))
         )
+    stages = pipeline_states(project, recorded, scanner) if project.declarations.stages else []
     project.state.flush()
-    report = StatusReport(results, lock is not None)
+    report = StatusReport(results, lock is not None, stages)
     if lock is not None and include_environment and lock.environment is not None:
         current = environment.capture(project.root, project.declarations.env_variables, None)
         report.environment = environment.compare(lock.environment, current)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import msgspec
 
@@ -12,47 +11,11 @@ from mlv.core import gitignore
 from mlv.core.project import Project, to_relpath
 from mlv.errors import PathError, UsageError
 from mlv.model.declarations import DECLARATIONS_FILE, with_artifact, without_artifact
-from mlv.model.manifest import KINDS, Kind
+from mlv.model.kinds import default_kind
+from mlv.model.manifest import KINDS
 from mlv.model.paths import check_artifact_path, is_within
 from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
-
-_MODEL_SUFFIXES = {
-    ".pkl",
-    ".pickle",
-    ".joblib",
-    ".pt",
-    ".pth",
-    ".onnx",
-    ".h5",
-    ".keras",
-    ".safetensors",
-    ".ckpt",
-    ".bin",
-    ".model",
-    ".pb",
-    ".tflite",
-    ".gguf",
-}
-_ENV_NAMES = re.compile(
-    r"^(uv\.lock|poetry\.lock|pdm\.lock|Pipfile\.lock|environment\.ya?ml|conda-lock\.yml|"
-    r"requirements.*\.txt)$"
-)
-
-
-def infer_kind(relpath: str) -> Kind:
-    """A sensible default kind from the path: model files, feature tables, metrics, lockfiles."""
-    pure = PurePosixPath(relpath)
-    parts = {p.lower() for p in pure.parts}
-    if pure.suffix.lower() in _MODEL_SUFFIXES or parts & {"model", "models"}:
-        return "model"
-    if any("feature" in p for p in parts):
-        return "features"
-    if parts & {"metrics"} or pure.stem.lower() in {"metrics", "scores"}:
-        return "metrics"
-    if _ENV_NAMES.match(pure.name):
-        return "env"
-    return "data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +53,7 @@ def track(
                 f"stop tracking it in git first: git rm -r --cached {rel}",
             )
         done.append(
-            Tracked(rel, kind or (declared[rel].kind if rel in declared else infer_kind(rel)))
+            Tracked(rel, kind or (declared[rel].kind if rel in declared else default_kind(rel)))
         )
     with exclusive(project.process_lock):
         toml = project.root / DECLARATIONS_FILE

@@ -1,4 +1,4 @@
-"""``mlv.toml``: what a person declares (artifacts, settings; stages and remotes later).
+"""``mlv.toml``: what a person declares (artifacts, stages, settings; remotes later).
 
 Reading uses the standard TOML parser and validates into frozen records. Editing goes through
 tomlkit so that a person's comments and layout survive ``mlv track`` and ``mlv untrack``.
@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from mlv.errors import ManifestError, MlvError
+from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS, Kind
 from mlv.model.paths import check_artifact_path, find_nested
+from mlv.model.stages import StageDecl, decode_stage, validate_pipeline
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,8 +26,8 @@ DECLARATIONS_FILE = "mlv.toml"
 LINK_TYPES = ("copy", "hardlink")
 
 _TEMPLATE = """\
-# mlv declarations: tracked artifacts, settings (and, later, stages and remotes).
-# Edit by hand or with `mlv track` / `mlv untrack`; mlv keeps your comments.
+# mlv declarations: tracked artifacts, pipeline stages and settings.
+# Edit by hand or with `mlv track`, `mlv untrack`, `mlv stage add`; mlv keeps your comments.
 
 [settings]
 # How checkout materialises files from the store: "copy" (reflink where the filesystem can,
@@ -61,6 +63,7 @@ class Declarations:
     env_variables: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
+    stages: dict[str, StageDecl] = field(default_factory=dict)
 
 
 def template() -> str:
@@ -103,6 +106,16 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
         except MlvError as exc:
             raise ManifestError(f"{source}: {exc.message}", exc.hint) from None
         artifacts[path] = ArtifactDecl(path, cast(Kind, kind))
+    stages_raw = data.get("stages", {})
+    if not isinstance(stages_raw, dict):
+        raise ManifestError(f"{source}: [stages] must be a table")
+    stages = {name: decode_stage(name, spec, source) for name, spec in stages_raw.items()}
+    validate_pipeline(stages)
+    for stage in stages.values():
+        # A stage's outputs are artifacts even when only the stage declares them.
+        for out in stage.outputs:
+            if out not in artifacts:
+                artifacts[out] = ArtifactDecl(out, stage.kinds.get(out) or default_kind(out))
     nested = find_nested(list(artifacts))
     if nested is not None:
         raise ManifestError(
@@ -116,7 +129,7 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ManifestError(f"{source}: [settings] must be a table")
-    return Declarations(artifacts, tuple(variables), settings, data)
+    return Declarations(artifacts, tuple(variables), settings, data, stages)
 
 
 def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:
@@ -171,3 +184,21 @@ def with_setting(text: str, key: str, value: str) -> str:
     doc = tomlkit.parse(text) if text.strip() else tomlkit.document()
     doc[key] = value
     return tomlkit.dumps(doc)
+
+
+def with_stage(text: str, stage: StageDecl, kinds: Mapping[str, str]) -> str:
+    """mlv.toml text with ``stage`` declared (replacing one of the same name) and its outputs
+    declared as artifacts of the given kinds."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    if "stages" not in doc:
+        doc["stages"] = tomlkit.table(is_super_table=True)
+    table = tomlkit.table()
+    for key, value in stage.to_toml().items():
+        table[key] = value
+    doc["stages"][stage.name] = table
+    updated = tomlkit.dumps(doc)
+    for out in stage.outputs:
+        updated = with_artifact(updated, out, kinds[out])
+    return updated

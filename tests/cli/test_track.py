@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mlv.core.track import infer_kind
+from mlv.model.kinds import default_kind
 from tests.conftest import MlvRunner, git, write
 
 
@@ -101,4 +101,4 @@ def test_symlink_inside_tracked_dir_is_a_clear_error(project: Path, mlv: MlvRunn
     ],
 )
 def test_kind_inference(path: str, kind: str) -> None:
-    assert infer_kind(path) == kind
+    assert default_kind(path) == kind

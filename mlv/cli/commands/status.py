@@ -45,6 +45,7 @@ def report_json(report: StatusReport) -> dict[str, Any]:
             }
             for a in report.artifacts
         ],
+        "stages": [{"name": s.name, "stale": s.stale, "reasons": s.reasons} for s in report.stages],
         "environment": _env_json(report.environment),
         "code": None if report.code_changed is None else {"changed": report.code_changed},
     }
@@ -97,6 +98,11 @@ def render(report: StatusReport) -> None:
                 console.print(line, markup=False)
             if len(changed) > _LISTED:
                 console.print(f"  ... and {len(changed) - _LISTED} more in {a.path}")
+    for s in report.stages:
+        if s.stale:
+            console.print(f"stage {s.name}: [yellow]stale[/yellow] ({'; '.join(s.reasons)})")
+        else:
+            console.print(f"stage {s.name}: [green]up to date[/green]")
     if report.environment is not None:
         lines = _env_lines(report.environment)
         if lines:
@@ -117,7 +123,10 @@ def render(report: StatusReport) -> None:
             )
         )
     if report.stale:
-        console.print("Run `mlv snapshot` to record the changes, or `mlv checkout` to undo them.")
+        console.print(
+            "Run `mlv run` for stale stages, `mlv snapshot` to record changed artifacts,"
+            " or `mlv checkout` to undo them."
+        )
 
 
 @click.command()

@@ -1,0 +1,179 @@
+"""``mlv run``: execute stale stages in dependency order and record them in mlv.lock.
+
+Each stage's record is written as soon as it succeeds, so a later failure leaves the earlier
+stages recorded. Before a stage runs, its previous outputs are saved to the store and removed, so
+what it leaves behind is exactly what it wrote, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from mlv.core import environment, gitignore
+from mlv.core.params import metric_values, param_values
+from mlv.core.pipeline import StageState, dependency_ids, pipeline_states
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project
+from mlv.core.snapshot import artifact_record, store_scans
+from mlv.core.workspace import Scan, Scanner
+from mlv.errors import CheckFailed
+from mlv.model.ids import ObjectId
+from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord
+from mlv.model.stages import StageDecl
+from mlv.storage.lock import exclusive
+
+# Events reported to the caller: ("skip" | "run" | "done" | "would run", stage, detail).
+StageEvent = Callable[[str, str, str], None]
+
+
+class StageFailed(CheckFailed):
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(
+            f"stage {name} failed with exit code {code}; nothing was recorded for it",
+            "fix the command and run `mlv run` again; stages that succeeded are recorded",
+        )
+        self.code = code
+
+
+class MissingOutput(CheckFailed):
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(
+            f"stage {name} succeeded but did not write its output {path}",
+            "make the command write it, or remove it from the stage's outputs",
+        )
+
+
+@dataclass
+class RunResult:
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    would_run: list[StageState] = field(default_factory=list)
+
+
+def execute(cmd: str, cwd: Path, *, capture: bool) -> tuple[int, str]:
+    """Run a stage command through the shell; its output streams to ours unless captured."""
+    proc = subprocess.run(
+        cmd,
+        shell=True,
+        cwd=cwd,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+        check=False,
+    )
+    output = proc.stdout.decode(errors="replace") if capture and proc.stdout else ""
+    return proc.returncode, output
+
+
+def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:
+    """Save the stage's current outputs in the store, then remove them."""
+    scans = [s for s in (scanner.scan(out) for out in stage.outputs) if s is not None]
+    store_scans(project, scans, scanner.jobs)
+    for out in stage.outputs:
+        path = root / out
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+def record_stage(
+    project: Project,
+    scanner: Scanner,
+    stage: StageDecl,
+    deps: dict[str, ObjectId],
+    started: datetime,
+    duration: float,
+    env: EnvironmentRecord,
+) -> tuple[StageRecord, dict[str, Scan]]:
+    """Hash and store the outputs of a stage that just succeeded; its record."""
+    outs: dict[str, Scan] = {}
+    for out in stage.outputs:
+        scan = scanner.scan(out)
+        if scan is None:
+            raise MissingOutput(stage.name, out)
+        outs[out] = scan
+    store_scans(project, list(outs.values()), scanner.jobs)
+    record = StageRecord(
+        cmd=stage.cmd,
+        deps=dict(deps),
+        outs={out: scan.object_id() for out, scan in outs.items()},
+        params=param_values(scanner.root, stage.params),
+        metrics=metric_values(scanner.root, stage.metrics),
+        started=started.isoformat(timespec="seconds"),
+        duration=round(duration, 3),
+        exit_status=0,
+        env_fingerprint=env.fingerprint,
+    )
+    return record, outs
+
+
+def run(
+    project: Project,
+    wanted: list[str] | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    on_event: StageEvent = lambda *_: None,
+    progress: Progress = NULL_PROGRESS,
+) -> RunResult:
+    """Run the stale stages among ``wanted`` (default: all) and what they depend on."""
+    result = RunResult()
+    stages = project.declarations.stages
+    with exclusive(project.process_lock):
+        lock = project.read_lock() or Lock()
+        scanner = Scanner(
+            project.root, project.state, jobs=project.settings.jobs, progress=progress
+        )
+        if dry_run:
+            for state in pipeline_states(project, lock, scanner, wanted):
+                if state.stale or force:
+                    result.would_run.append(state)
+                    on_event("would run", state.name, "; ".join(state.reasons) or "forced")
+                else:
+                    result.skipped.append(state.name)
+                    on_event("skip", state.name, "up to date")
+            return result
+        gitignore.update(project.root, add=[o for s in stages.values() for o in s.outputs])
+        env = environment.capture(project.root, project.declarations.env_variables, project.store)
+        order = [s.name for s in pipeline_states(project, lock, scanner, wanted)]
+        for name in order:
+            stage = stages[name]
+            # Re-evaluated now: a stage that ran upstream may have changed this one's inputs.
+            state = pipeline_states(project, lock, scanner, [name])[-1]
+            if not state.stale and not force:
+                result.skipped.append(name)
+                on_event("skip", name, "up to date")
+                continue
+            on_event("run", name, "; ".join(state.reasons) or "forced")
+            deps = dependency_ids(scanner, stage)
+            clear_outputs(project, scanner, stage, project.root)
+            started = datetime.now(timezone.utc)
+            clock = time.monotonic()
+            code, _ = execute(stage.cmd, project.root, capture=False)
+            duration = time.monotonic() - clock
+            if code != 0:
+                project.state.flush()
+                raise StageFailed(name, code)
+            record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
+            artifacts = dict(lock.artifacts)
+            for out, scan in outs.items():
+                artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)
+            lock = msgspec.structs.replace(
+                lock,
+                artifacts=artifacts,
+                stages={**lock.stages, name: record},
+                environment=env,
+            )
+            project.write_lock(lock)
+            project.state.flush()
+            result.ran.append(name)
+            on_event("done", name, f"{duration:.2f} s")
+    return result
