@@ -218,3 +218,28 @@ class GitRepo:
                 f":(exclude){exclude}",
             ]
         ).stdout
+
+    # -- worktrees (for reproduce) -------------------------------------------------------------
+
+    def worktree_add(self, path: Path, commit: str) -> None:
+        """A detached worktree of ``commit`` at ``path``, sharing this repository's objects."""
+        self.run(["worktree", "add", "--quiet", "--detach", str(path), commit])
+
+    def worktree_remove(self, path: Path) -> None:
+        """Remove a worktree and its administrative files, even when it holds changes."""
+        self.run(["worktree", "remove", "--force", "--force", str(path)], check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        self.run(["worktree", "prune"], check=False)
+
+    def apply(self, patch: bytes) -> None:
+        """Apply a binary patch to the work tree and the index."""
+        proc = self.run(
+            ["apply", "--index", "--binary", "--whitespace=nowarn", "-"], input=patch, check=False
+        )
+        if proc.returncode != 0:
+            raise GitError(
+                "the recorded code patch does not apply: "
+                + proc.stderr.decode(errors="replace").strip()[:300],
+                "the snapshot's base commit may have been rewritten; reproduce a later snapshot",
+            )

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "checkout": ("checkout", "Restore tracked paths as recorded at a revision."),
     "stage": ("stage", "Declare pipeline stages: mlv stage add NAME -d DEP -o OUT -- CMD."),
     "run": ("run", "Run stale pipeline stages and record them in mlv.lock."),
+    "reproduce": ("reproduce", "Re-run a recorded run in isolation and prove it reproduces."),
     "lineage": ("lineage", "Show which stages and inputs produced an artifact."),
     "log": ("log", "List the snapshots in git history."),
     "show": ("show", "Show what a snapshot recorded."),

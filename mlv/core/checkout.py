@@ -177,99 +177,108 @@ def checkout(
             raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
         lock = current_lock
     wanted = [to_relpath(project.root, p) for p in paths or []]
-    result = CheckoutResult(sha)
     with exclusive(project.process_lock):
-        scopes = _scopes(project, lock, wanted)
-        needed = {t.id for s in scopes for t in s.targets.values()}
-        missing = project.store.missing(needed)
-        if missing:
-            raise MissingObjects(str(m) for m in missing)
+        return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
 
-        scanner = Scanner(
-            project.root, project.state, jobs=project.settings.jobs, progress=progress
-        )
-        writes: list[Target] = []
-        chmods: list[Target] = []
-        deletes: list[WorkFile] = []
-        overwritten: list[WorkFile] = []
-        stray_dirs: list[str] = []
-        for scope in scopes:
-            scan = scanner.scan(scope.path)
-            if (
-                scope.tree_id is not None
-                and scan is not None
-                and scan.type == "dir"
-                and scan.object_id() == scope.tree_id
-            ):
-                # The whole directory already matches (known from its stat fingerprint).
-                result.unchanged += len(scope.targets)
-                result.artifacts.append(scope.path)
-                continue
-            current, empty_dirs = _current(scanner, scope, scan)
-            for rel, target in scope.targets.items():
-                have = current.get(rel)
-                if have is not None and have.id == target.id:
-                    if have.executable != target.executable:
-                        chmods.append(target)
-                    else:
-                        result.unchanged += 1
-                    continue
-                writes.append(target)
-                if have is not None:
-                    overwritten.append(have)
-            deletes.extend(f for rel, f in current.items() if rel not in scope.targets)
-            stray_dirs.extend(d for d in empty_dirs if d not in scope.empty_dirs)
+
+def restore(
+    project: Project,
+    lock: Lock,
+    wanted: list[str],
+    *,
+    force: bool = False,
+    progress: Progress = NULL_PROGRESS,
+    rev: str | None = None,
+) -> CheckoutResult:
+    """Make ``wanted`` (repository-relative; all artifacts when empty) match ``lock``."""
+    result = CheckoutResult(rev)
+    scopes = _scopes(project, lock, wanted)
+    needed = {t.id for s in scopes for t in s.targets.values()}
+    missing = project.store.missing(needed)
+    if missing:
+        raise MissingObjects(str(m) for m in missing)
+
+    scanner = Scanner(project.root, project.state, jobs=project.settings.jobs, progress=progress)
+    writes: list[Target] = []
+    chmods: list[Target] = []
+    deletes: list[WorkFile] = []
+    overwritten: list[WorkFile] = []
+    stray_dirs: list[str] = []
+    for scope in scopes:
+        scan = scanner.scan(scope.path)
+        if (
+            scope.tree_id is not None
+            and scan is not None
+            and scan.type == "dir"
+            and scan.object_id() == scope.tree_id
+        ):
+            # The whole directory already matches (known from its stat fingerprint).
+            result.unchanged += len(scope.targets)
             result.artifacts.append(scope.path)
+            continue
+        current, empty_dirs = _current(scanner, scope, scan)
+        for rel, target in scope.targets.items():
+            have = current.get(rel)
+            if have is not None and have.id == target.id:
+                if have.executable != target.executable:
+                    chmods.append(target)
+                else:
+                    result.unchanged += 1
+                continue
+            writes.append(target)
+            if have is not None:
+                overwritten.append(have)
+        deletes.extend(f for rel, f in current.items() if rel not in scope.targets)
+        stray_dirs.extend(d for d in empty_dirs if d not in scope.empty_dirs)
+        result.artifacts.append(scope.path)
 
-        at_risk = [f for f in [*overwritten, *deletes] if not project.store.exists(f.id)]
-        if at_risk and not force:
-            raise WouldClobber(f.relpath for f in at_risk)
+    at_risk = [f for f in [*overwritten, *deletes] if not project.store.exists(f.id)]
+    if at_risk and not force:
+        raise WouldClobber(f.relpath for f in at_risk)
 
-        keep = {d for s in scopes for d in s.empty_dirs}
-        for f in deletes:
-            project.abspath(f.relpath).unlink()
-            result.removed.append(f.relpath)
-        for f in deletes:
-            scope_root = next(
-                s.path
-                for s in scopes
-                if is_within(f.relpath, s.path) or is_within(s.path, f.relpath)
-            )
-            _remove_empty_parents(project.root, f.relpath, scope_root, keep)
-        for d in sorted(stray_dirs, key=len, reverse=True):
-            with contextlib.suppress(OSError):
-                (project.root / d).rmdir()
-                scope_root = next(s.path for s in scopes if is_within(d, s.path))
-                _remove_empty_parents(project.root, d, scope_root, keep)
-        project.state.forget(f.relpath for f in deletes)
+    keep = {d for s in scopes for d in s.empty_dirs}
+    for f in deletes:
+        project.abspath(f.relpath).unlink()
+        result.removed.append(f.relpath)
+    for f in deletes:
+        scope_root = next(
+            s.path for s in scopes if is_within(f.relpath, s.path) or is_within(s.path, f.relpath)
+        )
+        _remove_empty_parents(project.root, f.relpath, scope_root, keep)
+    for d in sorted(stray_dirs, key=len, reverse=True):
+        with contextlib.suppress(OSError):
+            (project.root / d).rmdir()
+            scope_root = next(s.path for s in scopes if is_within(d, s.path))
+            _remove_empty_parents(project.root, d, scope_root, keep)
+    project.state.forget(f.relpath for f in deletes)
 
-        for target in writes:
-            _make_parent_dirs(project.root, target.relpath)
-        progress.start("checking out", sum(t.size for t in writes), unit="bytes")
-        link = project.settings.link
+    for target in writes:
+        _make_parent_dirs(project.root, target.relpath)
+    progress.start("checking out", sum(t.size for t in writes), unit="bytes")
+    link = project.settings.link
 
-        def write(target: Target) -> None:
-            _materialise(project, target, link)
-            progress.advance(target.size)
+    def write(target: Target) -> None:
+        _materialise(project, target, link)
+        progress.advance(target.size)
 
-        try:
-            with ThreadPoolExecutor(scanner.jobs) as pool:
-                list(pool.map(write, writes))
-        finally:
-            progress.finish()
-        for target in chmods:
-            os.chmod(project.abspath(target.relpath), default_file_mode(target.executable))
-        for target in [*writes, *chmods]:
-            st = os.stat(project.abspath(target.relpath))
-            project.state.record_written(
-                target.relpath, StatKey(st.st_ino, st.st_size, st.st_mtime_ns), target.id
-            )
-        for d in keep:
-            (project.root / d).mkdir(parents=True, exist_ok=True)
-        project.state.flush()
-        result.written = sorted(t.relpath for t in writes)
-        result.bytes_written = sum(t.size for t in writes)
-        return result
+    try:
+        with ThreadPoolExecutor(scanner.jobs) as pool:
+            list(pool.map(write, writes))
+    finally:
+        progress.finish()
+    for target in chmods:
+        os.chmod(project.abspath(target.relpath), default_file_mode(target.executable))
+    for target in [*writes, *chmods]:
+        st = os.stat(project.abspath(target.relpath))
+        project.state.record_written(
+            target.relpath, StatKey(st.st_ino, st.st_size, st.st_mtime_ns), target.id
+        )
+    for d in keep:
+        (project.root / d).mkdir(parents=True, exist_ok=True)
+    project.state.flush()
+    result.written = sorted(t.relpath for t in writes)
+    result.bytes_written = sum(t.size for t in writes)
+    return result
 
 
 def _make_parent_dirs(root: Path, relpath: str) -> None:

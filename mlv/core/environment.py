@@ -8,6 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -123,6 +124,21 @@ class EnvDrift:
     changed: list[tuple[str, str, str]]  # name, recorded version, current version
     lockfiles: list[str]
     variables: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape documented in docs/json.md (status and reproduce)."""
+        return {
+            "changed": self.any,
+            "python": list(self.python) if self.python else None,
+            "platform": list(self.platform) if self.platform else None,
+            "packages_added": self.added,
+            "packages_removed": self.removed,
+            "packages_changed": [
+                {"name": n, "recorded": a, "current": b} for n, a, b in self.changed
+            ],
+            "lockfiles_changed": self.lockfiles,
+            "variables_changed": self.variables,
+        }
 
     @property
     def any(self) -> bool:

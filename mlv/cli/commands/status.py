@@ -15,21 +15,6 @@ _STYLE = {"unchanged": "green", "modified": "yellow", "deleted": "red", "missing
 _LISTED = 10  # changed files listed per artifact before "... and N more"
 
 
-def _env_json(drift: EnvDrift | None) -> dict[str, Any] | None:
-    if drift is None:
-        return None
-    return {
-        "changed": drift.any,
-        "python": list(drift.python) if drift.python else None,
-        "platform": list(drift.platform) if drift.platform else None,
-        "packages_added": drift.added,
-        "packages_removed": drift.removed,
-        "packages_changed": [{"name": n, "recorded": a, "current": b} for n, a, b in drift.changed],
-        "lockfiles_changed": drift.lockfiles,
-        "variables_changed": drift.variables,
-    }
-
-
 def report_json(report: StatusReport) -> dict[str, Any]:
     return {
         "stale": report.stale,
@@ -46,7 +31,7 @@ def report_json(report: StatusReport) -> dict[str, Any]:
             for a in report.artifacts
         ],
         "stages": [{"name": s.name, "stale": s.stale, "reasons": s.reasons} for s in report.stages],
-        "environment": _env_json(report.environment),
+        "environment": None if report.environment is None else report.environment.to_dict(),
         "code": None if report.code_changed is None else {"changed": report.code_changed},
     }
 

@@ -1,0 +1,268 @@
+"""``mlv reproduce``: re-run a recorded pipeline in an isolated worktree and compare outputs.
+
+The user's work tree, mlv.lock and stat cache are never touched: the code is checked out into a
+detached git worktree under .mlv/tmp (with the recorded patch applied), the inputs no stage
+produces are restored there from the store, and every stage is re-run in order. Each output is
+hashed and compared with its recorded id; the report names the first stage whose outputs diverged
+while its inputs matched. The worktree is removed afterwards, on failure and on interrupt too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlv.adapters.git import GitRepo
+from mlv.core import environment
+from mlv.core.checkout import restore
+from mlv.core.params import metric_values
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project
+from mlv.core.run import execute
+from mlv.core.workspace import Scanner
+from mlv.errors import UsageError
+from mlv.model.manifest import Lock, StageRecord
+from mlv.model.paths import is_within
+from mlv.model.reproduce import (
+    DIFFERS,
+    IDENTICAL,
+    MISSING,
+    WITHIN_TOLERANCE,
+    MetricDelta,
+    OutputVerdict,
+    ReproduceReport,
+    StageVerdict,
+)
+from mlv.model.stages import StageDecl, topological_order
+from mlv.storage.state import StatCache
+
+# Events for the caller: ("worktree" | "inputs" | "stage" | "log", detail).
+ReproduceEvent = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    stage: str | None = None
+    tolerances: dict[str, float] | None = None
+    keep_workdir: bool = False
+    capture: bool = True  # capture stage output into the report instead of streaming it
+
+
+def recorded_order(lock: Lock, wanted: str | None) -> list[str]:
+    """The recorded stages in execution order (``wanted`` and what it needs)."""
+    decls = {
+        name: StageDecl(name, rec.cmd, tuple(rec.deps), tuple(rec.outs))
+        for name, rec in lock.stages.items()
+    }
+    if wanted is not None and wanted not in decls:
+        raise UsageError(
+            f"no stage {wanted!r} recorded in this snapshot",
+            f"recorded stages: {', '.join(sorted(decls)) or '(none)'}",
+        )
+    return topological_order(decls, [wanted] if wanted else None)
+
+
+@contextmanager
+def worktree(project: Project, commit: str | None, name: str, keep: bool) -> Iterator[Path]:
+    """A throw-away worktree of ``commit`` under .mlv/tmp, removed on exit unless ``keep``."""
+    project.tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = project.tmp_dir / name
+    created = False
+    try:
+        if commit is not None:
+            project.git.worktree_add(path, commit)
+        else:  # the snapshot predates the first commit: the patch holds all the code
+            path.mkdir()
+            GitRepo(path).run(["init", "-q"])
+        created = True
+        yield path
+    finally:
+        if created and not keep:
+            if commit is not None:
+                project.git.worktree_remove(path)
+            else:
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _tolerance(name: str, tolerances: dict[str, float]) -> float | None:
+    """A tolerance given for ``file:metric`` or for the bare metric name."""
+    if name in tolerances:
+        return tolerances[name]
+    return tolerances.get(name.partition(":")[2])
+
+
+def _metric_deltas(
+    record: StageRecord, current: dict[str, Any], path: str, tolerances: dict[str, float]
+) -> list[MetricDelta]:
+    prefix = f"{path}:"
+    names = sorted({k for k in [*record.metrics, *current] if k.startswith(prefix)})
+    deltas = []
+    for name in names:
+        old, new = record.metrics.get(name), current.get(name)
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new))
+        delta = float(new) - float(old) if numeric else None  # type: ignore[arg-type]
+        deltas.append(MetricDelta(name, old, new, delta, _tolerance(name, tolerances)))
+    return deltas
+
+
+def _judge_outputs(
+    lock: Lock,
+    name: str,
+    record: StageRecord,
+    scanner: Scanner,
+    tolerances: dict[str, float],
+    metrics_files: set[str],
+) -> list[OutputVerdict]:
+    verdicts = []
+    current_metrics: dict[str, Any] = {}
+    for path, recorded_id in sorted(record.outs.items()):
+        artifact = lock.artifacts.get(path)
+        recorded_size = (
+            artifact.size if artifact is not None and artifact.id == recorded_id else None
+        )
+        scan = scanner.scan(path)
+        if scan is None:
+            verdicts.append(OutputVerdict(name, path, MISSING, recorded_id, None, recorded_size))
+            continue
+        oid = scan.object_id()
+        verdict = OutputVerdict(
+            name,
+            path,
+            IDENTICAL if oid == recorded_id else DIFFERS,
+            recorded_id,
+            oid,
+            recorded_size,
+            scan.size,
+        )
+        if verdict.verdict == DIFFERS and path in metrics_files:
+            try:
+                current_metrics.update(metric_values(scanner.root, (path,)))
+            except UsageError:
+                pass  # unreadable now: it simply differs
+            else:
+                verdict.metrics = _metric_deltas(record, current_metrics, path, tolerances)
+                if verdict.metrics and all(m.within for m in verdict.metrics):
+                    verdict.verdict = WITHIN_TOLERANCE
+        verdicts.append(verdict)
+    return verdicts
+
+
+def reproduce(
+    project: Project,
+    rev: str = "HEAD",
+    options: Options = Options(),
+    *,
+    on_event: ReproduceEvent = lambda *_: None,
+    progress: Progress = NULL_PROGRESS,
+) -> ReproduceReport:
+    """Re-run the stages recorded at ``rev`` in isolation and judge every output."""
+    sha, lock = project.lock_at(rev)
+    if not lock.stages:
+        raise UsageError(
+            f"{rev} records no pipeline stages; there is nothing to re-run",
+            "declare stages (mlv stage add), mlv run, then mlv snapshot",
+        )
+    if lock.code is None:
+        raise UsageError(f"{rev} has no code record", "take a snapshot with `mlv snapshot`")
+    order = recorded_order(lock, options.stage)
+    tolerances = options.tolerances or {}
+    produced = {out for rec in lock.stages.values() for out in rec.outs}
+    name = f"reproduce-{sha[:10]}-{uuid.uuid4().hex[:6]}"
+    state_db = project.tmp_dir / f"{name}.state.db"
+    report = ReproduceReport(rev, sha, {})
+    try:
+        with worktree(project, lock.code.commit, name, options.keep_workdir) as workdir:
+            if options.keep_workdir:
+                report.workdir = str(workdir)
+            on_event("worktree", str(workdir))
+            wt_git = GitRepo(workdir)
+            if lock.code.patch is not None:
+                wt_git.apply(project.store.read_bytes(lock.code.patch))
+            wt_project = Project(
+                workdir,
+                wt_git,
+                project.declarations,
+                project.settings,
+                project.store,
+                StatCache(state_db),
+            )
+            try:
+                inputs = sorted(
+                    {
+                        dep
+                        for n in order
+                        for dep in lock.stages[n].deps
+                        if not any(is_within(dep, out) or is_within(out, dep) for out in produced)
+                        and not (workdir / dep).exists()
+                    }
+                )
+                from_store = [d for d in inputs if any(is_within(d, a) for a in lock.artifacts)]
+                absent = sorted(set(inputs) - set(from_store))
+                if absent:
+                    raise UsageError(
+                        f"input(s) neither in git nor recorded as artifacts: {', '.join(absent)}",
+                        "track them (mlv track) or commit them, run and snapshot again",
+                    )
+                if from_store:
+                    on_event("inputs", ", ".join(from_store))
+                    restore(wt_project, lock, from_store, progress=progress)
+                current_env = environment.capture(workdir, project.declarations.env_variables, None)
+                if lock.environment is not None:
+                    drift = environment.compare(lock.environment, current_env)
+                    report.environment = drift.to_dict()
+                scanner = Scanner(workdir, wt_project.state, jobs=project.settings.jobs)
+                metrics_files = _metrics_files(project, lock)
+                failed = False
+                for stage_name in order:
+                    record = lock.stages[stage_name]
+                    verdict = StageVerdict(stage_name, record.cmd, True)
+                    report.stages.append(verdict)
+                    if failed:
+                        verdict.outputs = [
+                            OutputVerdict(stage_name, p, MISSING, i, None)
+                            for p, i in sorted(record.outs.items())
+                        ]
+                        continue
+                    for dep, recorded_id in sorted(record.deps.items()):
+                        scan = scanner.scan(dep)
+                        if scan is None or scan.object_id() != recorded_id:
+                            verdict.inputs_matched = False
+                            verdict.input_differences.append(dep)
+                    on_event("stage", stage_name)
+                    clock = time.monotonic()
+                    verdict.exit_code, verdict.log = execute(
+                        record.cmd, workdir, capture=options.capture
+                    )
+                    verdict.duration = time.monotonic() - clock
+                    if verdict.exit_code != 0:
+                        failed = True
+                        verdict.outputs = [
+                            OutputVerdict(stage_name, p, MISSING, i, None)
+                            for p, i in sorted(record.outs.items())
+                        ]
+                        continue
+                    verdict.outputs = _judge_outputs(
+                        lock, stage_name, record, scanner, tolerances, metrics_files
+                    )
+            finally:
+                wt_project.state.close()
+    finally:
+        for leftover in (state_db, *state_db.parent.glob(state_db.name + "-*")):
+            leftover.unlink(missing_ok=True)
+    return report
+
+
+def _metrics_files(project: Project, lock: Lock) -> set[str]:
+    """Outputs that are metrics files: declared so, or recorded with metric values."""
+    files = {m for s in project.declarations.stages.values() for m in s.metrics}
+    for record in lock.stages.values():
+        files.update(k.partition(":")[0] for k in record.metrics)
+    files.update(p for p, a in lock.artifacts.items() if a.kind == "metrics")
+    return files
