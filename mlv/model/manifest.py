@@ -68,7 +68,7 @@ class CodeRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     dirty: bool = False
 
 
-class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One executed pipeline stage (filled by ``mlv run``)."""
 
     cmd: str

@@ -57,5 +57,17 @@ def show(rev: str | None, as_json: bool) -> int:
         )
         console.print(f"code: commit {code.commit or '(none)'}, tree {code.tree} ({state})")
     if lock.stages:
-        console.print(f"stages: {', '.join(sorted(lock.stages))}")
+        stages = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("stage", "command", "started", "duration", "params", "metrics"):
+            stages.add_column(column)
+        for name, s in sorted(lock.stages.items(), key=lambda item: item[1].started):
+            stages.add_row(
+                name,
+                s.cmd,
+                s.started,
+                f"{s.duration:.2f} s",
+                "\n".join(f"{k}={v}" for k, v in sorted(s.params.items())),
+                "\n".join(f"{k}={v}" for k, v in sorted(s.metrics.items())),
+            )
+        console.print(stages)
     return 0
