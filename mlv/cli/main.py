@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run mlv; every failure becomes an ``error:``/``hint:`` pair and a documented exit code."""
     from mlv.errors import MlvError
 
+    # A polite kill (SIGTERM, e.g. a CI timeout) unwinds like Ctrl-C, so temporary worktrees and
+    # files are cleaned up on the way out.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result: Any = cli.main(args=argv, prog_name="mlv", standalone_mode=False)
     except MlvError as exc:
@@ -119,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     return 0
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _usage_hint(ctx: click.Context | None) -> str:

@@ -7,7 +7,10 @@ what it leaves behind is exactly what it wrote, and nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -59,17 +62,38 @@ class RunResult:
 
 
 def execute(cmd: str, cwd: Path, *, capture: bool) -> tuple[int, str]:
-    """Run a stage command through the shell; its output streams to ours unless captured."""
-    proc = subprocess.run(
+    """Run a stage command through the shell; its output streams to ours unless captured.
+
+    The command gets a process group of its own, so that when mlv is interrupted the whole
+    group (the shell and everything it started) is stopped, not just the shell.
+    """
+    proc = subprocess.Popen(
         cmd,
         shell=True,
         cwd=cwd,
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
-        check=False,
+        start_new_session=True,
     )
-    output = proc.stdout.decode(errors="replace") if capture and proc.stdout else ""
+    try:
+        out, _ = proc.communicate()
+    except BaseException:
+        _stop_group(proc)
+        raise
+    output = out.decode(errors="replace") if capture and out else ""
     return proc.returncode, output
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the command's process group, then SIGKILL whatever is left after a grace period."""
+    for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
+import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -375,3 +378,37 @@ def test_reproduce_restores_tracked_inputs_from_the_store(project: Path, mlv: Ml
     assert result.code == 0, result.out + result.err
     assert json.loads(result.out)["stages"][0]["inputs_matched"] is True
     assert (project / "raw/input.csv").read_text() == "1\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_reproduce_removes_its_worktree(project: Path, mlv: MlvRunner,
+                                                   sig: signal.Signals) -> None:
+    write(project / "slow.py", "import time, pathlib\npathlib.Path('started').write_text('1')\n"
+                               "time.sleep(60)\nopen('out.txt', 'w').write('x')\n")
+    git(project, "add", "slow.py")
+    mlv("stage", "add", "slow", "-d", "slow.py", "-o", "out.txt", "--", f"{PY} slow.py")
+    (project / "out.txt").write_text("x")
+    # Record the stage without waiting a minute: run a fast variant of the script first.
+    write(project / "slow.py", "open('out.txt', 'w').write('x')\n")
+    assert mlv("run").code == 0
+    write(project / "slow.py", "import time, pathlib\npathlib.Path('started').write_text('1')\n"
+                               "time.sleep(60)\nopen('out.txt', 'w').write('x')\n")
+    git(project, "add", "slow.py")
+    assert mlv("snapshot", "-m", "slow").code == 0
+
+    # A job started in the background inherits an ignored SIGINT; give the child a real one.
+    proc = subprocess.Popen([sys.executable, "-m", "mlv", "reproduce"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    tmp = project / ".mlv/tmp"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(tmp.glob("reproduce-*/started")):
+        time.sleep(0.05)
+    assert list(tmp.glob("reproduce-*/started")), "the stage never started"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err
+    assert not list(tmp.glob("reproduce-*"))
+    assert git(project, "worktree", "list").count("\n") == 0
