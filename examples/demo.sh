@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# mlv end to end on the iris example, in a fresh temporary git repository.
-# Run from the repository root with `make demo` (which installs mlv and scikit-learn first).
+# mlv end to end on the iris example, in a fresh temporary git repository:
+# pipeline, run, snapshot, change, snapshot, checkout old and new, reproduce (and a run that
+# does not reproduce). Run from the repository root with `make demo`.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,25 +21,28 @@ run git add -A
 run git commit -q -m "iris example code"
 run mlv init
 
-step "produce data, features, model and metrics"
-run python prepare.py
-run python featurize.py
-run python train.py
+step "declare the pipeline: prepare -> featurize -> train"
+run mlv stage add prepare -d prepare.py -o data/raw -- python prepare.py
+run mlv stage add featurize -d featurize.py -d data/raw -o data/features -- python featurize.py
+run mlv stage add train -d train.py -d data/features -p params.json:C,seed \
+    -o models/model.pkl -M metrics.json -- python train.py
+run mlv stage list
 
-step "track them and take the first snapshot"
-run mlv track data/raw data/features models/model.pkl metrics.json
-run mlv status
-run mlv snapshot -m "baseline: all 150 rows"
+step "run it and take the first snapshot"
+run mlv run
+run mlv snapshot -m "baseline: C=1.0"
 baseline_model=$(sha256sum models/model.pkl | cut -d' ' -f1)
-baseline_metrics=$(cat metrics.json)
 
-step "the data changes: drop 20 rows per class, retrain"
-run python prepare.py --drop 20
-run python featurize.py
-run python train.py
+step "change a param: only the train stage re-runs"
+python - <<'PY'
+import json; p = json.load(open("params.json")); p["C"] = 0.05; json.dump(p, open("params.json", "w"))
+PY
 run mlv status
-run mlv snapshot -m "fewer rows"
+run mlv run
+run git add params.json
+run mlv snapshot -m "weaker regularisation: C=0.05"
 run mlv log
+run mlv lineage models/model.pkl
 
 step "an unsaved edit is protected"
 echo "scratch edit" >> metrics.json
@@ -48,12 +52,22 @@ if mlv checkout HEAD~1; then echo "checkout should have refused" >&2; exit 1; fi
 step "restore the baseline run's files (--force: the scratch edit may go)"
 run mlv checkout HEAD~1 --force
 test "$(sha256sum models/model.pkl | cut -d' ' -f1)" = "$baseline_model"
-test "$(cat metrics.json)" = "$baseline_metrics"
-echo "model and metrics are byte-identical to the baseline"
-run mlv show HEAD~1
-
-step "and back to the latest"
-run mlv checkout HEAD
+echo "the model is byte-identical to the baseline's"
+run mlv checkout HEAD --force
 run mlv status --check
+
+step "reproduce the baseline in an isolated worktree and prove it"
+run mlv reproduce HEAD~1 --junit reproduce-report.xml
+echo "JUnit report: $(grep -c '<testcase' reproduce-report.xml) test cases in reproduce-report.xml"
+
+step "a run that does not reproduce: the split is drawn from fresh randomness"
+printf '$ IRIS_NONDETERMINISTIC=1 mlv reproduce HEAD\n'
+if IRIS_NONDETERMINISTIC=1 mlv reproduce HEAD; then
+    echo "(by chance the random split matched; run the demo again to see a mismatch)"
+else
+    echo "mlv reproduce exited $? and named the stage where the divergence began"
+fi
+rm -f reproduce-report.xml
+run git status --short
 echo
-echo "demo finished: snapshot, change, snapshot, checkout old, checkout new all verified"
+echo "demo finished: pipeline, snapshot, change, checkout old and new, reproduce — all verified"

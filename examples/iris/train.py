@@ -1,6 +1,11 @@
-"""Train a deterministic classifier on the features; write the model and its metrics."""
+"""Train a deterministic classifier on the features; write the model and its metrics.
+
+Set IRIS_NONDETERMINISTIC=1 to draw the train/test split from fresh randomness instead of the
+seed: the demo uses it to show what `mlv reproduce` reports for a run that does not reproduce.
+"""
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -11,8 +16,9 @@ from sklearn.model_selection import train_test_split
 params = json.loads(Path("params.json").read_text())
 table = pd.read_csv("data/features/features.csv")
 X, y = table.drop(columns=["target"]), table["target"]
+seed = None if os.environ.get("IRIS_NONDETERMINISTIC") else params["seed"]
 X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.3, random_state=params["seed"], stratify=y
+    X, y, test_size=0.3, random_state=seed, stratify=y
 )
 model = LogisticRegression(C=params["C"], max_iter=500).fit(X_train, y_train)
 Path("models").mkdir(exist_ok=True)

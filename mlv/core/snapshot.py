@@ -14,9 +14,9 @@ from mlv.core import code, environment
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project
 from mlv.core.workspace import Scan, Scanner, WorkFile
-from mlv.errors import PathError
+from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
-from mlv.model.manifest import LOCK_FILE, ArtifactRecord, Kind, Lock, encode_lock
+from mlv.model.manifest import LOCK_FILE, ArtifactRecord, Kind, Lock, decode_lock, encode_lock
 from mlv.storage.lock import exclusive
 
 # Files mlv writes and a snapshot commit carries along with mlv.lock.
@@ -103,6 +103,18 @@ def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:
     )
 
 
+def _previous_snapshot(project: Project) -> Lock | None:
+    """The manifest committed at HEAD: `mlv run` may have updated the work tree's already."""
+    head = project.git.head()
+    data = project.git.read_blob(head, LOCK_FILE) if head else None
+    if data is None:
+        return None
+    try:
+        return decode_lock(data, source=f"{LOCK_FILE} at HEAD")
+    except MlvError:
+        return None
+
+
 def snapshot(
     project: Project,
     *,
@@ -113,6 +125,7 @@ def snapshot(
     """Record the current artifacts, environment and code in mlv.lock (and commit it)."""
     with exclusive(project.process_lock):
         old = project.read_lock() or Lock()
+        previous = _previous_snapshot(project) or old  # what "new/modified" is relative to
         scanner = Scanner(
             project.root, project.state, jobs=project.settings.jobs, progress=progress
         )
@@ -125,7 +138,7 @@ def snapshot(
         for path, scan in scans.items():
             record = artifact_record(project.declarations.artifacts[path].kind, scan)
             records[path] = record
-            before = old.artifacts.get(path)
+            before = previous.artifacts.get(path)
             change = "new" if before is None else ("unchanged" if before == record else "modified")
             changes.append(ArtifactChange(path, record, change))
 
