@@ -28,6 +28,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reproduce": ("reproduce", "Re-run a recorded run in isolation and prove it reproduces."),
     "lineage": ("lineage", "Show which stages and inputs produced an artifact."),
     "log": ("log", "List the snapshots in git history."),
+    "remote": ("remote", "Manage remotes (a directory, s3://, any fsspec URL)."),
+    "push": ("sync", "Upload the objects revisions need to a remote."),
+    "fetch": ("sync", "Download the objects revisions need from a remote."),
+    "pull": ("sync", "Fetch, then check out."),
+    "gc": ("gc", "Remove store objects no kept revision needs."),
+    "verify": ("verify", "Re-hash the store; check referenced objects exist (locally, remotely)."),
     "show": ("show", "Show what a snapshot recorded."),
 }
 

@@ -15,6 +15,7 @@ from mlv.errors import ManifestError, MlvError
 from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS, Kind
 from mlv.model.paths import check_artifact_path, find_nested
+from mlv.model.remotes import RemoteDecl, decode_remotes
 from mlv.model.stages import StageDecl, decode_stage, validate_pipeline
 
 if sys.version_info >= (3, 11):
@@ -64,6 +65,7 @@ class Declarations:
     settings: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict)
     stages: dict[str, StageDecl] = field(default_factory=dict)
+    remotes: dict[str, RemoteDecl] = field(default_factory=dict)
 
 
 def template() -> str:
@@ -129,7 +131,8 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ManifestError(f"{source}: [settings] must be a table")
-    return Declarations(artifacts, tuple(variables), settings, data, stages)
+    remotes = decode_remotes(data.get("remotes", {}), source)
+    return Declarations(artifacts, tuple(variables), settings, data, stages, remotes)
 
 
 def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:
@@ -202,3 +205,32 @@ def with_stage(text: str, stage: StageDecl, kinds: Mapping[str, str]) -> str:
     for out in stage.outputs:
         updated = with_artifact(updated, out, kinds[out])
     return updated
+
+
+def with_remote(text: str, remote: RemoteDecl) -> str:
+    """mlv.toml text with ``remote`` declared; when it is the default, no other one is."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    if "remotes" not in doc:
+        doc["remotes"] = tomlkit.table(is_super_table=True)
+    remotes = doc["remotes"]
+    if remote.default:
+        for other in remotes.values():
+            if "default" in other:
+                del other["default"]
+    table = tomlkit.table()
+    for key, value in remote.to_toml().items():
+        table[key] = value
+    remotes[remote.name] = table
+    return tomlkit.dumps(doc)
+
+
+def without_remote(text: str, name: str) -> str:
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    remotes = doc.get("remotes")
+    if remotes is not None and name in remotes:
+        del remotes[name]
+    return tomlkit.dumps(doc)

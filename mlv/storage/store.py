@@ -102,6 +102,27 @@ class ObjectStore:
                 tmp.unlink()
             raise
 
+    def temp_path(self, oid: ObjectId) -> Path:
+        """A fresh temporary name inside the store, for an object arriving from elsewhere."""
+        return temp_name(self._tmp_dir(), oid.digest)
+
+    def import_temp(self, tmp: Path, oid: ObjectId) -> bool:
+        """Publish a downloaded temporary file if its bytes hash to ``oid``; else delete it.
+
+        Returns False for a corrupt download, which never enters the store.
+        """
+        try:
+            if hash_file(tmp) != oid:
+                tmp.unlink()
+                return False
+            os.chmod(tmp, OBJECT_MODE)
+            self._publish(tmp, oid)
+            return True
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+
     def add_bytes(self, data: bytes) -> ObjectId:
         oid = hash_bytes(data)
         if self.exists(oid):

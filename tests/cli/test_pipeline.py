@@ -382,25 +382,36 @@ def test_reproduce_restores_tracked_inputs_from_the_store(project: Path, mlv: Ml
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_reproduce_removes_its_worktree(project: Path, mlv: MlvRunner,
-                                                   sig: signal.Signals) -> None:
-    write(project / "slow.py", "import time, pathlib\npathlib.Path('started').write_text('1')\n"
-                               "time.sleep(60)\nopen('out.txt', 'w').write('x')\n")
+def test_interrupted_reproduce_removes_its_worktree(
+    project: Path, mlv: MlvRunner, sig: signal.Signals
+) -> None:
+    write(
+        project / "slow.py",
+        "import time, pathlib\npathlib.Path('started').write_text('1')\n"
+        "time.sleep(60)\nopen('out.txt', 'w').write('x')\n",
+    )
     git(project, "add", "slow.py")
     mlv("stage", "add", "slow", "-d", "slow.py", "-o", "out.txt", "--", f"{PY} slow.py")
     (project / "out.txt").write_text("x")
     # Record the stage without waiting a minute: run a fast variant of the script first.
     write(project / "slow.py", "open('out.txt', 'w').write('x')\n")
     assert mlv("run").code == 0
-    write(project / "slow.py", "import time, pathlib\npathlib.Path('started').write_text('1')\n"
-                               "time.sleep(60)\nopen('out.txt', 'w').write('x')\n")
+    write(
+        project / "slow.py",
+        "import time, pathlib\npathlib.Path('started').write_text('1')\n"
+        "time.sleep(60)\nopen('out.txt', 'w').write('x')\n",
+    )
     git(project, "add", "slow.py")
     assert mlv("snapshot", "-m", "slow").code == 0
 
     # A job started in the background inherits an ignored SIGINT; give the child a real one.
-    proc = subprocess.Popen([sys.executable, "-m", "mlv", "reproduce"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlv", "reproduce"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     tmp = project / ".mlv/tmp"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list(tmp.glob("reproduce-*/started")):

@@ -1,0 +1,171 @@
+"""Remote object stores on any fsspec filesystem (a directory, S3, GCS, Azure, SSH, ...).
+
+The layout mirrors the local store: ``<root>/<algorithm>/<2 hex>/<30 hex>``. An object becomes
+visible under its final name only once complete: object stores (S3, GCS, Azure) publish a PUT
+atomically; on file-like filesystems the upload goes to ``<root>/tmp/`` and is renamed. fsspec,
+and the backend package (s3fs, gcsfs, ...), are imported only when a remote is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from mlv.errors import MlvError, UsageError
+from mlv.model.ids import ObjectId
+from mlv.model.remotes import RemoteDecl
+
+# Backends whose PUT is atomic: a partial upload is never visible under the final key.
+ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
+
+
+class RemoteError(MlvError):
+    """The remote could not be reached or failed during a transfer (worth retrying)."""
+
+    exit_code = 1
+    default_hint = "check the network and the remote, then run the command again (it resumes)"
+
+
+@contextlib.contextmanager
+def translate_errors(name: str, url: str) -> Iterator[None]:
+    """Backend exceptions become one-line errors with hints (never a traceback)."""
+    try:
+        yield
+    except MlvError:
+        raise
+    except ImportError as exc:
+        raise UsageError(
+            f"remote {name}: the package for {url.split(':', 1)[0]}:// is not installed ({exc})",
+            "install it, e.g. pip install 'mlv[s3]' for s3:// remotes",
+        ) from None
+    except PermissionError as exc:
+        raise UsageError(
+            f"remote {name}: access denied ({_short(exc)})",
+            "check the credentials in your environment (e.g. AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and the permissions on the bucket",
+        ) from None
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"remote {name}: {url} does not exist ({_short(exc)})",
+            "create the bucket or directory first, or fix the URL with `mlv remote add --force`",
+        ) from None
+    except Exception as exc:
+        kind = type(exc).__name__
+        if kind in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
+            raise UsageError(
+                f"remote {name}: no credentials found for {url}",
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the"
+                " environment; mlv never stores credentials in the repository",
+            ) from None
+        if kind in {
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ConnectionError",
+            "ClientConnectorError",
+            "ServerDisconnectedError",
+            "ReadTimeoutError",
+            "TimeoutError",
+            "ConnectionRefusedError",
+        }:
+            raise RemoteError(f"remote {name} is unreachable: {_short(exc)}") from None
+        if isinstance(exc, OSError):
+            raise RemoteError(f"remote {name}: {_short(exc)}") from None
+        raise
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+class RemoteStore:
+    """Objects on a remote filesystem: which exist, upload, download."""
+
+    def __init__(self, decl: RemoteDecl, repo_root: Path) -> None:
+        self.name = decl.name
+        self.url = decl.url
+        with translate_errors(decl.name, decl.url):
+            import fsspec
+
+            protocol, path = fsspec.core.split_protocol(decl.url)
+            options: dict[str, Any] = {}
+            if protocol in (None, "file", "local"):
+                protocol = "file"
+                local = Path(path).expanduser()
+                path = str(local if local.is_absolute() else repo_root / local)
+                options["auto_mkdir"] = True
+            if protocol in ("s3", "s3a"):
+                # Fail within seconds on an unreachable endpoint, retry transient errors a little.
+                options["config_kwargs"] = {
+                    "connect_timeout": 10,
+                    "read_timeout": 120,
+                    "retries": {"max_attempts": 3, "mode": "standard"},
+                }
+                if decl.endpoint_url:
+                    options["endpoint_url"] = decl.endpoint_url
+            self.protocol = protocol
+            self.fs = fsspec.filesystem(protocol, **options)
+        self.root = path.rstrip("/")
+        self.atomic_put = protocol in ATOMIC_PUT
+
+    def key(self, oid: ObjectId) -> str:
+        algorithm, _, digest = oid.partition(":")
+        return f"{self.root}/{algorithm}/{digest[:2]}/{digest[2:]}"
+
+    def check(self) -> None:
+        """Fail early and clearly when the remote's root cannot be reached or listed."""
+        with translate_errors(self.name, self.url):
+            if self.protocol == "file":
+                Path(self.root).mkdir(parents=True, exist_ok=True)
+            else:
+                # Listing the bucket (not exists(), which hides errors) tells a missing bucket,
+                # refused credentials and an unreachable endpoint apart.
+                self.fs.ls(self.root.split("/", 1)[0], detail=False, refresh=True)
+
+    def present(self, oids: Iterable[ObjectId], jobs: int = 8) -> set[ObjectId]:
+        """Which of ``oids`` the remote has, discovered by listing fan-out directories."""
+        by_dir: dict[str, dict[str, ObjectId]] = defaultdict(dict)
+        for oid in oids:
+            key = self.key(oid)
+            parent, _, name = key.rpartition("/")
+            by_dir[parent][name] = oid
+
+        def listing(parent: str) -> set[ObjectId]:
+            try:
+                names = self.fs.ls(parent, detail=False, refresh=True)
+            except FileNotFoundError:
+                return set()
+            found = {n.rstrip("/").rpartition("/")[2] for n in names}
+            return {oid for name, oid in by_dir[parent].items() if name in found}
+
+        with translate_errors(self.name, self.url), ThreadPoolExecutor(jobs) as pool:
+            return set().union(*pool.map(listing, sorted(by_dir))) if by_dir else set()
+
+    def upload(self, local: Path, oid: ObjectId) -> None:
+        key = self.key(oid)
+        with translate_errors(self.name, self.url):
+            if self.atomic_put:
+                self.fs.put_file(str(local), key)
+                return
+            tmp = f"{self.root}/tmp/{oid.digest}.{uuid.uuid4().hex[:12]}"
+            self.fs.put_file(str(local), tmp)
+            try:
+                self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
+                self.fs.mv(tmp, key)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.fs.rm_file(tmp)
+                raise
+
+    def download(self, oid: ObjectId, dest: Path) -> None:
+        with translate_errors(self.name, self.url):
+            self.fs.get_file(self.key(oid), str(dest))
+
+    def size(self, oid: ObjectId) -> int:
+        with translate_errors(self.name, self.url):
+            return int(self.fs.size(self.key(oid)))

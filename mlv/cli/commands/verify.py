@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import click
+
+from mlv.cli.output import RichProgress, json_option_help, out, print_json
+from mlv.core.project import open_project
+from mlv.core.verify import verify as do_verify
+
+
+@click.command()
+@click.option(
+    "--remote",
+    "remote_name",
+    default=None,
+    metavar="NAME",
+    help="Also check that every object HEAD needs exists on this remote.",
+)
+@click.option("--json", "as_json", is_flag=True, help=json_option_help())
+def verify(remote_name: str | None, as_json: bool) -> int:
+    """Re-hash every object in the store; report corrupt ones and missing referenced ones.
+
+    With --remote, also check the remote has everything HEAD needs (a CI gate before merge).
+    Exit 1 when anything is corrupt or missing.
+    """
+    project = open_project()
+    try:
+        result = do_verify(
+            project,
+            remote_name=remote_name,
+            check_remote=remote_name is not None,
+            progress=RichProgress(enabled=False if as_json else None),
+        )
+    finally:
+        project.close()
+    if as_json:
+        print_json(
+            {
+                "ok": result.ok,
+                "checked": result.checked,
+                "corrupt": result.corrupt,
+                "missing": result.missing,
+                "remote": result.remote,
+                "remote_checked": result.remote_checked,
+                "remote_missing": result.remote_missing,
+            }
+        )
+        return 0 if result.ok else 1
+    console = out()
+    console.print(
+        f"checked {result.checked} object(s): {len(result.corrupt)} corrupt, "
+        f"{len(result.missing)} referenced but missing locally"
+    )
+    for oid in result.corrupt[:20]:
+        console.print(f"  corrupt: {oid}", markup=False)
+    for oid in result.missing[:20]:
+        console.print(f"  missing: {oid}", markup=False)
+    if result.remote is not None:
+        console.print(
+            f"remote {result.remote}: {result.remote_checked} object(s) needed by HEAD,"
+            f" {len(result.remote_missing)} missing"
+        )
+        for oid in result.remote_missing[:20]:
+            console.print(f"  missing on {result.remote}: {oid}", markup=False)
+    if not result.ok:
+        console.print(
+            "hint: `mlv fetch` / `mlv push` fill gaps; remove a corrupt object from "
+            "the store and fetch it again"
+        )
+    return 0 if result.ok else 1

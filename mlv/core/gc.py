@@ -1,0 +1,95 @@
+"""``mlv gc``: delete store objects that no kept revision references.
+
+Kept: the work tree's mlv.lock and HEAD, plus every branch / tag / commit when asked. What a
+revision references is the same closure push and fetch use (artifacts, every file of a tree,
+stage outputs, lockfiles, code patches). If a kept tree object cannot be read, gc stops rather
+than delete files that tree may list.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from mlv.core.project import Project
+from mlv.core.references import closure, local_tree_reader, locks_at
+from mlv.errors import CheckFailed
+from mlv.model.manifest import LOCK_FILE
+from mlv.storage.lock import exclusive
+
+# Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
+STALE_TMP_SECONDS = 24 * 3600
+
+
+@dataclass
+class GcResult:
+    kept_revisions: int
+    kept_objects: int
+    removed_objects: int
+    removed_bytes: int
+    dry_run: bool
+
+
+def kept_revisions(
+    project: Project, *, all_branches: bool, all_tags: bool, all_commits: bool
+) -> list[str]:
+    revs = ["HEAD"] if project.git.head() is not None else []
+    if all_commits:
+        out = project.git.text("rev-list", "--all", "--", LOCK_FILE)
+        return revs + out.split()
+    refs = []
+    if all_branches:
+        refs.append("refs/heads")
+    if all_tags:
+        refs.append("refs/tags")
+    if refs:
+        out = project.git.text("for-each-ref", "--format=%(objectname)", *refs)
+        revs += out.split()
+    return revs
+
+
+def gc(
+    project: Project,
+    *,
+    dry_run: bool = False,
+    all_branches: bool = False,
+    all_tags: bool = False,
+    all_commits: bool = False,
+) -> GcResult:
+    with exclusive(project.process_lock):
+        revs = kept_revisions(
+            project, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
+        )
+        locks = locks_at(project, revs, include_worktree=True)
+        needed = closure(locks, local_tree_reader(project))
+        if needed.unreadable_trees:
+            raise CheckFailed(
+                f"{len(needed.unreadable_trees)} kept tree object(s) are missing or corrupt "
+                f"(e.g. {min(needed.unreadable_trees)}); gc stopped and removed nothing",
+                "fetch them with `mlv fetch`, or check the store with `mlv verify`",
+            )
+        removed = 0
+        freed = 0
+        if project.store.root.exists():
+            for oid in list(project.store.iter_ids()):
+                if oid in needed.objects:
+                    continue
+                path = project.store.path_of(oid)
+                removed += 1
+                freed += path.stat().st_size
+                if not dry_run:
+                    path.unlink()
+            if not dry_run:
+                _remove_stale_tmp(project)
+        return GcResult(len(set(revs)) + 1, len(needed.objects), removed, freed, dry_run)
+
+
+def _remove_stale_tmp(project: Project) -> None:
+    tmp = project.store.root / "tmp"
+    if not tmp.is_dir():
+        return
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for entry in os.scandir(tmp):
+        if entry.is_file() and entry.stat().st_mtime < cutoff:
+            os.unlink(entry.path)

@@ -1,0 +1,197 @@
+"""``mlv push`` / ``mlv fetch`` / ``mlv pull``: move the objects revisions need to or from a remote.
+
+Only missing objects move: the other side is asked in batches (one listing per fan-out
+directory). Transfers run in parallel threads. Downloads are verified by re-hashing before they
+enter the store; uploads of a directory's files happen before its tree object, so a tree present
+on either side means its files are there too. An interrupted transfer leaves no partial object
+under a final name, and running the command again completes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mlv.adapters.remote import RemoteStore
+from mlv.core.checkout import CheckoutResult, checkout
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project
+from mlv.core.references import (
+    closure,
+    default_revs,
+    local_tree_reader,
+    locks_at,
+    require_locks,
+    top_level,
+)
+from mlv.errors import UsageError
+from mlv.model.ids import ObjectId
+from mlv.model.remotes import RemoteDecl
+
+DEFAULT_JOBS = 8
+
+
+@dataclass
+class TransferResult:
+    remote: str
+    transferred: int = 0
+    bytes: int = 0
+    already_there: int = 0
+    missing: list[str] = field(default_factory=list)  # not on the source side
+    corrupt: list[str] = field(default_factory=list)  # refused: bytes did not match the id
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.corrupt
+
+
+def resolve_remote(project: Project, name: str | None) -> RemoteDecl:
+    remotes = project.declarations.remotes
+    if name is not None:
+        if name not in remotes:
+            raise UsageError(
+                f"no remote named {name!r}",
+                f"remotes: {', '.join(sorted(remotes)) or '(none)'};"
+                " add one with `mlv remote add NAME URL`",
+            )
+        return remotes[name]
+    defaults = [r for r in remotes.values() if r.default]
+    if defaults:
+        return defaults[0]
+    if len(remotes) == 1:
+        return next(iter(remotes.values()))
+    raise UsageError(
+        "no default remote" if remotes else "no remote is configured",
+        "add one with `mlv remote add NAME URL --default`, or pass -r NAME",
+    )
+
+
+def open_remote(project: Project, name: str | None) -> RemoteStore:
+    remote = RemoteStore(resolve_remote(project, name), project.root)
+    remote.check()
+    return remote
+
+
+def push(
+    project: Project,
+    remote_name: str | None = None,
+    revs: list[str] | None = None,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress = NULL_PROGRESS,
+) -> TransferResult:
+    """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing."""
+    locks = require_locks(
+        locks_at(project, revs or default_revs(project), include_worktree=not revs), "push"
+    )
+    remote = open_remote(project, remote_name)
+    result = TransferResult(remote.name)
+    needed = closure(locks, local_tree_reader(project))
+    local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
+    result.missing = sorted(local_missing)
+    candidates = needed.objects - local_missing
+    present = remote.present(candidates, jobs)
+    result.already_there = len(present)
+    todo = candidates - present
+    # Files before the trees that list them.
+    ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
+    sizes = {oid: project.store.path_of(oid).stat().st_size for oid in todo}
+    progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
+
+    def send(oid: ObjectId) -> None:
+        remote.upload(project.store.path_of(oid), oid)
+        progress.advance(sizes[oid])
+
+    try:
+        for batch in ordered:
+            with ThreadPoolExecutor(jobs) as pool:
+                list(pool.map(send, batch))
+    finally:
+        progress.finish()
+    result.transferred = len(todo)
+    result.bytes = sum(sizes.values())
+    return result
+
+
+def _download(
+    project: Project,
+    remote: RemoteStore,
+    oids: list[ObjectId],
+    jobs: int,
+    progress: Progress,
+    result: TransferResult,
+) -> None:
+    counting = threading.Lock()
+
+    def get(oid: ObjectId) -> None:
+        tmp = project.store.temp_path(oid)
+        try:
+            remote.download(oid, tmp)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        size = tmp.stat().st_size
+        verified = project.store.import_temp(tmp, oid)
+        with counting:
+            if verified:
+                result.transferred += 1
+                result.bytes += size
+            else:
+                result.corrupt.append(str(oid))
+        progress.advance(size)
+
+    if oids:
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(get, oids))
+
+
+def fetch(
+    project: Project,
+    remote_name: str | None = None,
+    revs: list[str] | None = None,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress = NULL_PROGRESS,
+) -> TransferResult:
+    """Download what ``revs`` (default: HEAD and the work tree's mlv.lock) need into the store."""
+    locks = require_locks(
+        locks_at(project, revs or default_revs(project), include_worktree=not revs), "fetch"
+    )
+    remote = open_remote(project, remote_name)
+    result = TransferResult(remote.name)
+    top, _ = top_level(locks)
+    missing: set[ObjectId] = set()
+    progress.start("fetching", None, unit="bytes")
+    try:
+        # Round 1: what the manifests name (trees included); round 2: the files of the trees.
+        for round_ in (1, 2):
+            wanted = top if round_ == 1 else closure(locks, local_tree_reader(project)).objects
+            todo = project.store.missing(wanted)
+            available = remote.present(todo, jobs)
+            missing |= todo - available
+            _download(project, remote, sorted(available), jobs, progress, result)
+    finally:
+        progress.finish()
+    result.missing = sorted(missing)
+    needed = closure(locks, local_tree_reader(project)).objects | top
+    result.already_there = len(needed) - result.transferred - len(missing) - len(result.corrupt)
+    return result
+
+
+def pull(
+    project: Project,
+    remote_name: str | None = None,
+    rev: str | None = None,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    force: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> tuple[TransferResult, CheckoutResult | None]:
+    """Fetch what ``rev`` (default: the work tree's mlv.lock) needs, then check it out."""
+    fetched = fetch(project, remote_name, [rev] if rev else None, jobs=jobs, progress=progress)
+    if not fetched.complete:
+        return fetched, None
+    return fetched, checkout(project, rev=rev, force=force, progress=progress)

@@ -1,0 +1,68 @@
+"""``mlv verify``: re-hash the store, check that referenced objects exist (locally or remotely)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from mlv.core.progress import NULL_PROGRESS, Progress
+from mlv.core.project import Project
+from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
+from mlv.core.sync import DEFAULT_JOBS, open_remote
+from mlv.model.ids import ObjectId
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # referenced by HEAD / the work tree
+    remote: str | None = None
+    remote_checked: int = 0
+    remote_missing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.corrupt or self.missing or self.remote_missing)
+
+
+def verify(
+    project: Project,
+    *,
+    remote_name: str | None = None,
+    check_remote: bool = False,
+    jobs: int | None = None,
+    progress: Progress = NULL_PROGRESS,
+) -> VerifyResult:
+    """Re-hash every local object; report corrupt ones and referenced ones that are missing."""
+    result = VerifyResult()
+    store = project.store
+    ids = list(store.iter_ids()) if store.root.exists() else []
+    sizes = {oid: store.path_of(oid).stat().st_size for oid in ids}
+    progress.start(f"verifying {len(ids)} objects", sum(sizes.values()), unit="bytes")
+
+    def check(oid: ObjectId) -> ObjectId | None:
+        ok = store.verify(oid)
+        progress.advance(sizes[oid])
+        return None if ok else oid
+
+    try:
+        with ThreadPoolExecutor(jobs or project.settings.jobs or 8) as pool:
+            result.corrupt = sorted(str(o) for o in pool.map(check, ids) if o is not None)
+    finally:
+        progress.finish()
+    result.checked = len(ids)
+    locks = locks_at(project, default_revs(project), include_worktree=True)
+    needed = closure(locks, local_tree_reader(project))
+    result.missing = sorted(str(o) for o in store.missing(needed.objects))
+    if check_remote:
+        remote = open_remote(project, remote_name)
+        result.remote = remote.name
+        head_locks = locks_at(project, default_revs(project), include_worktree=False)
+        head_needed = closure(head_locks, local_tree_reader(project))
+        present = remote.present(head_needed.objects, DEFAULT_JOBS)
+        result.remote_checked = len(head_needed.objects)
+        result.remote_missing = sorted(
+            str(o) for o in (head_needed.objects - present) | head_needed.unreadable_trees
+        )
+    return result

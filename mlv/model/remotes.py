@@ -1,0 +1,98 @@
+"""Remotes as declared in mlv.toml: a name, an fsspec URL, optional endpoint, one default.
+
+Credentials never live here: they come from the backend's own environment or configuration
+(AWS variables and profiles for S3, ...). A URL that carries a password is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from mlv.errors import ManifestError, UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_KEYS = {"url", "default", "endpoint_url"}
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteDecl:
+    name: str
+    url: str
+    default: bool = False
+    endpoint_url: str | None = None
+
+    def to_toml(self) -> dict[str, Any]:
+        table: dict[str, Any] = {"url": self.url}
+        if self.endpoint_url:
+            table["endpoint_url"] = self.endpoint_url
+        if self.default:
+            table["default"] = True
+        return table
+
+
+def check_url(url: str) -> str:
+    """Refuse empty URLs and URLs that embed credentials."""
+    if not url.strip():
+        raise UsageError("the remote URL is empty", "give a directory path or s3://bucket/prefix")
+    parts = urlsplit(url)
+    if parts.password or (parts.username and parts.scheme in ("s3", "gs", "gcs", "az", "abfs")):
+        raise UsageError(
+            "the remote URL contains credentials; they must not be written to the repository",
+            "remove them from the URL and provide them through the backend's environment"
+            " (e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or an AWS profile)",
+        )
+    return url
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UsageError(
+            f"invalid remote name {name!r}",
+            "use letters, digits, '_', '-' and '.', starting with a letter or digit",
+        )
+    return name
+
+
+def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{source}: [remotes] must be a table")
+    remotes: dict[str, RemoteDecl] = {}
+    for name, spec in raw.items():
+        where = f"{source}: remotes.{name}"
+        if not isinstance(spec, Mapping):
+            raise ManifestError(f'{where} must be a table with url = "..."')
+        unknown = set(spec) - _KEYS
+        if unknown:
+            raise ManifestError(
+                f"{where} has unknown keys: {sorted(unknown)}",
+                f"remote keys are: {', '.join(sorted(_KEYS))}",
+            )
+        url, default, endpoint = (
+            spec.get("url"),
+            spec.get("default", False),
+            spec.get("endpoint_url"),
+        )
+        if (
+            not isinstance(url, str)
+            or not isinstance(default, bool)
+            or not (endpoint is None or isinstance(endpoint, str))
+        ):
+            raise ManifestError(
+                f"{where}: url (string), default (true/false), endpoint_url (string) expected"
+            )
+        try:
+            check_url(url)
+            check_name(name)
+        except UsageError as exc:
+            raise ManifestError(f"{where}: {exc.message}", exc.hint) from None
+        remotes[name] = RemoteDecl(name, url, default, endpoint)
+    if sum(r.default for r in remotes.values()) > 1:
+        raise ManifestError(
+            f"{source}: more than one remote has default = true",
+            "keep default = true on one remote only",
+        )
+    return remotes
