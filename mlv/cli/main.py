@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fetch": ("sync", "Download the objects revisions need from a remote."),
     "pull": ("sync", "Fetch, then check out."),
     "gc": ("gc", "Remove store objects no kept revision needs."),
+    "hooks": ("hooks", "Install or remove mlv's git hooks."),
     "verify": ("verify", "Re-hash the store; check referenced objects exist (locally, remotely)."),
     "show": ("show", "Show what a snapshot recorded."),
 }
@@ -91,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     # files are cleaned up on the way out.
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        result: Any = cli.main(args=argv, prog_name="mlv", standalone_mode=False)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        # Commands that must see what click hides (a literal `--`) read the raw words here.
+        result: Any = cli.main(args=raw, prog_name="mlv", standalone_mode=False, obj={"argv": raw})
     except MlvError as exc:
         if os.environ.get("MLV_DEBUG"):
             raise

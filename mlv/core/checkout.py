@@ -23,7 +23,13 @@ from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
 from mlv.model.tree import Tree
-from mlv.storage.fsutil import copy_to_temp, default_file_mode, link_to_temp, place
+from mlv.storage.fsutil import (
+    check_no_symlink_parents,
+    copy_to_temp,
+    default_file_mode,
+    link_to_temp,
+    place,
+)
 from mlv.storage.hashing import hash_file
 from mlv.storage.lock import exclusive
 from mlv.storage.state import StatKey
@@ -60,7 +66,16 @@ class CheckoutResult:
 def _scopes(project: Project, lock: Lock, wanted: list[str]) -> list[Scope]:
     """The regions to restore: every artifact, or the ones (or parts of them) in ``wanted``."""
     selected: list[tuple[str, str]] = []  # (artifact path, scope path)
-    for path in wanted or sorted(lock.artifacts):
+    requested = sorted(set(wanted)) or sorted(lock.artifacts)
+    # A directory that holds artifacts stands for them; a path inside another requested one
+    # adds nothing (and would be planned twice).
+    expanded: list[str] = []
+    for path in requested:
+        inner = [a for a in sorted(lock.artifacts) if is_within(a, path) and a != path]
+        owner = next((a for a in lock.artifacts if is_within(path, a)), None)
+        expanded.extend(inner if owner is None and inner else [path])
+    requested = [p for p in expanded if not any(q != p and is_within(p, q) for q in expanded)]
+    for path in dict.fromkeys(requested):
         owner = next((a for a in lock.artifacts if is_within(path, a)), None)
         if owner is None:
             raise UsageError(
@@ -235,6 +250,12 @@ def restore(
     at_risk = [f for f in [*overwritten, *deletes] if not project.store.exists(f.id)]
     if at_risk and not force:
         raise WouldClobber(f.relpath for f in at_risk)
+    # Nothing is written or deleted through a symbolic link (it could lead anywhere).
+    checked: set[str] = set()
+    paths = [t.relpath for t in writes] + [f.relpath for f in deletes]
+    paths += [f"{d}/." for s in scopes for d in s.empty_dirs]  # each directory itself, too
+    for relpath in paths:
+        check_no_symlink_parents(project.root, relpath, checked)
 
     keep = {d for s in scopes for d in s.empty_dirs}
     for f in deletes:

@@ -18,7 +18,8 @@ from mlv.model.declarations import (
     parse_toml,
 )
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock, encode_lock
-from mlv.storage.fsutil import write_bytes_atomic
+from mlv.model.paths import check_relpath
+from mlv.storage.fsutil import check_no_symlink_parents, write_bytes_atomic
 from mlv.storage.state import StatCache
 from mlv.storage.store import ObjectStore
 
@@ -158,4 +159,6 @@ def to_relpath(project_root: Path, user_path: str, cwd: Path | None = None) -> s
     posix = rel.as_posix()
     if posix in ("", "."):
         raise PathError(f"{user_path} is the repository root", "track a file or a directory in it")
+    check_relpath(posix)
+    check_no_symlink_parents(project_root, posix)
     return posix

@@ -91,6 +91,37 @@ def worktree(project: Project, commit: str | None, name: str, keep: bool) -> Ite
                 shutil.rmtree(path, ignore_errors=True)
 
 
+def inputs_from_store(lock: Lock, order: list[str], produced: set[str], workdir: Path) -> list[str]:
+    """The recorded artifacts (or parts of them) that the stages read and no stage writes.
+
+    A dependency may be an artifact, lie inside one, or contain some (``-d data`` over
+    ``data/raw``); one that is neither recorded nor in git cannot be provided.
+    """
+    wanted: set[str] = set()
+    absent: list[str] = []
+    for dep in sorted({d for n in order for d in lock.stages[n].deps}):
+        if any(is_within(dep, out) for out in produced):
+            continue  # a stage makes it
+        owner = next((a for a in lock.artifacts if is_within(dep, a)), None)
+        inner = [
+            a
+            for a in lock.artifacts
+            if is_within(a, dep) and a != dep and not any(is_within(a, o) for o in produced)
+        ]
+        if owner is not None:
+            wanted.add(dep)
+        elif inner:
+            wanted.update(inner)
+        elif not (workdir / dep).exists():
+            absent.append(dep)
+    if absent:
+        raise UsageError(
+            f"input(s) neither in git nor recorded as artifacts: {', '.join(absent)}",
+            "track them (mlv track) or commit them, run and snapshot again",
+        )
+    return sorted(wanted)
+
+
 def _tolerance(name: str, tolerances: dict[str, float]) -> float | None:
     """A tolerance given for ``file:metric`` or for the bare metric name."""
     if name in tolerances:
@@ -194,22 +225,7 @@ def reproduce(
                 StatCache(state_db),
             )
             try:
-                inputs = sorted(
-                    {
-                        dep
-                        for n in order
-                        for dep in lock.stages[n].deps
-                        if not any(is_within(dep, out) or is_within(out, dep) for out in produced)
-                        and not (workdir / dep).exists()
-                    }
-                )
-                from_store = [d for d in inputs if any(is_within(d, a) for a in lock.artifacts)]
-                absent = sorted(set(inputs) - set(from_store))
-                if absent:
-                    raise UsageError(
-                        f"input(s) neither in git nor recorded as artifacts: {', '.join(absent)}",
-                        "track them (mlv track) or commit them, run and snapshot again",
-                    )
+                from_store = inputs_from_store(lock, order, produced, workdir)
                 if from_store:
                     on_event("inputs", ", ".join(from_store))
                     restore(wt_project, lock, from_store, progress=progress)

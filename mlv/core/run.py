@@ -176,6 +176,18 @@ def run(
                 result.skipped.append(name)
                 on_event("skip", name, "up to date")
                 continue
+            edited = [
+                r.removeprefix("output changed: ")
+                for r in state.reasons
+                if r.startswith("output changed: ")
+            ]
+            if edited and not force:
+                raise CheckFailed(
+                    f"stage {name}: output(s) changed since the stage last ran: "
+                    f"{', '.join(edited)}; running it would replace them",
+                    "keep them with `mlv snapshot`, restore them with `mlv checkout`, or pass"
+                    " --force to re-run (their content stays in the store)",
+                )
             on_event("run", name, "; ".join(state.reasons) or "forced")
             deps = dependency_ids(scanner, stage)
             clear_outputs(project, scanner, stage, project.root)

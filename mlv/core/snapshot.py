@@ -125,7 +125,7 @@ def snapshot(
     """Record the current artifacts, environment and code in mlv.lock (and commit it)."""
     with exclusive(project.process_lock):
         old = project.read_lock() or Lock()
-        previous = _previous_snapshot(project) or old  # what "new/modified" is relative to
+        previous = _previous_snapshot(project) or Lock()  # what "new/modified" is relative to
         scanner = Scanner(
             project.root, project.state, jobs=project.settings.jobs, progress=progress
         )

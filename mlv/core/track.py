@@ -68,6 +68,14 @@ def track(
 def untrack(project: Project, paths: list[str], cwd: Path | None = None) -> list[str]:
     """Stop tracking ``paths``: the files stay; mlv.toml, .gitignore and mlv.lock forget them."""
     rels = [to_relpath(project.root, p, cwd) for p in paths]
+    for stage in project.declarations.stages.values():
+        for rel in rels:
+            if rel in stage.outputs:
+                raise UsageError(
+                    f"{rel} is an output of stage {stage.name}",
+                    f"remove it from the stage (edit [stages.{stage.name}] in"
+                    " mlv.toml) to stop tracking it",
+                )
     unknown = [r for r in rels if r not in project.declarations.artifacts]
     if unknown:
         raise UsageError(

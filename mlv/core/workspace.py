@@ -21,6 +21,7 @@ from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
 from mlv.model.tree import encode_tree
+from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
 
@@ -170,10 +171,11 @@ class Scanner:
     def scan(self, path: str) -> Scan | None:
         """The current content of tracked ``path``, or None when it does not exist."""
         started = now_ns()
+        check_no_symlink_parents(self.root, path)
         try:
             st = (self.root / path).lstat()
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # absent, or a file stands where one of its parents should be
         if stat.S_ISREG(st.st_mode):
             return Scan(path, "file", [(path, st)], [], self, started)
         if stat.S_ISDIR(st.st_mode):

@@ -14,8 +14,11 @@ RESERVED_FILES = frozenset({"mlv.toml", "mlv.lock"})
 
 def check_relpath(path: str, *, what: str = "path") -> str:
     """``path`` if it is a safe, normalised, relative POSIX path; PathError otherwise."""
-    if not path or "\x00" in path or "\\" in path:
-        raise PathError(f"invalid {what} {path!r}", "paths are relative, '/'-separated")
+    if not path or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
+        raise PathError(
+            f"invalid {what} {path!r}",
+            "paths are relative and '/'-separated, without backslashes or control characters",
+        )
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise PathError(f"{what} {path!r} is absolute", "paths are relative to the repository root")
     parts = path.split("/")

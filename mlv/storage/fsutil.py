@@ -6,8 +6,11 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
+
+from mlv.errors import PathError
 
 # ioctl request number of FICLONE (linux/fs.h): share extents copy-on-write (btrfs, XFS, ...).
 _FICLONE = 0x40049409
@@ -130,3 +133,27 @@ def default_file_mode(executable: bool) -> int:
 
 def is_executable(st_mode: int) -> bool:
     return bool(st_mode & 0o100)
+
+
+def check_no_symlink_parents(root: Path, relpath: str, seen: set[str] | None = None) -> None:
+    """Refuse a path below a symbolic link inside the work tree.
+
+    A link among the parents could point anywhere; mlv never reads or writes through one.
+    ``seen`` caches directories already checked (many files share few directories).
+    """
+    current = ""
+    for part in relpath.split("/")[:-1]:
+        current = f"{current}/{part}" if current else part
+        if seen is not None and current in seen:
+            continue
+        try:
+            mode = os.lstat(root / current).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return  # the rest does not exist yet
+        if stat.S_ISLNK(mode):
+            raise PathError(
+                f"{relpath} lies below the symbolic link {current}",
+                "mlv never reads or writes through symbolic links; make it a real directory",
+            )
+        if seen is not None:
+            seen.add(current)

@@ -423,3 +423,48 @@ def test_interrupted_reproduce_removes_its_worktree(
     assert b"interrupted" in err
     assert not list(tmp.glob("reproduce-*"))
     assert git(project, "worktree", "list").count("\n") == 0
+
+
+def test_reproduce_restores_artifacts_inside_a_directory_dependency(
+    project: Path, mlv: MlvRunner
+) -> None:
+    write(project / "data/README", "describes the data; kept in git\n")
+    write(project / "data/raw/input.csv", "1\n2\n3\n")
+    write(
+        project / "count.py",
+        "import os\nn = sum(len(fs) for _, _, fs in os.walk('data'))\n"
+        "open('count.txt', 'w').write(str(n))\n",
+    )
+    git(project, "add", "count.py", "data/README")
+    assert mlv("track", "data/raw").code == 0
+    assert (
+        mlv(
+            "stage",
+            "add",
+            "count",
+            "-d",
+            "count.py",
+            "-d",
+            "data",
+            "-o",
+            "count.txt",
+            "--",
+            f"{PY} count.py",
+        ).code
+        == 0
+    )
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "count").code == 0
+    result = mlv("reproduce", "--json")
+    assert result.code == 0, result.out + result.err
+    assert json.loads(result.out)["stages"][0]["inputs_matched"] is True
+
+
+def test_run_refuses_to_replace_hand_edited_outputs(pipeline: Path, mlv: MlvRunner) -> None:
+    write(pipeline / "models/model.txt", "hand-tuned weights\n")
+    refused = mlv("run")
+    assert refused.code == 1
+    assert "output(s) changed since the stage last ran: models/model.txt" in refused.err
+    assert (pipeline / "models/model.txt").read_text() == "hand-tuned weights\n"
+    assert mlv("run", "--force").code == 0
+    assert (pipeline / "models/model.txt").read_text().startswith("weight=")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from mlv.model.tree import Tree, TreeEntry
@@ -162,3 +163,94 @@ def test_clone_without_objects_says_what_is_missing(
     status = mlv("status", "--json")
     assert status.code == 0
     assert json.loads(status.out)["artifacts"][0]["state"] == "deleted"
+
+
+def test_checkout_never_writes_through_a_symlinked_directory(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    write(project / "data/in.txt", "payload")
+    mlv("track", "data/in.txt")
+    mlv("snapshot")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "evil").symlink_to(outside)
+    git(project, "add", "evil")
+    git(project, "commit", "-qm", "a symlink in git")
+
+    def smuggle(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["artifacts"]["evil/pwned.txt"] = doc["artifacts"]["data/in.txt"]
+
+    _replace_lock(project, smuggle)
+    for args in (["checkout"], ["checkout", "--force"], ["checkout", "--", "evil/pwned.txt"]):
+        result = mlv(*args)
+        assert result.code == 2, (args, result.err)
+        assert "symbolic link" in result.err
+    assert list(outside.iterdir()) == []
+    # Declaring it does not help: reading through the link is refused too.
+    text = (project / "mlv.toml").read_text() + '[artifacts."evil/pwned.txt"]\nkind = "data"\n'
+    (project / "mlv.toml").write_text(text)
+    for args in (["status"], ["snapshot"]):
+        result = mlv(*args)
+        assert result.code == 2 and "symbolic link" in result.err, (args, result.err)
+    assert list(outside.iterdir()) == []
+
+
+def test_track_refuses_paths_through_symlinks_and_control_chars(
+    project: Path, mlv: MlvRunner
+) -> None:
+    write(project / "src/c.py", "x")
+    (project / "lnk").symlink_to(project / "src")
+    result = mlv("track", "lnk/c.py")
+    assert result.code == 2 and "symbolic link lnk" in result.err
+    write(project / "new\nline", "x")
+    result = mlv("track", "new\nline")
+    assert result.code == 2 and "control characters" in result.err
+    assert (
+        "line" not in (project / ".gitignore").read_text()
+        if (project / ".gitignore").exists()
+        else True
+    )
+
+
+def test_parent_replaced_by_a_file_is_handled(project: Path, mlv: MlvRunner) -> None:
+    write(project / "data/raw/a.txt", "a")
+    mlv("track", "data/raw")
+    mlv("snapshot")
+    shutil.rmtree(project / "data")
+    write(project / "data", "a file where the parent directory was")
+    status = mlv("status", "--json")
+    assert status.code == 0 and json.loads(status.out)["artifacts"][0]["state"] == "deleted"
+    refused = mlv("checkout")
+    assert refused.code == 1 and "data" in refused.err  # the file's content is not saved
+    assert mlv("checkout", "--force").code == 0
+    assert (project / "data/raw/a.txt").read_text() == "a"
+
+
+def test_checkout_of_repeated_and_nested_paths(project: Path, mlv: MlvRunner) -> None:
+    write(project / "data/raw/sub/a.txt", "a")
+    write(project / "data/raw/b.txt", "b")
+    mlv("track", "data/raw")
+    mlv("snapshot")
+    write(project / "data/raw/b.txt", "B")
+    mlv("snapshot")
+    result = mlv("checkout", "HEAD~1", "--", "data/raw", "data/raw", "data/raw/sub")
+    assert result.code == 0, result.err
+    assert (project / "data/raw/b.txt").read_text() == "b"
+    assert mlv("checkout", "HEAD", "--", "data").code == 0  # a directory holding artifacts
+    assert (project / "data/raw/b.txt").read_text() == "B"
+
+
+def test_double_dash_makes_a_branch_name_a_path(project: Path, mlv: MlvRunner) -> None:
+    write(project / "model.pkl", "v1")
+    write(project / "other.csv", "o1")
+    mlv("track", "model.pkl", "other.csv")
+    mlv("snapshot")
+    git(project, "branch", "model.pkl")  # a branch named like the file
+    write(project / "model.pkl", "v2")
+    write(project / "other.csv", "o2")
+    mlv("snapshot")
+    write(project / "model.pkl", "v3")
+    write(project / "other.csv", "o3")
+    mlv("snapshot", "--no-commit")
+    assert mlv("checkout", "--", "model.pkl").code == 0
+    assert (project / "other.csv").read_text() == "o3"  # not restored from branch model.pkl

@@ -5,7 +5,7 @@ import click
 from mlv.cli.output import RichProgress, human_size, out
 from mlv.core.checkout import checkout as do_checkout
 from mlv.core.project import Project, open_project
-from mlv.errors import UnknownRevision
+from mlv.errors import UnknownRevision, UsageError
 
 
 @click.command()
@@ -44,7 +44,19 @@ def checkout(args: tuple[str, ...], force: bool) -> int:
 
 
 def _split_args(project: Project, args: list[str]) -> tuple[str | None, list[str]]:
-    """The first argument is the revision if git resolves it; the rest are paths."""
+    """REV and PATHs: with `--`, what stands before it is the revision; without, the first
+    argument is the revision when git resolves it."""
+    root = click.get_current_context().find_root()
+    raw: list[str] = (root.obj or {}).get("argv", [])
+    if "--" in raw and "checkout" in raw[: raw.index("--")]:
+        before = raw[raw.index("checkout") + 1 : raw.index("--")]
+        positional = [word for word in before if not word.startswith("-")]
+        if len(positional) > 1:
+            raise UsageError("give at most one revision before --", "mlv checkout [REV] -- PATH...")
+        if not positional:
+            return None, args
+        project.git.resolve(args[0])
+        return args[0], args[1:]
     if not args:
         return None, []
     try:

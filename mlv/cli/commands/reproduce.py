@@ -9,6 +9,7 @@ from mlv.cli.output import RichProgress, err, json_option_help, out, print_json
 from mlv.core.project import open_project
 from mlv.core.reproduce import Options
 from mlv.core.reproduce import reproduce as do_reproduce
+from mlv.errors import UsageError
 from mlv.model.reproduce import ReproduceReport
 from mlv.storage.fsutil import write_bytes_atomic
 
@@ -123,6 +124,11 @@ def reproduce(
     its recorded id: identical, within tolerance (metrics), or differs. Your work tree and
     mlv.lock are never touched. Exit 0 when everything reproduced, 1 when anything differs.
     """
+    if junit is not None and not junit.resolve().parent.is_dir():
+        raise UsageError(
+            f"cannot write the JUnit report: {junit.parent} is not a directory",
+            "create the directory first, or give another --junit path",
+        )
     options = Options(
         stage=stage,
         tolerances=_tolerances(tolerances),
