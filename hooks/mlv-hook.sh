@@ -19,7 +19,8 @@ if [ -x "$here/$HOOK_NAME.mlv-user" ]; then
     "$here/$HOOK_NAME.mlv-user" "$@" < "$stdin_file" || exit $?
 fi
 
-if [ -x "$INSTALL_PYTHON" ] && "$INSTALL_PYTHON" -c "import mlv" 2>/dev/null; then
+# The interpreter mlv was installed with (as pre-commit's own shim does: no extra start-up).
+if [ -x "$INSTALL_PYTHON" ]; then
     exec "$INSTALL_PYTHON" -m mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
 elif command -v mlv > /dev/null 2>&1; then
     exec mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
