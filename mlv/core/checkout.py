@@ -9,7 +9,6 @@ renamed into place, so an interrupted checkout leaves every file either old or n
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,19 +17,15 @@ from pathlib import Path
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.workspace import Scan, Scanner, WorkFile
-from mlv.errors import CorruptObject, MissingObjects, UsageError, WouldClobber
+from mlv.errors import MissingObjects, UsageError, WouldClobber
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
 from mlv.model.tree import Tree
 from mlv.storage.fsutil import (
     check_no_symlink_parents,
-    copy_to_temp,
     default_file_mode,
-    link_to_temp,
-    place,
 )
-from mlv.storage.hashing import hash_file
 from mlv.storage.lock import exclusive
 from mlv.storage.state import StatKey
 
@@ -136,32 +131,14 @@ def _clear_dir(path: Path) -> None:
         os.rmdir(dirpath)
 
 
-def _materialise(project: Project, target: Target, link: str) -> None:
+def _materialise(project: Project, target: Target, hardlink: bool) -> None:
     """Write one file from the store into the work tree, verified, atomically."""
-    src = project.store.path_of(target.id)
     dst = project.abspath(target.relpath)
-    tmp_dir = project.tmp_dir
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    if link == "hardlink" and not target.executable:
-        # The link shares the store's inode, so verify the object itself.
-        if hash_file(src) != target.id:
-            raise CorruptObject(str(target.id), str(src))
-        tmp = link_to_temp(src, tmp_dir)
-    else:
-        tmp = copy_to_temp(src, tmp_dir, mode=default_file_mode(target.executable))
-        if hash_file(tmp) != target.id:
-            tmp.unlink()
-            raise CorruptObject(str(target.id), str(src))
     if dst.is_dir() and not dst.is_symlink():
         _clear_dir(dst)  # its files were removed as planned; a file takes its place
-    try:
-        place(tmp, dst)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        # .mlv/tmp sits on another file system than this path: retry beside the destination.
-        tmp2 = copy_to_temp(src, dst.parent, mode=default_file_mode(target.executable))
-        place(tmp2, dst)
+    project.store.export(
+        target.id, dst, project.tmp_dir, executable=target.executable, hardlink=hardlink
+    )
 
 
 def _remove_empty_parents(root: Path, relpath: str, stop: str, keep: set[str]) -> None:
@@ -273,35 +250,38 @@ def restore(
             _remove_empty_parents(project.root, d, scope_root, keep)
     project.state.forget(f.relpath for f in deletes)
 
+    made: set[str] = set()
     for target in writes:
-        _make_parent_dirs(project.root, target.relpath)
+        parent = target.relpath.rpartition("/")[0]
+        if parent and parent not in made:
+            (project.root / parent).mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+    project.tmp_dir.mkdir(parents=True, exist_ok=True)
     progress.start("checking out", sum(t.size for t in writes), unit="bytes")
-    link = project.settings.link
+    hardlink = project.settings.link == "hardlink"
 
-    def write(target: Target) -> None:
-        _materialise(project, target, link)
+    def write(target: Target) -> StatKey:
+        _materialise(project, target, hardlink)
         progress.advance(target.size)
+        st = os.stat(project.abspath(target.relpath))
+        return StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
 
     try:
         with ThreadPoolExecutor(scanner.jobs) as pool:
-            list(pool.map(write, writes))
+            written = list(pool.map(write, writes))
     finally:
         progress.finish()
     for target in chmods:
-        os.chmod(project.abspath(target.relpath), default_file_mode(target.executable))
-    for target in [*writes, *chmods]:
-        st = os.stat(project.abspath(target.relpath))
-        project.state.record_written(
-            target.relpath, StatKey(st.st_ino, st.st_size, st.st_mtime_ns), target.id
-        )
+        path = project.abspath(target.relpath)
+        os.chmod(path, default_file_mode(target.executable))
+        st = os.stat(path)
+        written.append(StatKey(st.st_ino, st.st_size, st.st_mtime_ns))
+    # Files mlv just wrote have known content: remember them, so status need not read them.
+    for target, key in zip([*writes, *chmods], written, strict=True):
+        project.state.record_written(target.relpath, key, target.id)
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()
     result.written = sorted(t.relpath for t in writes)
     result.bytes_written = sum(t.size for t in writes)
     return result
-
-
-def _make_parent_dirs(root: Path, relpath: str) -> None:
-    """Create the directories above ``relpath``, replacing none: a file in the way was removed."""
-    (root / relpath).parent.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,14 @@ Objects are read-only on disk.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from mlv.errors import CheckFailed, CorruptObject, MissingObjects, MlvError
 from mlv.model.ids import ObjectId
-from mlv.storage.fsutil import copy_into, temp_name
+from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name
 from mlv.storage.hashing import hash_bytes, hash_file
 
 OBJECT_MODE = 0o444
@@ -140,6 +141,58 @@ class ObjectStore:
                 tmp.unlink()
             raise
         return oid
+
+    def export(
+        self, oid: ObjectId, dst: Path, tmp_dir: Path, *, executable: bool, hardlink: bool
+    ) -> None:
+        """Place the object at ``dst``: verified against its id first, and atomically (a reader
+        sees the old file or the new one). A corrupt object raises and is never placed."""
+        src = self._str_path(oid)
+        if hardlink and not executable:  # one inode cannot be both executable and not
+            if hash_file(src) != oid:
+                raise CorruptObject(str(oid), src)
+            try:
+                os.link(src, dst)  # a new name appears complete or not at all
+                return
+            except FileExistsError:
+                tmp = temp_name(tmp_dir, dst.name)
+                os.link(src, tmp)
+                place(tmp, dst)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                # The store is on another file system: copy instead.
+        tmp = temp_name(tmp_dir, dst.name)
+        size = os.stat(src).st_size
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                if size <= SMALL_FILE:
+                    with open(src, "rb", buffering=0) as source:
+                        data = source.read(size + 1)
+                    if hash_bytes(data) != oid:
+                        raise CorruptObject(str(oid), src)
+                    os.write(fd, data)
+                else:
+                    copy_into(Path(src), fd)
+                os.fchmod(fd, default_file_mode(executable))
+            finally:
+                os.close(fd)
+            if size > SMALL_FILE and hash_file(tmp) != oid:
+                raise CorruptObject(str(oid), src)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            if exc.errno != errno.EXDEV or tmp_dir == dst.parent:
+                raise
+            # tmp_dir is on another file system than dst: retry beside the destination.
+            self.export(oid, dst, dst.parent, executable=executable, hardlink=False)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
 
     def read_bytes(self, oid: ObjectId) -> bytes:
         """The object's bytes, verified against its id (used for small objects: trees, patches)."""
