@@ -133,6 +133,21 @@ class Tool:
         else:
             sh([self.exe, "config", "cache.type", "hardlink"], repo)
 
+    def add_remote(self, repo: Path, url: Path) -> None:
+        if self.name == "mlv":
+            sh([self.exe, "remote", "add", "bench", str(url), "--default"], repo)
+        else:
+            sh([self.exe, "remote", "add", "-d", "bench", str(url)], repo)
+
+    def push(self) -> list[list[str]]:
+        return [[self.exe, "push"]]
+
+    def pull(self) -> list[list[str]]:
+        return [[self.exe, "pull"]]
+
+    def cache_dir(self, repo: Path) -> Path:
+        return repo / (".mlv/cache" if self.name == "mlv" else ".dvc/cache")
+
     def gc(self) -> list[list[str]]:
         if self.name == "mlv":
             return [[self.exe, "gc"]]
@@ -146,12 +161,6 @@ def run_cmds(cmds: list[list[str]], repo: Path) -> Measure:
         total += m.wall
         peak = max(peak, m.rss_kib)
     return Measure(total, peak)
-
-
-def mlv_supports(exe: str, command: str) -> bool:
-    return (
-        subprocess.run([exe, command, "--help"], capture_output=True, check=False).returncode == 0
-    )
 
 
 @dataclass
@@ -187,6 +196,14 @@ def scenario(
     record("re-snapshot, one byte changed", run_cmds(tool.resnapshot(), repo))
     shutil.rmtree(repo / "data")
     record("checkout into empty tree (copy)", run_cmds(tool.checkout(), repo))
+    remote = work / f"{tool.name}-{ds.name}-remote"
+    shutil.rmtree(remote, ignore_errors=True)
+    tool.add_remote(repo, remote)
+    record("push to a directory remote", run_cmds(tool.push(), repo))
+    shutil.rmtree(tool.cache_dir(repo))
+    shutil.rmtree(repo / "data")
+    record("pull from it (empty cache and tree)", run_cmds(tool.pull(), repo))
+    shutil.rmtree(remote, ignore_errors=True)
     tool.set_hardlink(repo)
     shutil.rmtree(repo / "data")
     record("checkout into empty tree (hardlink)", run_cmds(tool.checkout(), repo))
@@ -309,7 +326,7 @@ def main() -> int:
     tools = [Tool("mlv", mlv_exe)]
     if args.dvc and not args.no_dvc:
         tools.append(Tool("dvc", args.dvc))
-    ops = {"gc"} if mlv_supports(mlv_exe, "gc") else set()
+    ops = {"gc"}
 
     datasets = SIZES[args.size]
     args.work.mkdir(parents=True, exist_ok=True)
