@@ -9,16 +9,6 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from mlv.model.ids import ObjectId
 
@@ -76,14 +66,24 @@ class RichProgress:
     def __init__(self, enabled: bool | None = None) -> None:
         console = err()
         self.enabled = console.is_terminal if enabled is None else enabled
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
+        self._bar: Any = None  # rich.progress.Progress, imported when a bar is first shown
+        self._task: Any = None
         self._lock = threading.Lock()
 
     def start(self, description: str, total: int | None, unit: str = "files") -> None:
         if not self.enabled:
             return
         self.finish()
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         counter = (
             [DownloadColumn(), TransferSpeedColumn()] if unit == "bytes" else [MofNCompleteColumn()]
         )

@@ -6,7 +6,14 @@ where bytes become objects, so nothing later can be tricked into writing outside
 
 from __future__ import annotations
 
+import re
+
 from mlv.errors import PathError
+
+# Backslashes and control characters (a newline would split a .gitignore line in two).
+_BAD_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
+# An empty, "." or ".." component anywhere (one regex: this runs for every tree entry).
+_NOT_NORMAL = re.compile(r"(^|/)\.{0,2}(/|$)")
 
 RESERVED_TOP = frozenset({".git", ".mlv"})
 RESERVED_FILES = frozenset({"mlv.toml", "mlv.lock"})
@@ -14,20 +21,18 @@ RESERVED_FILES = frozenset({"mlv.toml", "mlv.lock"})
 
 def check_relpath(path: str, *, what: str = "path") -> str:
     """``path`` if it is a safe, normalised, relative POSIX path; PathError otherwise."""
-    if not path or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
+    if not path or _BAD_CHARACTERS.search(path):
         raise PathError(
             f"invalid {what} {path!r}",
             "paths are relative and '/'-separated, without backslashes or control characters",
         )
     if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
         raise PathError(f"{what} {path!r} is absolute", "paths are relative to the repository root")
-    parts = path.split("/")
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise PathError(
-                f"{what} {path!r} is not normalised or leaves the repository",
-                "use a plain relative path without '.', '..' or empty components",
-            )
+    if _NOT_NORMAL.search(path):
+        raise PathError(
+            f"{what} {path!r} is not normalised or leaves the repository",
+            "use a plain relative path without '.', '..' or empty components",
+        )
     return path
 
 

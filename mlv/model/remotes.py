@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from mlv.errors import ManifestError, UsageError
 
@@ -38,6 +37,8 @@ def check_url(url: str) -> str:
     """Refuse empty URLs and URLs that embed credentials."""
     if not url.strip():
         raise UsageError("the remote URL is empty", "give a directory path or s3://bucket/prefix")
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.password or (parts.username and parts.scheme in ("s3", "gs", "gcs", "az", "abfs")):
         raise UsageError(

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.table import Table
 
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
 from mlv.core.environment import EnvDrift
@@ -55,6 +54,8 @@ def render(report: StatusReport) -> None:
     if not report.artifacts:
         console.print("No tracked paths. Track one with `mlv track PATH`.")
     else:
+        from rich.table import Table
+
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         table.add_column("path")
         table.add_column("kind")
