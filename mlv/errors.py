@@ -71,12 +71,17 @@ class UnknownRevision(UsageError):
         )
 
 
+def listing(names: list[str], shown: int = 5) -> str:
+    """The first few names and how many more: error messages stay one line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 class MissingObjects(CheckFailed):
     def __init__(self, what: Iterable[str]) -> None:
         names = sorted(what)
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         super().__init__(
-            f"{len(names)} object(s) missing from the store: {shown}",
+            f"{len(names)} object(s) missing from the store: {listing(names)}",
             "fetch them with `mlv pull` (or point `cache_dir` at a store that has them)",
         )
         self.missing = names
@@ -93,9 +98,8 @@ class CorruptObject(CheckFailed):
 class WouldClobber(CheckFailed):
     def __init__(self, paths: Iterable[str]) -> None:
         names = sorted(paths)
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         super().__init__(
-            f"refusing to overwrite or delete unsaved work: {shown}",
+            f"refusing to overwrite or delete unsaved work: {listing(names)}",
             "save it with `mlv snapshot` first, or pass --force to discard it",
         )
         self.paths = names

@@ -28,6 +28,7 @@ from mlv.core.references import (
 )
 from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
+from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
 
 DEFAULT_JOBS = 8
@@ -74,6 +75,14 @@ def open_remote(project: Project, name: str | None) -> RemoteStore:
     return remote
 
 
+def _locks_and_remote(
+    project: Project, remote_name: str | None, revs: list[str] | None, what: str
+) -> tuple[list[Lock], RemoteStore]:
+    """The manifests to transfer for (default: HEAD and the work tree's), and the remote."""
+    locks = locks_at(project, revs or default_revs(project), include_worktree=not revs)
+    return require_locks(locks, what), open_remote(project, remote_name)
+
+
 def push(
     project: Project,
     remote_name: str | None = None,
@@ -83,10 +92,7 @@ def push(
     progress: Progress = NULL_PROGRESS,
 ) -> TransferResult:
     """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing."""
-    locks = require_locks(
-        locks_at(project, revs or default_revs(project), include_worktree=not revs), "push"
-    )
-    remote = open_remote(project, remote_name)
+    locks, remote = _locks_and_remote(project, remote_name, revs, "push")
     result = TransferResult(remote.name)
     needed = closure(locks, local_tree_reader(project))
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
@@ -157,10 +163,7 @@ def fetch(
     progress: Progress = NULL_PROGRESS,
 ) -> TransferResult:
     """Download what ``revs`` (default: HEAD and the work tree's mlv.lock) need into the store."""
-    locks = require_locks(
-        locks_at(project, revs or default_revs(project), include_worktree=not revs), "fetch"
-    )
-    remote = open_remote(project, remote_name)
+    locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
     missing: set[ObjectId] = set()

@@ -10,7 +10,7 @@ from mlv.core.sync import DEFAULT_JOBS, TransferResult
 from mlv.core.sync import fetch as do_fetch
 from mlv.core.sync import pull as do_pull
 from mlv.core.sync import push as do_push
-from mlv.errors import CheckFailed
+from mlv.errors import CheckFailed, listing
 
 remote_option = click.option(
     "-r",
@@ -54,13 +54,13 @@ def report(verb: str, result: TransferResult, as_json: bool, missing_where: str)
     if result.corrupt:
         raise CheckFailed(
             f"{len(result.corrupt)} object(s) from {result.remote} did not match their ids and "
-            f"were refused: {', '.join(result.corrupt[:3])}",
+            f"were refused: {listing(result.corrupt, 3)}",
             "the remote copy is corrupt: push it again from a clone that has it intact",
         )
     if result.missing:
         raise CheckFailed(
             f"{len(result.missing)} object(s) are missing {missing_where}: "
-            f"{', '.join(result.missing[:3])}",
+            f"{listing(result.missing, 3)}",
             "push them from a clone that has them (`mlv verify` lists what a store lacks)",
         )
     return 0
