@@ -55,8 +55,9 @@ def make_project(work: Path, name: str, small: int, big_mib: int) -> Path:
     return repo
 
 
-def measure(repo: Path, work: Path, url: str, extra: list[str], jobs: int,
-            env: dict[str, str]) -> tuple[float, float]:
+def measure(
+    repo: Path, work: Path, url: str, extra: list[str], jobs: int, env: dict[str, str]
+) -> tuple[float, float]:
     sh(["mlv", "remote", "add", "bench", url, "--default", "--force", *extra], repo, env)
     sh(["git", "commit", "-qam", "remote"], repo)
     push = sh(["mlv", "push", "-j", str(jobs)], repo, env)
@@ -78,11 +79,17 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     args.work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-           "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     rows = []
-    datasets = [(f"{args.small:,} x 4 KiB", args.small, 0),
-                (f"4 x {args.big_mib // 4} MiB", 0, args.big_mib)]
+    datasets = [
+        (f"{args.small:,} x 4 KiB", args.small, 0),
+        (f"4 x {args.big_mib // 4} MiB", 0, args.big_mib),
+    ]
     with moto_server() as endpoint:
         for label, small, big in datasets:
             for kind in ("directory", "S3 (moto, loopback)"):
@@ -94,12 +101,26 @@ def main() -> int:
                 else:
                     bucket = f"bench-{repo.name}-{int(time.time())}"
                     create_bucket(endpoint, bucket)
-                    push, pull = measure(repo, args.work, f"s3://{bucket}/mlv",
-                                         ["--endpoint-url", endpoint], args.jobs, env)
+                    push, pull = measure(
+                        repo,
+                        args.work,
+                        f"s3://{bucket}/mlv",
+                        ["--endpoint-url", endpoint],
+                        args.jobs,
+                        env,
+                    )
                 rows.append(f"| {label} | {kind} | {args.jobs} | {push:.2f} s | {pull:.2f} s |")
                 print(rows[-1], flush=True)
-    table = "\n".join(["| data | remote | --jobs | push | pull (fetch + checkout) |",
-                       "| --- | --- | --- | --- | --- |", *rows]) + "\n"
+    table = (
+        "\n".join(
+            [
+                "| data | remote | --jobs | push | pull (fetch + checkout) |",
+                "| --- | --- | --- | --- | --- |",
+                *rows,
+            ]
+        )
+        + "\n"
+    )
     print(table)
     if args.out:
         with open(args.out, "a") as handle:

@@ -110,7 +110,3 @@ class GitError(MlvError):
 
     exit_code = 3
     default_hint = "run the git command yourself to see its whole message (MLV_DEBUG=1 shows more)"
-
-
-class Interrupted(MlvError):
-    exit_code = 130

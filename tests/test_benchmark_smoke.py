@@ -16,14 +16,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_benchmark_smoke(tmp_path: Path) -> None:
     out, data = tmp_path / "benchmarks.md", tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks/run.py"), "--smoke", "--no-dvc",
-         "--work", str(tmp_path / "work"), "--out", str(out), "--json", str(data)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/run.py"),
+            "--smoke",
+            "--no-dvc",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+            "--json",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     table = out.read_text()
-    for operation in ("first snapshot", "status, nothing changed", "checkout into empty tree",
-                      "push to a directory remote", "pull from it", "gc"):
+    for operation in (
+        "first snapshot",
+        "status, nothing changed",
+        "checkout into empty tree",
+        "push to a directory remote",
+        "pull from it",
+        "gc",
+    ):
         assert operation in table
     rows = json.loads(data.read_text())["rows"]
     assert all(r["results"]["mlv"] for r in rows)

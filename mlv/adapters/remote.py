@@ -22,6 +22,8 @@ from mlv.model.remotes import RemoteDecl
 
 # Backends whose PUT is atomic: a partial upload is never visible under the final key.
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
+# Object stores whose URL starts with a bucket (or container) that must exist beforehand.
+BUCKETS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 
 
 class RemoteError(MlvError):
@@ -122,10 +124,12 @@ class RemoteStore:
         with translate_errors(self.name, self.url):
             if self.protocol == "file":
                 Path(self.root).mkdir(parents=True, exist_ok=True)
-            else:
+            elif self.protocol in BUCKETS:
                 # Listing the bucket (not exists(), which hides errors) tells a missing bucket,
                 # refused credentials and an unreachable endpoint apart.
                 self.fs.ls(self.root.split("/", 1)[0], detail=False, refresh=True)
+            else:  # any other filesystem: its root directory is created on demand
+                self.fs.makedirs(self.root, exist_ok=True)
 
     def present(self, oids: Iterable[ObjectId], jobs: int = 8) -> set[ObjectId]:
         """Which of ``oids`` the remote has, discovered by listing fan-out directories."""
@@ -165,7 +169,3 @@ class RemoteStore:
     def download(self, oid: ObjectId, dest: Path) -> None:
         with translate_errors(self.name, self.url):
             self.fs.get_file(self.key(oid), str(dest))
-
-    def size(self, oid: ObjectId) -> int:
-        with translate_errors(self.name, self.url):
-            return int(self.fs.size(self.key(oid)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,13 +142,6 @@ def _walk(root: Path, top: str, files: list[Found], empty: list[str]) -> None:
                 files.append((rel, st))
         if not has_children and rel_dir != top:
             empty.append(rel_dir[cut:])
-
-
-def walk_files(root: Path, top: str) -> Iterator[str]:
-    """Paths of the regular files below ``top`` (relative to ``root``)."""
-    files: list[Found] = []
-    _walk(root, top, files, [])
-    return (rel for rel, _ in files)
 
 
 class Scanner:

@@ -93,29 +93,6 @@ def place(tmp: Path, dst: Path) -> None:
         raise
 
 
-def copy_to_temp(src: Path, tmp_dir: Path, *, mode: int) -> Path:
-    """A new temporary file in ``tmp_dir`` holding ``src``'s bytes (reflinked where possible)."""
-    tmp = temp_name(tmp_dir, src.name)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            copy_into(src, fd)
-            os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return tmp
-
-
-def link_to_temp(src: Path, tmp_dir: Path) -> Path:
-    tmp = temp_name(tmp_dir, src.name)
-    os.link(src, tmp)
-    return tmp
-
-
 def _read_umask() -> int:
     # os.umask can only be read by setting it; do it once, at import, before any worker thread.
     umask = os.umask(0o022)
@@ -129,10 +106,6 @@ _UMASK = _read_umask()
 def default_file_mode(executable: bool) -> int:
     """0o666/0o777 filtered by the process umask, as a newly created file would get."""
     return (0o777 if executable else 0o666) & ~_UMASK
-
-
-def is_executable(st_mode: int) -> bool:
-    return bool(st_mode & 0o100)
 
 
 def check_no_symlink_parents(root: Path, relpath: str, seen: set[str] | None = None) -> None:

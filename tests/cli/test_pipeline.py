@@ -468,3 +468,68 @@ def test_run_refuses_to_replace_hand_edited_outputs(pipeline: Path, mlv: MlvRunn
     assert (pipeline / "models/model.txt").read_text() == "hand-tuned weights\n"
     assert mlv("run", "--force").code == 0
     assert (pipeline / "models/model.txt").read_text().startswith("weight=")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("params.yaml", "train:\n  lr: 0.5\n  epochs: 3\n"),
+        ("params.toml", "[train]\nlr = 0.5\nepochs = 3\n"),
+        ("params.json", '{"train": {"lr": 0.5, "epochs": 3}}'),
+    ],
+)
+def test_params_in_yaml_toml_and_json(project: Path, mlv: MlvRunner, name: str, text: str) -> None:
+    write(project / name, text)
+    write(project / "fit.py", "open('fit.out', 'w').write('ok')\n")
+    git(project, "add", name, "fit.py")
+    assert (
+        mlv(
+            "stage",
+            "add",
+            "fit",
+            "-d",
+            "fit.py",
+            "-p",
+            f"{name}:train.lr",
+            "-o",
+            "fit.out",
+            "--kind-of",
+            "fit.out=model",
+            "--",
+            f"{PY} fit.py",
+        ).code
+        == 0
+    )
+    assert '[artifacts."fit.out"]\nkind = "model"' in (project / "mlv.toml").read_text()
+    assert mlv("run").code == 0
+    assert lock(project)["stages"]["fit"]["params"] == {f"{name}:train.lr": 0.5}
+    write(project / name, text.replace("0.5", "0.25"))
+    assert f"param changed: {name}:train.lr" in mlv("run", "--dry-run").out
+    write(project / name, text.replace("epochs", "passes"))  # an undeclared key: not stale
+    assert "fit: up to date" in mlv("run", "--dry-run").out
+
+
+def test_reproduce_reports_environment_drift_and_keeps_workdir_on_request(
+    pipeline: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        (pipeline / "mlv.toml")
+        .read_text()
+        .replace("variables = []", 'variables = ["MLV_TEST_SEED"]')
+    )
+    (pipeline / "mlv.toml").write_text(text)
+    monkeypatch.setenv("MLV_TEST_SEED", "1")
+    git(pipeline, "add", "mlv.toml")
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "with a recorded variable").code == 0
+    monkeypatch.setenv("MLV_TEST_SEED", "2")
+    result = mlv("reproduce", "--json", "--keep-workdir")
+    assert result.code == 0, result.out + result.err  # the outputs still match
+    report = json.loads(result.out)
+    assert report["environment"]["changed"] is True
+    assert report["environment"]["variables_changed"] == ["MLV_TEST_SEED"]
+    kept = Path(report["workdir"])
+    assert (kept / "models/model.txt").exists()
+    git(pipeline, "worktree", "remove", "--force", str(kept))
+    human = mlv("reproduce")
+    assert "environment differs" in human.out

@@ -246,3 +246,16 @@ def test_s3_bad_credentials(
         assert result.code == 2, result.err
         assert "access denied" in result.err or "credentials" in result.err
         assert "hint:" in result.err and "Traceback" not in result.err
+
+
+def test_any_fsspec_protocol_works_without_code_of_ours(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fsspec's in-memory filesystem lives as long as this process: a remote for one test.
+    snapshot_with_remote(project, mlv, "memory://mlv-test-remote/store")
+    assert mlv("push").code == 0
+    expected = tree_snapshot(project / "data")
+    other = clone(project, tmp_path / "c", monkeypatch)
+    assert mlv("pull").code == 0
+    assert tree_snapshot(other / "data") == expected
+    assert mlv("verify", "--remote", "origin").code == 0
