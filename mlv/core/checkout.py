@@ -125,6 +125,18 @@ def _current(
     return found, empty
 
 
+def _replace_link(project: Project, relpath: str, force: bool) -> None:
+    """A symbolic link standing where a tracked path belongs goes only with --force (the link
+    itself is removed, never what it points to)."""
+    check_no_symlink_parents(project.root, relpath)
+    path = project.abspath(relpath)
+    if not path.is_symlink():
+        return
+    if not force:
+        raise WouldClobber([f"{relpath} (a symbolic link)"])
+    path.unlink()
+
+
 def _clear_dir(path: Path) -> None:
     """Remove a directory that holds only (possibly nested) empty directories."""
     for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda w: -len(w[0])):
@@ -197,6 +209,7 @@ def restore(
     overwritten: list[WorkFile] = []
     stray_dirs: list[str] = []
     for scope in scopes:
+        _replace_link(project, scope.path, force)
         scan = scanner.scan(scope.path)
         if (
             scope.tree_id is not None

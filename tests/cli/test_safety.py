@@ -254,3 +254,20 @@ def test_double_dash_makes_a_branch_name_a_path(project: Path, mlv: MlvRunner) -
     mlv("snapshot", "--no-commit")
     assert mlv("checkout", "--", "model.pkl").code == 0
     assert (project / "other.csv").read_text() == "o3"  # not restored from branch model.pkl
+
+
+def test_symlink_in_place_of_a_tracked_file_goes_only_with_force(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    write(project / "m.pkl", "model")
+    mlv("track", "m.pkl")
+    mlv("snapshot")
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not ours")
+    (project / "m.pkl").unlink()
+    (project / "m.pkl").symlink_to(target)
+    refused = mlv("checkout")
+    assert refused.code == 1 and "m.pkl (a symbolic link)" in refused.err
+    assert mlv("checkout", "--force").code == 0
+    assert not (project / "m.pkl").is_symlink() and (project / "m.pkl").read_text() == "model"
+    assert target.read_text() == "not ours"  # what the link pointed to is untouched
