@@ -27,7 +27,7 @@ from mlv.storage.fsutil import (
     default_file_mode,
 )
 from mlv.storage.lock import exclusive
-from mlv.storage.state import StatKey
+from mlv.storage.state import StatKey, now_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +271,7 @@ def restore(
             made.add(parent)
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
     progress.start("checking out", sum(t.size for t in writes), unit="bytes")
+    started = now_ns()
     hardlink = project.settings.link == "hardlink"
 
     def write(target: Target) -> StatKey:
@@ -289,9 +290,11 @@ def restore(
         os.chmod(path, default_file_mode(target.executable))
         st = os.stat(path)
         written.append(StatKey(st.st_ino, st.st_size, st.st_mtime_ns))
-    # Files mlv just wrote have known content: remember them, so status need not read them.
+    # Files mlv just wrote have known content. Remembered as of the moment writing began, so
+    # the racy-clean rule applies: an edit landing in the same timestamp tick as our write is
+    # caught by one re-read at the next scan (old hard-linked objects are trusted at once).
     for target, key in zip([*writes, *chmods], written, strict=True):
-        project.state.record_written(target.relpath, key, target.id)
+        project.state.record(target.relpath, key, target.id, started)
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()

@@ -100,10 +100,6 @@ class StatCache:
         """Remember an id computed by reading a file that started at ``hashed_ns``."""
         self._pending.append((path, key.inode, key.size, key.mtime_ns, hashed_ns, str(oid)))
 
-    def record_written(self, path: str, key: StatKey, oid: ObjectId) -> None:
-        """Remember a file mlv itself just wrote with known content (trusted immediately)."""
-        self.record(path, key, oid, key.mtime_ns + RACY_WINDOW_NS + 1)
-
     def tree_id(self, path: str, fingerprint: str) -> ObjectId | None:
         """The tree id of directory ``path`` when its stat fingerprint is the remembered one."""
         if not self.path.exists():

@@ -118,3 +118,16 @@ def test_unchanged_directory_fast_path_still_sees_edits(project: Path, mlv: MlvR
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
     tmp.replace(f)
     assert states(mlv)["data"]["modified"] == ["d1/f4.csv"]
+
+
+def test_edit_in_the_same_tick_as_checkout_is_seen(project: Path, mlv: MlvRunner) -> None:
+    f = write(project / "data/f.bin", b"AAAA")
+    mlv("track", "data/f.bin")
+    mlv("snapshot")
+    f.write_bytes(b"BBBB")
+    assert mlv("checkout", "--force").code == 0  # mlv writes AAAA back
+    st = f.stat()
+    with open(f, "r+b") as handle:  # another program edits in place right after, same size
+        handle.write(b"CCCC")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # ... within the same timestamp tick
+    assert states(mlv)["data/f.bin"]["state"] == "modified"

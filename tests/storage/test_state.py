@@ -37,6 +37,7 @@ def test_racily_clean_entries_are_not_trusted(tmp_path: Path) -> None:
     cache.record("f", key_of(f), hash_bytes(b"x"), hashed_ns=key_of(f).mtime_ns)
     cache.flush()
     assert StatCache.lookup(cache.load("f"), "f", *key_of(f)) is None
-    cache.record_written("f", key_of(f), hash_bytes(b"x"))
+    later = key_of(f).mtime_ns + RACY_WINDOW_NS + 1  # hashed well after its last write
+    cache.record("f", key_of(f), hash_bytes(b"x"), hashed_ns=later)
     cache.flush()
     assert StatCache.lookup(cache.load("f"), "f", *key_of(f)) == hash_bytes(b"x")
