@@ -15,6 +15,9 @@ _BAD_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
 # An empty, "." or ".." component anywhere (one regex: this runs for every tree entry).
 _NOT_NORMAL = re.compile(r"(^|/)\.{0,2}(/|$)")
 
+# "C:/x" or "C:" would be absolute on Windows; "0:" or "a:b" are ordinary POSIX names.
+_DRIVE = re.compile(r"^[A-Za-z]:(/|$)")
+
 RESERVED_TOP = frozenset({".git", ".mlv"})
 RESERVED_FILES = frozenset({"mlv.toml", "mlv.lock"})
 
@@ -26,7 +29,7 @@ def check_relpath(path: str, *, what: str = "path") -> str:
             f"invalid {what} {path!r}",
             "paths are relative and '/'-separated, without backslashes or control characters",
         )
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+    if path.startswith("/") or _DRIVE.match(path):
         raise PathError(f"{what} {path!r} is absolute", "paths are relative to the repository root")
     if _NOT_NORMAL.search(path):
         raise PathError(

@@ -6,7 +6,7 @@ from mlv.model.paths import check_artifact_path, check_relpath, find_nested, is_
 
 @pytest.mark.parametrize(
     "path",
-    ["/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/.", "", "a\\b", "C:/x", "a\x00b"],
+    ["/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/.", "", "a\\b", "C:/x", "C:", "a\x00b"],
 )
 def test_unsafe_paths_are_rejected(path: str) -> None:
     with pytest.raises(PathError):
@@ -21,6 +21,7 @@ def test_reserved_artifact_paths(path: str) -> None:
 
 def test_plain_paths_pass() -> None:
     assert check_relpath("data/raw file ü.csv") == "data/raw file ü.csv"
+    assert check_relpath("a:b/0:") == "a:b/0:"  # a colon is an ordinary POSIX character
     assert check_artifact_path("data/.hidden") == "data/.hidden"
 
 
