@@ -12,7 +12,8 @@ from mlv.model.declarations import (
     with_remote,
     without_remote,
 )
-from mlv.model.remotes import RemoteDecl, check_name, check_url
+from mlv.model.names import check_name
+from mlv.model.remotes import RemoteDecl, check_url
 from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 
@@ -26,7 +27,7 @@ def add_remote(
     endpoint_url: str | None = None,
     force: bool = False,
 ) -> RemoteDecl:
-    check_name(name)
+    check_name(name, "remote")
     check_url(url)
     if endpoint_url is not None:
         check_url(endpoint_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from mlv.core import gitignore
@@ -11,11 +10,10 @@ from mlv.errors import UsageError
 from mlv.model.declarations import DECLARATIONS_FILE, decode_declarations, with_stage
 from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS, Kind
+from mlv.model.names import check_name
 from mlv.model.stages import ParamSpec, StageDecl, validate_pipeline
 from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
-
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def add_stage(
@@ -32,11 +30,7 @@ def add_stage(
     cwd: Path | None = None,
 ) -> StageDecl:
     """Add (or with ``force`` replace) stage ``name``; the whole pipeline must stay valid."""
-    if not _NAME.match(name):
-        raise UsageError(
-            f"invalid stage name {name!r}",
-            "use letters, digits, '_', '-' and '.', starting with a letter or digit",
-        )
+    check_name(name, "stage")
     if not cmd.strip():
         raise UsageError(f"stage {name} has no command", "give it after --: -- python train.py")
     if name in project.declarations.stages and not force:

@@ -63,7 +63,6 @@ class Declarations:
     artifacts: dict[str, ArtifactDecl] = field(default_factory=dict)
     env_variables: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict)
     stages: dict[str, StageDecl] = field(default_factory=dict)
     remotes: dict[str, RemoteDecl] = field(default_factory=dict)
 
@@ -132,7 +131,7 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
     if not isinstance(settings, dict):
         raise ManifestError(f"{source}: [settings] must be a table")
     remotes = decode_remotes(data.get("remotes", {}), source)
-    return Declarations(artifacts, tuple(variables), settings, data, stages, remotes)
+    return Declarations(artifacts, tuple(variables), settings, stages, remotes)
 
 
 def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:
@@ -157,28 +156,48 @@ def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:
     return Settings(cache_dir=cache_dir, link=link, jobs=jobs)
 
 
-def with_artifact(text: str, path: str, kind: str) -> str:
-    """mlv.toml text with ``path`` declared as an artifact of ``kind`` (comments preserved)."""
+def _with_entry(
+    text: str, section: str, name: str, values: Mapping[str, Any], *, only_default: bool = False
+) -> str:
+    """mlv.toml text with ``[section.name]`` set to ``values`` (comments preserved).
+
+    ``only_default`` removes ``default`` from the section's other entries first.
+    """
     import tomlkit
 
     doc = tomlkit.parse(text)
-    if "artifacts" not in doc:
-        doc["artifacts"] = tomlkit.table()
+    if section not in doc:
+        doc[section] = tomlkit.table(is_super_table=section != "artifacts")
+    entries = doc[section]
+    if only_default:
+        for other in entries.values():
+            if "default" in other:
+                del other["default"]
     table = tomlkit.table()
-    table["kind"] = kind
-    doc["artifacts"][path] = table
+    for key, value in values.items():
+        table[key] = value
+    entries[name] = table
     return tomlkit.dumps(doc)
+
+
+def _without_entry(text: str, section: str, name: str) -> str:
+    """mlv.toml text without ``[section.name]`` (comments preserved)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    entries = doc.get(section)
+    if entries is not None and name in entries:
+        del entries[name]
+    return tomlkit.dumps(doc)
+
+
+def with_artifact(text: str, path: str, kind: str) -> str:
+    """mlv.toml text with ``path`` declared as an artifact of ``kind``."""
+    return _with_entry(text, "artifacts", path, {"kind": kind})
 
 
 def without_artifact(text: str, path: str) -> str:
-    """mlv.toml text with the artifact ``path`` removed (comments preserved)."""
-    import tomlkit
-
-    doc = tomlkit.parse(text)
-    artifacts = doc.get("artifacts")
-    if artifacts is not None and path in artifacts:
-        del artifacts[path]
-    return tomlkit.dumps(doc)
+    return _without_entry(text, "artifacts", path)
 
 
 def with_setting(text: str, key: str, value: str) -> str:
@@ -192,16 +211,7 @@ def with_setting(text: str, key: str, value: str) -> str:
 def with_stage(text: str, stage: StageDecl, kinds: Mapping[str, str]) -> str:
     """mlv.toml text with ``stage`` declared (replacing one of the same name) and its outputs
     declared as artifacts of the given kinds."""
-    import tomlkit
-
-    doc = tomlkit.parse(text)
-    if "stages" not in doc:
-        doc["stages"] = tomlkit.table(is_super_table=True)
-    table = tomlkit.table()
-    for key, value in stage.to_toml().items():
-        table[key] = value
-    doc["stages"][stage.name] = table
-    updated = tomlkit.dumps(doc)
+    updated = _with_entry(text, "stages", stage.name, stage.to_toml())
     for out in stage.outputs:
         updated = with_artifact(updated, out, kinds[out])
     return updated
@@ -209,28 +219,8 @@ def with_stage(text: str, stage: StageDecl, kinds: Mapping[str, str]) -> str:
 
 def with_remote(text: str, remote: RemoteDecl) -> str:
     """mlv.toml text with ``remote`` declared; when it is the default, no other one is."""
-    import tomlkit
-
-    doc = tomlkit.parse(text)
-    if "remotes" not in doc:
-        doc["remotes"] = tomlkit.table(is_super_table=True)
-    remotes = doc["remotes"]
-    if remote.default:
-        for other in remotes.values():
-            if "default" in other:
-                del other["default"]
-    table = tomlkit.table()
-    for key, value in remote.to_toml().items():
-        table[key] = value
-    remotes[remote.name] = table
-    return tomlkit.dumps(doc)
+    return _with_entry(text, "remotes", remote.name, remote.to_toml(), only_default=remote.default)
 
 
 def without_remote(text: str, name: str) -> str:
-    import tomlkit
-
-    doc = tomlkit.parse(text)
-    remotes = doc.get("remotes")
-    if remotes is not None and name in remotes:
-        del remotes[name]
-    return tomlkit.dumps(doc)
+    return _without_entry(text, "remotes", name)

@@ -6,14 +6,13 @@ Credentials never live here: they come from the backend's own environment or con
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mlv.errors import ManifestError, UsageError
+from mlv.model.names import check_name
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _KEYS = {"url", "default", "endpoint_url"}
 
 
@@ -49,15 +48,6 @@ def check_url(url: str) -> str:
     return url
 
 
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise UsageError(
-            f"invalid remote name {name!r}",
-            "use letters, digits, '_', '-' and '.', starting with a letter or digit",
-        )
-    return name
-
-
 def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
     if not isinstance(raw, dict):
         raise ManifestError(f"{source}: [remotes] must be a table")
@@ -87,7 +77,7 @@ def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
             )
         try:
             check_url(url)
-            check_name(name)
+            check_name(name, "remote")
         except UsageError as exc:
             raise ManifestError(f"{where}: {exc.message}", exc.hint) from None
         remotes[name] = RemoteDecl(name, url, default, endpoint)
