@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlv import faults
 from mlv.errors import GitError, NotARepository, UnknownRevision, UsageError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -161,6 +162,7 @@ class GitRepo:
     def add(self, paths: Sequence[str]) -> None:
         existing = [p for p in paths if (self.root / p).exists()]
         if existing:
+            faults.step("git add")
             self.run(["add", "-A", "--", *existing])
 
     def has_staged_changes(self) -> bool:
@@ -173,6 +175,7 @@ class GitRepo:
         return proc.returncode != 0
 
     def commit(self, message: str) -> str:
+        faults.step("git commit")
         proc = self.run(["commit", "-q", "-m", message], check=False)
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from mlv import faults
 from mlv.errors import MlvError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
@@ -154,12 +155,15 @@ class RemoteStore:
         key = self.key(oid)
         with translate_errors(self.name, self.url):
             if self.atomic_put:
+                faults.write(key)
                 self.fs.put_file(str(local), key)
                 return
             tmp = f"{self.root}/tmp/{oid.digest}.{uuid.uuid4().hex[:12]}"
+            faults.write(tmp)
             self.fs.put_file(str(local), tmp)
             try:
                 self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
+                faults.step(key)
                 self.fs.mv(tmp, key)
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -168,4 +172,5 @@ class RemoteStore:
 
     def download(self, oid: ObjectId, dest: Path) -> None:
         with translate_errors(self.name, self.url):
+            faults.write(str(dest))
             self.fs.get_file(self.key(oid), str(dest))

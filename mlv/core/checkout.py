@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlv import faults
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.workspace import Scan, Scanner, WorkFile
@@ -134,6 +135,7 @@ def _replace_link(project: Project, relpath: str, force: bool) -> None:
         return
     if not force:
         raise WouldClobber([f"{relpath} (a symbolic link)"])
+    faults.step(relpath)
     path.unlink()
 
 
@@ -249,6 +251,7 @@ def restore(
 
     keep = {d for s in scopes for d in s.empty_dirs}
     for f in deletes:
+        faults.step(f.relpath)
         project.abspath(f.relpath).unlink()
         result.removed.append(f.relpath)
     for f in deletes:

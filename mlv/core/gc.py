@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from mlv import faults
 from mlv.core.project import Project
 from mlv.core.references import closure, local_tree_reader, locks_at
 from mlv.errors import CheckFailed
@@ -79,6 +80,7 @@ def gc(
                 removed += 1
                 freed += path.stat().st_size
                 if not dry_run:
+                    faults.step(str(path))
                     path.unlink()
             if not dry_run:
                 _remove_stale_tmp(project)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from mlv import faults
 from mlv.core import environment, gitignore
 from mlv.core.params import metric_values, param_values
 from mlv.core.pipeline import StageState, dependency_ids, pipeline_states
@@ -31,6 +32,7 @@ from mlv.errors import CheckFailed
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord
 from mlv.model.stages import StageDecl
+from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 
 # Events reported to the caller: ("skip" | "run" | "done" | "would run", stage, detail).
@@ -96,12 +98,18 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _running_marker(project: Project, stage: str) -> Path:
+    """Present while ``stage`` runs: from clearing its outputs until mlv.lock records it."""
+    return project.tmp_dir / f"running-{stage}"
+
+
 def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:
     """Save the stage's current outputs in the store, then remove them."""
     scans = [s for s in (scanner.scan(out) for out in stage.outputs) if s is not None]
     store_scans(project, scans, scanner.jobs)
     for out in stage.outputs:
         path = root / out
+        faults.step(out)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
@@ -181,7 +189,10 @@ def run(
                 for r in state.reasons
                 if r.startswith("output changed: ")
             ]
-            if edited and not force:
+            marker = _running_marker(project, name)
+            # Outputs a killed run of this stage left behind are not anyone's edits (what they
+            # replaced was saved to the store before the stage started).
+            if edited and not force and not marker.exists():
                 raise CheckFailed(
                     f"stage {name}: output(s) changed since the stage last ran: "
                     f"{', '.join(edited)}; running it would replace them",
@@ -190,6 +201,8 @@ def run(
                 )
             on_event("run", name, "; ".join(state.reasons) or "forced")
             deps = dependency_ids(scanner, stage)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(marker, b"", durable=False)
             clear_outputs(project, scanner, stage, project.root)
             started = datetime.now(timezone.utc)
             clock = time.monotonic()
@@ -210,6 +223,7 @@ def run(
             )
             project.write_lock(lock)
             project.state.flush()
+            marker.unlink()
             result.ran.append(name)
             on_event("done", name, f"{duration:.2f} s")
     return result

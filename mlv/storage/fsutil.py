@@ -10,6 +10,7 @@ import stat
 import uuid
 from pathlib import Path
 
+from mlv import faults
 from mlv.errors import PathError
 
 # ioctl request number of FICLONE (linux/fs.h): share extents copy-on-write (btrfs, XFS, ...).
@@ -27,10 +28,12 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644, durable: b
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
+            faults.write(str(tmp))
             handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+        faults.step(str(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

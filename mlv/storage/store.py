@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from mlv import faults
 from mlv.errors import CheckFailed, CorruptObject, MissingObjects, MlvError
 from mlv.model.ids import ObjectId
 from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name
@@ -69,6 +70,7 @@ class ObjectStore:
         """Move a complete, verified, read-only temporary file to its final name."""
         final = self._str_path(oid)
         self._ensure_dir(final.rpartition("/")[0])
+        faults.step(final)
         # A concurrent writer of the same object is harmless: both files hold the same bytes,
         # and rename replaces atomically.
         os.replace(tmp, final)
@@ -89,8 +91,10 @@ class ObjectStore:
                     # if the source is being rewritten right now.
                     if hash_bytes(data) != expected:
                         raise FileChanged(display or str(src))
+                    faults.write(str(tmp))
                     os.write(fd, data)
                 else:
+                    faults.write(str(tmp))
                     copy_into(src, fd)
                 os.fchmod(fd, OBJECT_MODE)
             finally:
@@ -132,6 +136,7 @@ class ObjectStore:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
+                faults.write(str(tmp))
                 os.write(fd, data)
             finally:
                 os.close(fd)
@@ -151,6 +156,7 @@ class ObjectStore:
         if hardlink and not executable:  # one inode cannot be both executable and not
             if hash_file(src) != oid:
                 raise CorruptObject(str(oid), src)
+            faults.step(str(dst))
             try:
                 os.link(src, dst)  # a new name appears complete or not at all
                 return
@@ -173,14 +179,17 @@ class ObjectStore:
                         data = source.read(size + 1)
                     if hash_bytes(data) != oid:
                         raise CorruptObject(str(oid), src)
+                    faults.write(str(tmp))
                     os.write(fd, data)
                 else:
+                    faults.write(str(tmp))
                     copy_into(Path(src), fd)
                 os.fchmod(fd, default_file_mode(executable))
             finally:
                 os.close(fd)
             if size > SMALL_FILE and hash_file(tmp) != oid:
                 raise CorruptObject(str(oid), src)
+            faults.step(str(dst))
             os.replace(tmp, dst)
         except OSError as exc:
             with contextlib.suppress(FileNotFoundError):
