@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from mlv.core.project import MLV_DIR
 from mlv.storage.fsutil import write_bytes_atomic
 
 BEGIN = "# >>> mlv: tracked paths (managed by mlv track/untrack; edits inside are lost)"
@@ -45,5 +46,7 @@ def update(root: Path, add: Iterable[str] = (), remove: Iterable[str] = ()) -> b
     new_text = "\n".join(lines) + "\n" if lines else ""
     if new_text == text:
         return False
-    write_bytes_atomic(path, new_text.encode("utf-8"), durable=False)
+    # The scratch directory keeps a killed write's temporary file out of the work tree.
+    tmp_dir = root / MLV_DIR / "tmp"
+    write_bytes_atomic(path, new_text.encode("utf-8"), durable=False, tmp_dir=tmp_dir)
     return True

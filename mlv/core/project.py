@@ -71,7 +71,7 @@ class Project:
         return decode_lock(data)
 
     def write_lock(self, lock: Lock) -> None:
-        write_bytes_atomic(self.lock_path, encode_lock(lock))
+        write_bytes_atomic(self.lock_path, encode_lock(lock), tmp_dir=self.tmp_dir)
 
     def lock_at(self, rev: str) -> tuple[str, Lock]:
         """The commit ``rev`` names and the mlv.lock it holds."""

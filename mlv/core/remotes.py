@@ -30,7 +30,7 @@ def add_remote(
     check_name(name, "remote")
     check_url(url)
     if endpoint_url is not None:
-        check_url(endpoint_url)
+        check_url(endpoint_url, "endpoint URL")
     if name in project.declarations.remotes and not force:
         raise UsageError(f"remote {name} already exists", "pass --force to replace it")
     remote = RemoteDecl(name, url, default or not project.declarations.remotes, endpoint_url)
@@ -49,4 +49,4 @@ def _rewrite(project: Project, edit: Callable[[str], str]) -> None:
         toml = project.root / DECLARATIONS_FILE
         text = edit(toml.read_text(encoding="utf-8"))
         decode_declarations(text)
-        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False, tmp_dir=project.tmp_dir)

@@ -78,6 +78,6 @@ def add_stage(
         toml = project.root / DECLARATIONS_FILE
         text = with_stage(toml.read_text(encoding="utf-8"), stage, all_kinds)
         decode_declarations(text)  # the result must read back as a valid project
-        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False, tmp_dir=project.tmp_dir)
         gitignore.update(project.root, add=list(stage.outputs))
     return stage

@@ -60,7 +60,7 @@ def track(
         text = toml.read_text(encoding="utf-8")
         for item in done:
             text = with_artifact(text, item.path, item.kind)
-        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False, tmp_dir=project.tmp_dir)
         gitignore.update(project.root, add=[t.path for t in done])
     return done
 
@@ -86,7 +86,7 @@ def untrack(project: Project, paths: list[str], cwd: Path | None = None) -> list
         text = toml.read_text(encoding="utf-8")
         for rel in rels:
             text = without_artifact(text, rel)
-        write_bytes_atomic(toml, text.encode("utf-8"), durable=False)
+        write_bytes_atomic(toml, text.encode("utf-8"), durable=False, tmp_dir=project.tmp_dir)
         gitignore.update(project.root, remove=rels)
         lock = project.read_lock()
         if lock is not None and any(r in lock.artifacts for r in rels):

@@ -22,9 +22,22 @@ def temp_name(directory: Path, stem: str = "") -> Path:
     return directory / f".{stem[:40]}.{uuid.uuid4().hex[:12]}.mlv-tmp"
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
-    tmp = temp_name(path.parent, path.name)
+def write_bytes_atomic(
+    path: Path,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    tmp_dir: Path | None = None,
+) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    ``tmp_dir`` (same file system) holds the temporary file, so that a process killed mid-write
+    leaves its debris in mlv's scratch directory rather than beside the user's files.
+    """
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(tmp_dir or path.parent, path.name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -1,0 +1,222 @@
+"""Crash safety: mlv SIGKILLed at each durable step of snapshot, checkout, run, push, pull and gc.
+
+After every kill: the store holds no object whose bytes differ from its id, mlv.lock is the old
+or the new version (never a part), no work-tree content is lost, and running the command again
+completes the work, ending exactly where an uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MlvRunner, git, make_repo, write
+from tests.crash import (
+    assert_nothing_lost,
+    assert_store_consistent,
+    clone_dir,
+    run_mlv,
+    store_objects,
+    sweep,
+    workspace_files,
+)
+
+pytestmark = pytest.mark.slow
+
+CACHE = ".mlv/cache"
+
+
+def blob(seed: int, size: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+@pytest.fixture
+def template(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmpl/repo: an mlv project with a first snapshot of a directory and a model file, then
+    changed (a file edited, one added, one deleted, a large file replaced), not yet snapshotted.
+    A directory remote ``origin`` at tmpl/remote (relative URL, so each copy has its own)."""
+    folder = tmp_path / "tmpl"
+    repo = make_repo(folder / "repo")
+    monkeypatch.chdir(repo)
+    assert mlv("init").code == 0
+    for i in range(4):
+        write(repo / f"data/part-{i}.csv", f"id,value\n{i},{i * i}\n")
+    write(repo / "data/big.bin", blob(1, 1536 * 1024))  # above the small-file limit
+    write(repo / "models/model.bin", blob(2, 4096))
+    assert mlv("track", "data").code == 0
+    assert mlv("track", "models/model.bin", "--kind", "model").code == 0
+    assert mlv("remote", "add", "origin", "../remote", "--default").code == 0
+    assert mlv("snapshot", "-m", "first").code == 0
+    write(repo / "data/part-0.csv", "id,value\n0,-1\n")
+    write(repo / "data/part-9.csv", "id,value\n9,81\n")
+    (repo / "data/part-1.csv").unlink()
+    write(repo / "data/big.bin", blob(3, 1536 * 1024))
+    write(repo / "models/model.bin", blob(4, 8192))
+    return folder
+
+
+def reference_run(template: Path, scratch: Path, *args: str) -> Path:
+    """The same command, uninterrupted, in a copy: where every interrupted run must end."""
+    work = clone_dir(template, scratch / "reference") / "repo"
+    done = run_mlv(work, *args)
+    assert done.returncode == 0, done.stderr
+    return work
+
+
+def commits(repo: Path) -> int:
+    return int(git(repo, "rev-list", "--count", "HEAD"))
+
+
+def test_snapshot(template: Path, tmp_path: Path) -> None:
+    args = ("snapshot", "-m", "second")
+    repo = template / "repo"
+    old_lock = (repo / "mlv.lock").read_bytes()
+    before = workspace_files(repo)
+    reference = reference_run(template, tmp_path, *args)
+    new_lock = (reference / "mlv.lock").read_bytes()
+    assert new_lock != old_lock
+    for killed in sweep(template, tmp_path, "repo", *args):
+        work = killed.work
+        assert_store_consistent(work / CACHE)
+        assert (work / "mlv.lock").read_bytes() in (old_lock, new_lock), killed.point
+        assert run_mlv(work, "verify").returncode == 0, killed.point  # the lock's objects exist
+        assert workspace_files(work) | {"mlv.lock": b""} == before | {"mlv.lock": b""}
+        again = run_mlv(work, *args)
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert (work / "mlv.lock").read_bytes() == new_lock
+        assert commits(work) == commits(reference)  # one snapshot commit, not two
+        assert git(work, "status", "--porcelain") == ""
+        assert run_mlv(work, "verify").returncode == 0
+
+
+def test_checkout(template: Path, tmp_path: Path) -> None:
+    repo = template / "repo"
+    assert run_mlv(repo, "snapshot", "-m", "second").returncode == 0
+    lock = (repo / "mlv.lock").read_bytes()
+    before = workspace_files(repo)
+    args = ("checkout", "HEAD~1")
+    expected = workspace_files(reference_run(template, tmp_path, *args))
+    assert expected != before
+    for killed in sweep(template, tmp_path, "repo", *args):
+        work = killed.work
+        assert_store_consistent(work / CACHE)
+        assert (work / "mlv.lock").read_bytes() == lock
+        assert_nothing_lost(before, work, work / CACHE)
+        assert run_mlv(work, "verify").returncode == 0, killed.point
+        for path, content in workspace_files(work).items():  # each file whole: old or new
+            assert content in (before.get(path), expected.get(path)), (killed.point, path)
+        again = run_mlv(work, *args)
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert workspace_files(work) == expected
+
+
+PREPARE = (
+    "import pathlib; rows = pathlib.Path('data/raw.csv').read_text().splitlines()[1:]; "
+    "pathlib.Path('features').mkdir(exist_ok=True); "
+    "[pathlib.Path(f'features/{i}.txt').write_text(r[::-1]) for i, r in enumerate(rows)]"
+)
+TRAIN = (
+    "import pathlib, json; n = len(list(pathlib.Path('features').iterdir())); "
+    "pathlib.Path('models').mkdir(exist_ok=True); "
+    "pathlib.Path('models/model.bin').write_bytes(bytes(range(256)) * 8000 * n); "
+    "pathlib.Path('metrics.json').write_text(json.dumps({'n': n}))"
+)
+
+
+def test_run(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "tmpl"
+    repo = make_repo(folder / "repo")
+    monkeypatch.chdir(repo)
+    assert mlv("init").code == 0
+    write(repo / "data/raw.csv", "x\n" + "".join(f"row{i}\n" for i in range(5)))
+    assert mlv("track", "data/raw.csv").code == 0
+    stage = ["stage", "add"]
+    assert mlv(*stage, "prepare", "-d", "data/raw.csv", "-o", "features", "--", "python", "-c",
+               PREPARE).code == 0  # fmt: skip
+    assert mlv(*stage, "train", "-d", "features", "-o", "models/model.bin", "-M", "metrics.json",
+               "--", "python", "-c", TRAIN).code == 0  # fmt: skip
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "first run").code == 0
+    old_lock = (repo / "mlv.lock").read_bytes()
+    write(repo / "data/raw.csv", "x\n" + "".join(f"row{i}\n" for i in range(7)))  # both re-run
+    before = workspace_files(repo)
+    reference = reference_run(folder, tmp_path, "run")
+    expected = workspace_files(reference)
+    expected_outs = {
+        name: record["outs"]
+        for name, record in json.loads((reference / "mlv.lock").read_bytes())["stages"].items()
+    }
+    for killed in sweep(folder, tmp_path, "repo", "run"):
+        work = killed.work
+        assert_store_consistent(work / CACHE)
+        lock = (work / "mlv.lock").read_bytes()
+        if lock != old_lock:  # a stage finished: the new lock is whole, its objects stored
+            assert run_mlv(work, "verify").returncode == 0, killed.point
+        assert_nothing_lost(before, work, work / CACHE)
+        again = run_mlv(work, "run")
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert workspace_files(work) | {"mlv.lock": b""} == expected | {"mlv.lock": b""}
+        stages = json.loads((work / "mlv.lock").read_bytes())["stages"]
+        assert {name: record["outs"] for name, record in stages.items()} == expected_outs
+        status = json.loads(run_mlv(work, "status", "--json").stdout)
+        assert status == json.loads(run_mlv(reference, "status", "--json").stdout)
+
+
+def test_push_then_pull(template: Path, tmp_path: Path) -> None:
+    repo = template / "repo"
+    assert run_mlv(repo, "snapshot", "-m", "second").returncode == 0
+    reference = reference_run(template, tmp_path / "push", "push")
+    expected_remote = set(store_objects(reference.parent / "remote"))
+    for killed in sweep(template, tmp_path / "push", "repo", "push"):
+        remote = killed.work.parent / "remote"
+        assert_store_consistent(remote)
+        again = run_mlv(killed.work, "push")
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert set(store_objects(remote)) == expected_remote
+        assert run_mlv(killed.work, "verify", "--remote", "origin").returncode == 0
+
+    # Pull into a fresh clone that has the commits but no objects.
+    assert run_mlv(repo, "push").returncode == 0
+    git(template, "clone", "-q", str(repo), "clone")
+    expected = workspace_files(repo)
+    for killed in sweep(template, tmp_path / "pull", "clone", "pull"):
+        work = killed.work
+        assert_store_consistent(work / CACHE)
+        for path, content in workspace_files(work).items():
+            assert content == expected[path], (killed.point, path)  # whole files only
+        again = run_mlv(work, "pull")
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert workspace_files(work) == expected
+
+
+def test_gc(template: Path, tmp_path: Path) -> None:
+    repo = template / "repo"
+    assert run_mlv(repo, "snapshot", "-m", "second").returncode == 0
+    before = workspace_files(repo)
+    reference = reference_run(template, tmp_path, "gc")
+    kept = set(store_objects(reference / CACHE))
+    assert kept < set(store_objects(repo / CACHE))  # the first snapshot left garbage
+    for killed in sweep(template, tmp_path, "repo", "gc"):
+        work = killed.work
+        objects = assert_store_consistent(work / CACHE)
+        assert kept <= set(objects), killed.point  # nothing still needed was deleted
+        assert workspace_files(work) == before
+        assert run_mlv(work, "verify").returncode == 0
+        again = run_mlv(work, "gc")
+        assert again.returncode == 0, (killed.point, again.stderr)
+        assert set(store_objects(work / CACHE)) == kept
+
+
+def test_sweep_reaches_deep_into_the_command(template: Path, tmp_path: Path) -> None:
+    """The marks cover the writes that matter: without them the sweeps above test little."""
+    from tests.crash import count_marks
+
+    marks = count_marks(template, tmp_path, "repo", "snapshot", "-m", "second")
+    labels = " ".join(marks)
+    assert "mlv.lock" in labels and "git commit" in labels
+    assert sum(" write " in f" {m} " for m in marks) >= 5  # the changed objects, then the lock
+    assert os.environ.get("MLV_FAULT") is None
