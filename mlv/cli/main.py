@@ -5,6 +5,7 @@ Commands are imported only when invoked, so ``mlv --help`` and git hooks start f
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import signal
@@ -114,13 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         if os.environ.get("MLV_DEBUG"):
             raise
-        where = f": {exc.filename}" if exc.filename else ""
-        return _error(
-            f"{exc.strerror or exc}{where}",
-            "check permissions and free disk space, then run the command again"
-            " (MLV_DEBUG=1 shows the traceback)",
-            3,
-        )
+        return _error(*_os_error(exc), 3)
     except Exception as exc:
         if os.environ.get("MLV_DEBUG"):
             raise
@@ -132,6 +127,30 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     return 0
+
+
+# What to do when the machine fails under mlv; temporary files were removed on the way out.
+_OS_HINTS = {
+    errno.ENOSPC: "free disk space there, then run the command again (nothing was lost)",
+    errno.EDQUOT: "free space within your disk quota, then run the command again (it resumes)",
+    errno.EIO: "the disk reported an I/O error: check it, then run `mlv verify` and the command"
+    " again",
+    errno.EROFS: "the file system is read-only: remount it writable or move the store (cache_dir)",
+}
+
+
+def _os_error(exc: OSError) -> tuple[str, str]:
+    """A failure of the machine (full disk, I/O error, permissions): what and where, and what
+    to do. A temporary file's name means nothing to a user; its directory does."""
+    where = str(exc.filename or "")
+    if where.endswith(".mlv-tmp"):
+        where = os.path.dirname(where)
+    message = f"{exc.strerror or exc}" + (f": {where}" if where else "")
+    hint = _OS_HINTS.get(
+        exc.errno or 0,
+        "check permissions and free disk space, then run the command again",
+    )
+    return message, f"{hint} (MLV_DEBUG=1 shows the traceback)"
 
 
 def _terminate(signum: int, frame: object) -> None:
