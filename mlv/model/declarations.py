@@ -16,6 +16,7 @@ from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS, Kind
 from mlv.model.paths import check_artifact_path, find_nested
 from mlv.model.remotes import RemoteDecl, decode_remotes
+from mlv.model.secrets import looks_secret
 from mlv.model.stages import StageDecl, decode_stage, validate_pipeline
 
 if sys.version_info >= (3, 11):
@@ -36,7 +37,8 @@ _TEMPLATE = """\
 link = "copy"
 
 [env]
-# Environment variables whose values are recorded in mlv.lock (never secrets by default).
+# Environment variables whose values are recorded in mlv.lock. Names that look like secrets
+# (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL, ...) are refused: mlv.lock is committed to git.
 variables = []
 
 [artifacts]
@@ -127,11 +129,31 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
     variables = env.get("variables", []) if isinstance(env, dict) else None
     if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
         raise ManifestError(f"{source}: env.variables must be a list of variable names")
+    for name in variables:
+        check_variable(name, source)
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
         raise ManifestError(f"{source}: [settings] must be a table")
     remotes = decode_remotes(data.get("remotes", {}), source)
     return Declarations(artifacts, tuple(variables), settings, stages, remotes)
+
+
+def check_variable(name: str, source: str = DECLARATIONS_FILE) -> str:
+    """``name`` if its value may be recorded in mlv.lock; a ManifestError for a secret's name.
+
+    mlv.lock is committed, and git history cannot forget, so a name that looks like a credential
+    (``*_TOKEN``, ``*PASSWORD*``, ``AWS_SECRET_ACCESS_KEY``, ...) is refused outright.
+    """
+    if not name or "=" in name or "\0" in name:
+        raise ManifestError(f"{source}: env.variables holds an invalid variable name {name!r}")
+    if looks_secret(name):
+        raise ManifestError(
+            f"{source}: env.variables lists {name}, which looks like a secret;"
+            " mlv never records secrets in mlv.lock (it is committed to git)",
+            f"remove {name} from [env] variables in {source}; record a non-secret setting"
+            " instead (names containing TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL... are refused)",
+        )
+    return name
 
 
 def merge_settings(*layers: Mapping[str, Any], source: str) -> Settings:

@@ -1,7 +1,8 @@
 """Remotes as declared in mlv.toml: a name, an fsspec URL, optional endpoint, one default.
 
 Credentials never live here: they come from the backend's own environment or configuration
-(AWS variables and profiles for S3, ...). A URL that carries a password is rejected.
+(AWS variables and profiles for S3, ...). A URL or endpoint that carries a password, an
+object-store access key or a credential parameter (a token, a presigned signature) is rejected.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from mlv.errors import ManifestError, UsageError
 from mlv.model.names import check_name
+from mlv.model.secrets import redact_url, url_credentials
 
 _KEYS = {"url", "default", "endpoint_url"}
 
@@ -32,16 +34,18 @@ class RemoteDecl:
         return table
 
 
-def check_url(url: str) -> str:
-    """Refuse empty URLs and URLs that embed credentials."""
-    if not url.strip():
-        raise UsageError("the remote URL is empty", "give a directory path or s3://bucket/prefix")
-    from urllib.parse import urlsplit
+def check_url(url: str, what: str = "remote URL") -> str:
+    """Refuse empty URLs and URLs that embed credentials (user:password@, a signature, a token).
 
-    parts = urlsplit(url)
-    if parts.password or (parts.username and parts.scheme in ("s3", "gs", "gcs", "az", "abfs")):
+    The error shows the URL redacted: the point is to keep the secret out of logs too.
+    """
+    if not url.strip():
+        raise UsageError(f"the {what} is empty", "give a directory path or s3://bucket/prefix")
+    where = url_credentials(url)
+    if where is not None:
         raise UsageError(
-            "the remote URL contains credentials; they must not be written to the repository",
+            f"the {what} {redact_url(url)} contains credentials ({where});"
+            " they must not be written to the repository",
             "remove them from the URL and provide them through the backend's environment"
             " (e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or an AWS profile)",
         )
@@ -76,8 +80,10 @@ def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
                 f"{where}: url (string), default (true/false), endpoint_url (string) expected"
             )
         try:
-            check_url(url)
             check_name(name, "remote")
+            check_url(url)
+            if endpoint is not None:
+                check_url(endpoint, "endpoint URL")
         except UsageError as exc:
             raise ManifestError(f"{where}: {exc.message}", exc.hint) from None
         remotes[name] = RemoteDecl(name, url, default, endpoint)

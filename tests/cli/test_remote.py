@@ -142,8 +142,9 @@ def test_remote_management_and_errors(project: Path, mlv: MlvRunner, tmp_path: P
     mlv("snapshot")
     result = mlv("push")
     assert result.code == 2 and "no remote is configured" in result.err
-    creds = mlv("remote", "add", "s3", "s3://AKIA:secret@bucket/x")
+    creds = mlv("remote", "add", "s3", "s3://AKIA:s3cr3tValue@bucket/x")
     assert creds.code == 2 and "contains credentials" in creds.err
+    assert "s3cr3tValue" not in creds.out + creds.err and "***" in creds.err
     assert "AKIA" not in (project / "mlv.toml").read_text()
     assert mlv("remote", "add", "a", str(tmp_path / "a")).code == 0
     assert mlv("remote", "add", "b", str(tmp_path / "b"), "--default").code == 0
@@ -242,10 +243,13 @@ def test_s3_bad_credentials(
         mlv("snapshot")
         mlv("remote", "add", "locked", "s3://locked/x", "--endpoint-url", endpoint)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1")
+        secret = "wrongSecretKey/DISTINCTIVE+0123456789abcdef"
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
         result = mlv("push", "-r", "locked")
         assert result.code == 2, result.err
         assert "access denied" in result.err or "credentials" in result.err
         assert "hint:" in result.err and "Traceback" not in result.err
+        assert secret not in result.out + result.err  # the error line never shows the key
 
 
 def test_any_fsspec_protocol_works_without_code_of_ours(

@@ -36,6 +36,11 @@ def test_template_parses_and_edits_keep_comments() -> None:
         '[artifacts]\n"a" = 3\n',
         '[artifacts."a"]\nkind = "data"\ncolour = "red"\n',
         "[env]\nvariables = 3\n",
+        '[env]\nvariables = ["SEED", "GITHUB_TOKEN"]\n',
+        '[env]\nvariables = ["aws_secret_access_key"]\n',
+        '[env]\nvariables = [""]\n',
+        '[remotes.r]\nurl = "s3://b/p?token=T"\n',
+        '[remotes.r]\nurl = "s3://b/p"\nendpoint_url = "http://u:pw@127.0.0.1:9000"\n',
     ],
 )
 def test_malformed_declarations(text: str) -> None:
@@ -49,3 +54,19 @@ def test_settings_layers_and_validation() -> None:
     for bad in ({"link": "symlink"}, {"jobs": 0}, {"colour": 1}, {"cache_dir": 5}):
         with pytest.raises(ManifestError):
             merge_settings(bad, source="x")
+
+
+def test_allowed_variables_and_remotes_decode() -> None:
+    decl = decode_declarations(
+        '[env]\nvariables = ["SEED", "CUDA_VISIBLE_DEVICES"]\n'
+        '[remotes.r]\nurl = "ssh://git@host/store"\nendpoint_url = "http://u@127.0.0.1:9000"\n'
+    )
+    assert decl.env_variables == ("SEED", "CUDA_VISIBLE_DEVICES")
+    assert decl.remotes["r"].endpoint_url == "http://u@127.0.0.1:9000"
+
+
+def test_secret_variable_error_names_it_and_hints() -> None:
+    with pytest.raises(ManifestError) as refused:
+        decode_declarations('[env]\nvariables = ["MY_PASSWORD"]\n')
+    assert "MY_PASSWORD" in refused.value.message and "looks like a secret" in refused.value.message
+    assert refused.value.hint is not None and "remove MY_PASSWORD" in refused.value.hint

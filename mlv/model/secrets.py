@@ -1,0 +1,121 @@
+"""What looks like a secret: variable names, URL credentials, and how to show a URL without them.
+
+mlv writes ``mlv.toml`` and ``mlv.lock`` into git, where a secret can never be taken back. So
+credentials are refused at the door (``[env] variables``, remote URLs) rather than filtered later,
+and an error about a refused value shows it redacted, never as given.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+REDACTED = "***"
+
+# A name containing one of these (upper-cased, '-' read as '_') names a secret.
+_SECRET_PARTS = (
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "PRIVATE_KEY",
+    "PRIVATEKEY",
+    "API_KEY",
+    "APIKEY",
+    "ACCESS_KEY",
+    "ACCESSKEY",
+    "SIGNATURE",
+    "AUTHORIZATION",
+    "CONNECTION_STRING",
+    "COOKIE",
+)
+# ... or one of these as a whole word (DB_PASS, SSH_KEY, HF_AUTH, Azure SAS ``sig``), which as a
+# substring would also match harmless names (PASSES, MONKEY, AUTHOR, SIGMA).
+_SECRET_WORDS = {"KEY", "PASS", "PWD", "AUTH", "SIG", "DSN"}
+# The shell's working directories, not passwords.
+_NOT_SECRET = {"PWD", "OLDPWD"}
+
+# Schemes whose user part, when present, is an access key (s3://KEY:SECRET@bucket in s3fs).
+_KEYED_SCHEMES = {"s3", "s3a", "s3n", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss"}
+# fsspec chains URLs with "::" (simplecache::s3://...); an IPv6 host ([::1]) is not a chain.
+_CHAIN = re.compile(r"::(?=[A-Za-z][A-Za-z0-9+.-]*(?:://|::|$))")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a variable or parameter ``name`` names a credential (AWS_SECRET_ACCESS_KEY, sig)."""
+    upper = name.upper().replace("-", "_")
+    if upper in _NOT_SECRET:
+        return False
+    if any(part in upper for part in _SECRET_PARTS):
+        return True
+    return any(word in _SECRET_WORDS for word in re.split(r"[^A-Z0-9]+", upper))
+
+
+def _secret_params(text: str) -> list[str]:
+    """Names of the ``key=value`` pairs of a query string or fragment that carry credentials."""
+    return [
+        key
+        for key in (unquote(piece.partition("=")[0]) for piece in text.split("&") if piece)
+        if looks_secret(key)
+    ]
+
+
+def _redact_params(text: str) -> str:
+    pieces = []
+    for piece in text.split("&"):
+        key, eq, _ = piece.partition("=")
+        pieces.append(f"{key}={REDACTED}" if eq and looks_secret(unquote(key)) else piece)
+    return "&".join(pieces)
+
+
+def _redact_one(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        name, colon, _ = user.partition(":")
+        if colon or parts.scheme in _KEYED_SCHEMES:
+            name = REDACTED
+        netloc = f"{name}{':' + REDACTED if colon else ''}@{host}"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            parts.path,
+            _redact_params(parts.query),
+            _redact_params(parts.fragment),
+        )
+    )
+
+
+def redact_url(url: str) -> str:
+    """``url`` with passwords, access keys and credential parameters replaced by ``***``."""
+    return "::".join(_redact_one(part) for part in _CHAIN.split(url))
+
+
+def url_credentials(url: str) -> str | None:
+    """Where ``url`` carries credentials ("a password", "a query parameter ..."), or None.
+
+    A user name alone is no secret (``ssh://git@host``), except on object stores, where it is
+    an access key. fsspec's chained URLs (``simplecache::s3://...``) are checked link by link.
+    """
+    for part in _CHAIN.split(url):
+        try:
+            parts = urlsplit(part)
+            password = parts.password
+            username = parts.username
+        except ValueError:
+            return "a malformed address part"
+        if password is not None:
+            return "a password"
+        if username and parts.scheme in _KEYED_SCHEMES:
+            return "an access key as its user name"
+        found = _secret_params(parts.query) + _secret_params(parts.fragment)
+        if found:
+            return f"credential parameter(s) {', '.join(sorted(set(found)))}"
+    return None
