@@ -19,6 +19,7 @@ import xxhash
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
+from mlv.model.paths import check_relpath, names_git_dir
 from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
@@ -70,14 +71,32 @@ class Scan:
         return self._files
 
     def tree_bytes(self) -> bytes:
-        """The directory as a canonical tree object (paths relative to the artifact)."""
+        """The directory as a canonical tree object (paths relative to the artifact).
+
+        Checked before any file is hashed: a tree that checkout would refuse is never made.
+        """
         if self._tree_bytes is None:
+            self._check_names()
             cut = len(self.path) + 1
             self._tree_bytes = encode_tree(
                 [(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files],
                 self.empty_dirs,
             )
         return self._tree_bytes
+
+    def _check_names(self) -> None:
+        """PathError for a name that a tree object may not hold (see ``mlv.model.tree``)."""
+        paths = [rel for rel, _ in self.found] + [f"{self.path}/{d}" for d in self.empty_dirs]
+        for rel in paths:
+            try:
+                check_relpath(rel)
+            except PathError as exc:
+                hint = (
+                    f"a nested git repository cannot be tracked: move it out of {self.path}"
+                    if names_git_dir(rel)
+                    else f"rename it, or move it out of {self.path}"
+                )
+                raise PathError(exc.message, hint) from None
 
     def object_id(self) -> ObjectId:
         if self._id is None:

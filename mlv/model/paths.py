@@ -14,6 +14,14 @@ from mlv.errors import PathError
 _BAD_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
 # An empty, "." or ".." component anywhere (one regex: this runs for every tree entry).
 _NOT_NORMAL = re.compile(r"(^|/)\.{0,2}(/|$)")
+# A component that some file system takes for ".git" (git refuses the same, CVE-2014-9390 and
+# later): any case; NTFS's trailing dots and spaces and alternate data streams (".git. ",
+# ".git::$INDEX_ALLOCATION"); NTFS's 8.3 short name "git~1"; HFS+'s ignored code points (below).
+_DOTGIT = re.compile(r"(?:^|/)(?:\.git|git~1)[. ]*(?::[^/]*)?(?:/|$)", re.IGNORECASE)
+# Both in one regex: a typical path costs one search, as it did before .git was checked.
+_SUSPECT = re.compile(r"(?:^|/)(?:\.{0,2}|(?i:\.git|git~1)[. ]*(?::[^/]*)?)(?:/|$)")
+# Code points HFS+ ignores in names, so that ".g\u200cit" is ".git" there.
+_HFS_IGNORED = re.compile("[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
 
 # "C:/x" or "C:" would be absolute on Windows; "0:" or "a:b" are ordinary POSIX names.
 _DRIVE = re.compile(r"^[A-Za-z]:(/|$)")
@@ -31,12 +39,27 @@ def check_relpath(path: str, *, what: str = "path") -> str:
         )
     if path.startswith("/") or _DRIVE.match(path):
         raise PathError(f"{what} {path!r} is absolute", "paths are relative to the repository root")
+    if _SUSPECT.search(path) is None and (path.isascii() or _HFS_IGNORED.search(path) is None):
+        return path
     if _NOT_NORMAL.search(path):
         raise PathError(
             f"{what} {path!r} is not normalised or leaves the repository",
             "use a plain relative path without '.', '..' or empty components",
         )
+    if names_git_dir(path):
+        raise PathError(
+            f"{what} {path!r} has a .git component",
+            "mlv never tracks or writes git's own directories: a .git inside the work tree"
+            " would be a repository of its own, hooks included",
+        )
     return path
+
+
+def names_git_dir(path: str) -> bool:
+    """True when a component of ``path`` is ".git" on some file system (see ``_DOTGIT``)."""
+    if not path.isascii():
+        path = _HFS_IGNORED.sub("", path)
+    return _DOTGIT.search(path) is not None
 
 
 def check_artifact_path(path: str) -> str:

@@ -48,7 +48,7 @@ def test_track_from_a_subdirectory_and_odd_names(
         (["/"], "outside the repository"),
         (["."], "repository root"),
         (["mlv.toml"], "mlv's own file"),
-        ([".git"], "inside .git/"),
+        ([".git"], ".git component"),
         (["data", "--kind", "weird"], "Invalid value"),
     ],
 )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mlv.errors import ManifestError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import ArtifactRecord, Lock, decode_lock, encode_lock
+from mlv.model.paths import names_git_dir
 from mlv.model.tree import Tree, TreeEntry
 
 ids = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32).map(ObjectId.xxh128)
@@ -21,11 +22,11 @@ names = st.text(
     max_size=12,
 ).filter(lambda s: s not in (".", ".."))
 # Windows drive names ("C:") are refused on purpose as the first component: they would be
-# absolute there.
+# absolute there; so is any spelling of ".git", anywhere.
 relpaths = (
     st.lists(names, min_size=1, max_size=4)
     .map("/".join)
-    .filter(lambda p: not re.match(r"^[A-Za-z]:(/|$)", p))
+    .filter(lambda p: not re.match(r"^[A-Za-z]:(/|$)", p) and not names_git_dir(p))
 )
 
 

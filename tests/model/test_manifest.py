@@ -54,6 +54,38 @@ def _mutated(**changes: object) -> bytes:
     return json.dumps(doc).encode()
 
 
+def _record(path: str) -> dict[str, object]:
+    return {path: {"kind": "data", "type": "file", "id": str(ID), "size": 1, "files": 1}}
+
+
+def _stage(deps: dict[str, str], outs: dict[str, str]) -> dict[str, object]:
+    return {"train": {"cmd": "python train.py", "deps": deps, "outs": outs}}
+
+
+def _environment(lockfiles: dict[str, str]) -> dict[str, object]:
+    doc = json.loads(encode_lock(sample()))
+    return {**doc["environment"], "lockfiles": lockfiles}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _mutated(artifacts=_record("data/.git/hooks/post-checkout")),
+        _mutated(artifacts=_record(".git/config")),
+        _mutated(artifacts=_record("data/.GIT/hooks/pre-commit")),
+        _mutated(artifacts=_record("data/git~1/hooks/pre-commit")),
+        _mutated(artifacts=_record("data/.git. /hooks/pre-commit")),
+        _mutated(artifacts=_record("data/.g\ufeffit/hooks/pre-commit")),
+        _mutated(stages=_stage({"data/.git/config": str(ID)}, {})),
+        _mutated(stages=_stage({}, {"out/.Git/hooks/post-merge": str(ID)})),
+        _mutated(environment=_environment({"env/.git/uv.lock": str(ID)})),
+    ],
+)
+def test_git_directories_anywhere_are_refused(data: bytes) -> None:
+    with pytest.raises(ManifestError, match=r"\.git component"):
+        decode_lock(data)
+
+
 @pytest.mark.parametrize(
     ("data", "needle"),
     [

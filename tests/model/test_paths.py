@@ -19,6 +19,73 @@ def test_reserved_artifact_paths(path: str) -> None:
         check_artifact_path(path)
 
 
+# Every spelling of ".git" that git itself refuses somewhere (CVE-2014-9390 and successors), at
+# the top and deeper down: a .git below the work tree is a repository of its own, hooks included.
+GIT_SPELLINGS = [
+    ".git",
+    ".GIT",
+    ".Git",
+    ".git.",
+    ".git ",
+    ".git. .",
+    ".git::$INDEX_ALLOCATION",
+    ".git:stream",
+    "git~1",
+    "GIT~1",
+    "git~1.",
+    ".g\u200cit",
+    ".gi\u200dt",
+    "\u200e.git",
+    ".git\u200f",
+    ".g\u202ait",
+    ".g\u202bit",
+    ".g\u202cit",
+    ".g\u202dit",
+    ".g\u202eit",
+    ".g\u206ait",
+    ".g\u206bit",
+    ".g\u206cit",
+    ".g\u206dit",
+    ".g\u206eit",
+    ".g\u206fit",
+    "\ufeff.git",
+    ".\u200cG\u200dI\ufeffT\u200e.",
+]
+
+
+@pytest.mark.parametrize("name", GIT_SPELLINGS)
+@pytest.mark.parametrize("template", ["{}", "{}/hooks/post-checkout", "data/{}", "a/b/{}/config"])
+def test_git_directories_are_refused_anywhere(name: str, template: str) -> None:
+    path = template.format(name)
+    with pytest.raises(PathError, match=r"\.git component"):
+        check_relpath(path, what="tree entry")
+    with pytest.raises(PathError):
+        check_artifact_path(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".gitignore",
+        ".gitattributes",
+        "a/.github/workflows/ci.yml",
+        "a/.gitkeep",
+        "git",
+        "data/git/x",
+        "digit.csv",
+        "git~2",
+        "a/git~10",
+        "repo.git/x",
+        "a/.git-x",
+        "a/x.git",
+        "été/.gitkeep",
+        "a\u200cb/c",
+    ],
+)
+def test_names_that_only_look_like_git_pass(path: str) -> None:
+    assert check_relpath(path) == path
+
+
 def test_plain_paths_pass() -> None:
     assert check_relpath("data/raw file ü.csv") == "data/raw file ü.csv"
     assert check_relpath("a:b/0:") == "a:b/0:"  # a colon is an ordinary POSIX character

@@ -35,6 +35,15 @@ def _raw(entries: list[list[object]], fmt: int = 1, dirs: list[str] | None = Non
         _raw([["a", "xxh128:short", 1, False]]),
         _raw([["a", str(A), -1, False]]),
         _raw([], dirs=["../up"]),
+        # A .git anywhere would plant a repository (with hooks) inside the work tree.
+        _raw([["sub/.git/hooks/post-checkout", str(A), 1, True]]),
+        _raw([[".GIT/config", str(A), 1, False]]),
+        _raw([["git~1/config", str(A), 1, False]]),
+        _raw([[".git./config", str(A), 1, False]]),
+        _raw([[".g\u200cit/config", str(A), 1, False]]),
+        _raw([["a/.git", str(A), 1, False]]),
+        _raw([], dirs=["x/.git"]),
+        _raw([], dirs=[".Git "]),
     ],
 )
 def test_malformed_trees_are_rejected(data: bytes) -> None:

@@ -1,0 +1,149 @@
+"""Hostile and malformed input (issue #7): a clear error, exit 2, nothing written outside.
+
+Every test plants real bytes (a forged mlv.lock, a forged tree object, odd names on disk or in a
+remote) and runs the real CLI; each asserts the exit code, the error and hint lines, and that
+nothing appeared where it must not.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlv.model.ids import ObjectId
+from mlv.model.tree import encode_tree
+from mlv.storage.store import ObjectStore
+from tests.conftest import MlvRunner, Result, tree_snapshot, write
+
+# Spellings of ".git" that some file system (NTFS, HFS+, any case-insensitive one) opens as the
+# repository's own directory.
+GIT_NAMES = [".git", ".GIT", "git~1", ".git.", ".git ", ".g\u200cit", "\ufeff.Git"]
+
+
+def refused(result: Result, needle: str) -> None:
+    """Exit 2, one error line naming ``needle``, a hint, no traceback."""
+    assert result.code == 2, (result.code, result.err)
+    assert result.err.startswith("error: ") and needle in result.err, result.err
+    assert "\nhint: " in result.err and "Traceback" not in result.err
+
+
+def store_of(project: Path) -> ObjectStore:
+    return ObjectStore(project / ".mlv/cache")
+
+
+def objects(project: Path) -> set[str]:
+    root = project / ".mlv/cache/xxh128"
+    return {str(p.relative_to(root)) for p in root.glob("*/*")} if root.exists() else set()
+
+
+def edit_lock(project: Path, mutate: Callable[[dict[str, Any]], None]) -> None:
+    doc = json.loads((project / "mlv.lock").read_text())
+    mutate(doc)
+    (project / "mlv.lock").write_text(json.dumps(doc))
+
+
+def point_artifact(project: Path, path: str, oid: ObjectId, **fields: object) -> None:
+    """Make artifact ``path`` of mlv.lock name ``oid`` (and any other record fields)."""
+
+    def mutate(doc: dict[str, Any]) -> None:
+        doc["artifacts"][path].update({"id": str(oid), **fields})
+
+    edit_lock(project, mutate)
+
+
+def tracked_dir(project: Path, mlv: MlvRunner) -> None:
+    write(project / "data/a.csv", "a\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot", "-m", "data").code == 0
+
+
+# -- 1. .git anywhere -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", GIT_NAMES)
+def test_lock_naming_a_git_directory_is_refused(project: Path, mlv: MlvRunner, name: str) -> None:
+    write(project / "d.csv", "#!/bin/sh\necho pwned\n")
+    mlv("track", "d.csv")
+    mlv("snapshot")
+
+    def plant(doc: dict[str, Any]) -> None:
+        doc["artifacts"][f"data/{name}/hooks/post-checkout"] = doc["artifacts"].pop("d.csv")
+
+    edit_lock(project, plant)
+    before = tree_snapshot(project)
+    for args in (["checkout"], ["checkout", "--force"], ["status"], ["show"], ["snapshot"]):
+        refused(mlv(*args), ".git component")
+    assert tree_snapshot(project) == before
+
+
+@pytest.mark.parametrize("name", GIT_NAMES)
+@pytest.mark.parametrize("where", ["entry", "nested entry", "empty dir"])
+def test_tree_object_naming_a_git_directory_is_refused(
+    project: Path, mlv: MlvRunner, name: str, where: str
+) -> None:
+    tracked_dir(project, mlv)
+    store = store_of(project)
+    hook = store.add_bytes(b"#!/bin/sh\ntouch pwned\n")
+    entries = [("a.csv", str(store.add_bytes(b"a\n")), 2, False)]
+    dirs: list[str] = []
+    if where == "entry":
+        entries.append((f"{name}/hooks/post-checkout", str(hook), 22, True))
+    elif where == "nested entry":
+        entries.append((f"sub/{name}/config", str(hook), 22, False))
+    else:
+        dirs.append(f"sub/{name}")
+    evil = store.add_bytes(encode_tree(entries, dirs))
+    point_artifact(project, "data", evil)
+    for args in (["checkout", "--force"], ["checkout", "--force", "--", "data/sub"]):
+        result = mlv(*args)
+        assert result.code == 2 and "tree" in result.err and ".git component" in result.err
+    assert sorted(p.name for p in (project / "data").iterdir()) == ["a.csv"]
+    assert not (project / "pwned").exists()
+
+
+def test_snapshot_of_a_directory_holding_a_git_repository_is_refused(
+    project: Path, mlv: MlvRunner
+) -> None:
+    tracked_dir(project, mlv)
+    subprocess.run(["git", "init", "-q", str(project / "data/vendored")], check=True)
+    write(project / "data/vendored/x.csv", "x\n")
+    lock_before, objects_before = (project / "mlv.lock").read_bytes(), objects(project)
+    for args in (["snapshot"], ["status"]):
+        result = mlv(*args)
+        refused(result, "data/vendored/.git/")
+        assert "nested git repository" in result.err
+    assert (project / "mlv.lock").read_bytes() == lock_before
+    assert objects(project) == objects_before
+
+
+@pytest.mark.parametrize("name", ["bad\nname.csv", "back\\slash.csv", "tab\there", "del\x7f"])
+def test_snapshot_refuses_names_a_tree_cannot_hold(
+    project: Path, mlv: MlvRunner, name: str
+) -> None:
+    """Such a tree used to be stored and committed, and then no checkout could read it."""
+    tracked_dir(project, mlv)
+    write(project / "data/sub" / name, "x\n")
+    lock_before, objects_before = (project / "mlv.lock").read_bytes(), objects(project)
+    result = mlv("snapshot")
+    refused(result, "invalid path")
+    assert "rename it" in result.err
+    assert (project / "mlv.lock").read_bytes() == lock_before
+    assert objects(project) == objects_before
+
+
+@pytest.mark.parametrize("name", ["data/.git", "data/.GIT/x", "data/git~1", ".git"])
+def test_git_directories_cannot_be_tracked_or_declared(
+    project: Path, mlv: MlvRunner, name: str
+) -> None:
+    write(project / name / "f", "x")
+    refused(mlv("track", name), ".git component")
+    toml = project / "mlv.toml"
+    toml.write_text(toml.read_text() + f'[artifacts."{name}"]\nkind = "data"\n')
+    for args in (["status"], ["snapshot"]):
+        refused(mlv(*args), ".git")
+    assert not (project / "mlv.lock").exists()
