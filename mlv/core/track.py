@@ -13,7 +13,7 @@ from mlv.errors import PathError, UsageError
 from mlv.model.declarations import DECLARATIONS_FILE, with_artifact, without_artifact
 from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS
-from mlv.model.paths import check_artifact_path, is_within
+from mlv.model.paths import check_artifact_path, find_collision, is_within, same_file_message
 from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 
@@ -54,6 +54,12 @@ def track(
             )
         done.append(
             Tracked(rel, kind or (declared[rel].kind if rel in declared else default_kind(rel)))
+        )
+    collision = find_collision([*declared, *(t.path for t in done)])
+    if collision is not None:
+        raise PathError(
+            same_file_message("tracked paths", collision),
+            "rename one of them; mlv keeps snapshots portable (docs/decisions.md)",
         )
     with exclusive(project.process_lock):
         toml = project.root / DECLARATIONS_FILE

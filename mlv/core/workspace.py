@@ -19,7 +19,7 @@ import xxhash
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
-from mlv.model.paths import check_relpath, names_git_dir
+from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_file_message
 from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
@@ -97,6 +97,12 @@ class Scan:
                     else f"rename it, or move it out of {self.path}"
                 )
                 raise PathError(exc.message, hint) from None
+        collision = find_collision(paths)
+        if collision is not None:
+            raise PathError(
+                same_file_message("files", collision),
+                "rename one of them; mlv keeps snapshots portable (docs/decisions.md)",
+            )
 
     def object_id(self) -> ObjectId:
         if self._id is None:

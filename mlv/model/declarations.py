@@ -14,7 +14,7 @@ from typing import Any, cast
 from mlv.errors import ManifestError, MlvError
 from mlv.model.kinds import default_kind
 from mlv.model.manifest import KINDS, Kind
-from mlv.model.paths import check_artifact_path, find_nested
+from mlv.model.paths import check_artifact_path, find_collision, find_nested, same_file_message
 from mlv.model.remotes import RemoteDecl, decode_remotes
 from mlv.model.secrets import looks_secret
 from mlv.model.stages import StageDecl, decode_stage, validate_pipeline
@@ -124,6 +124,12 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
         raise ManifestError(
             f"{source}: artifact {nested[1]!r} lies inside artifact {nested[0]!r}",
             "track the outer directory or the inner path, not both",
+        )
+    collision = find_collision(artifacts)
+    if collision is not None:
+        raise ManifestError(
+            f"{source}: {same_file_message('artifacts', collision)}",
+            "rename one of them and declare it again; mlv keeps snapshots portable",
         )
     env = data.get("env", {})
     variables = env.get("variables", []) if isinstance(env, dict) else None

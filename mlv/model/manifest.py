@@ -13,7 +13,13 @@ import msgspec
 
 from mlv.errors import ManifestError, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.paths import check_artifact_path, check_relpath, find_nested
+from mlv.model.paths import (
+    check_artifact_path,
+    check_relpath,
+    find_collision,
+    find_nested,
+    same_file_message,
+)
 
 SCHEMA_VERSION = 1
 LOCK_FILE = "mlv.lock"
@@ -168,6 +174,9 @@ def _validate(lock: Lock, source: str) -> None:
         nested = find_nested(list(lock.artifacts))
         if nested is not None:
             raise ManifestError(f"artifact {nested[1]!r} lies inside artifact {nested[0]!r}")
+        collision = find_collision(lock.artifacts)
+        if collision is not None:
+            raise ManifestError(same_file_message("artifacts", collision))
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")

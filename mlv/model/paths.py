@@ -7,6 +7,8 @@ where bytes become objects, so nothing later can be tricked into writing outside
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 
 from mlv.errors import PathError
 
@@ -80,6 +82,42 @@ def check_artifact_path(path: str) -> str:
 def is_within(path: str, parent: str) -> bool:
     """True when ``path`` is ``parent`` or lies below it (both relative POSIX paths)."""
     return path == parent or path.startswith(parent + "/")
+
+
+def folded(path: str) -> str:
+    """``path`` as a case-insensitive, Unicode-normalising file system (macOS, Windows) sees it:
+    case folded and canonically normalised, so that "A.csv" ~ "a.csv" and "\u00e9" ~ "e\u0301"."""
+    if path.isascii():
+        return path.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", path).casefold())
+
+
+def find_collision(paths: Iterable[str]) -> tuple[str, str] | None:
+    """Two different paths among ``paths`` or their parent directories that would be one file on
+    a case-insensitive or normalising file system (checking both out, one would overwrite the
+    other), or None."""
+    seen: dict[str, str] = {}
+    dirs: set[str] = set()
+    for path in paths:
+        names = [path]
+        parent = path.rpartition("/")[0]
+        while parent and parent not in dirs:  # each directory once, however many files it holds
+            dirs.add(parent)
+            names.append(parent)
+            parent = parent.rpartition("/")[0]
+        for name in names:
+            other = seen.setdefault(name.lower() if name.isascii() else folded(name), name)
+            if other != name:
+                return (min(other, name), max(other, name))
+    return None
+
+
+def same_file_message(what: str, pair: tuple[str, str]) -> str:
+    return (
+        f"{what} {pair[0]!r} and {pair[1]!r} would be one file on a case-insensitive or"
+        " Unicode-normalising file system (macOS, Windows): checking out one would overwrite"
+        " the other"
+    )
 
 
 def find_nested(paths: list[str]) -> tuple[str, str] | None:

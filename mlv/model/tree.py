@@ -14,7 +14,7 @@ import msgspec
 
 from mlv.errors import ManifestError, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.paths import check_relpath, find_nested
+from mlv.model.paths import check_relpath, find_collision, find_nested, same_file_message
 
 TREE_FORMAT = 1
 
@@ -96,9 +96,26 @@ class Tree:
             raise
         except MlvError as exc:
             raise ManifestError(f"malformed tree object: {exc.message}") from None
-        nested = find_nested([e.path for e in entries])
+        paths = [e.path for e in entries]
+        nested = find_nested(paths)
         if nested is not None:
             raise ManifestError(f"tree object lists {nested[0]!r} as both a file and a directory")
+        if raw.empty_dirs:
+            files = set(paths)
+            clash = next(((d, d) for d in raw.empty_dirs if d in files), None)
+            clash = clash or find_nested(paths + raw.empty_dirs)
+            if clash is not None:
+                raise ManifestError(
+                    f"tree object lists {clash[1]!r} inside {clash[0]!r}, a file or empty directory"
+                    if clash[0] != clash[1]
+                    else f"tree object lists {clash[0]!r} as both a file and an empty directory"
+                )
+        collision = find_collision(paths + raw.empty_dirs)
+        if collision is not None:
+            raise ManifestError(
+                same_file_message("tree entries", collision),
+                "rename one of them, then take a new snapshot (docs/decisions.md: portable paths)",
+            )
         return cls(tuple(entries), tuple(raw.empty_dirs))
 
 

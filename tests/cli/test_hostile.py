@@ -147,3 +147,97 @@ def test_git_directories_cannot_be_tracked_or_declared(
     for args in (["status"], ["snapshot"]):
         refused(mlv(*args), ".git")
     assert not (project / "mlv.lock").exists()
+
+
+# -- 2. Case and Unicode twins --------------------------------------------------------------------
+
+CASE_TWINS = [
+    ("A.csv", "a.csv"),
+    ("\u00e9t\u00e9.csv", "e\u0301te\u0301.csv"),  # NFC and NFD spellings of one name
+    ("Sub/x.csv", "sub/y.csv"),  # two directories that are one
+    ("README", "readme/x"),  # a file and a directory
+]
+
+
+@pytest.fixture
+def case_sensitive(tmp_path: Path) -> None:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "A").write_text("1")
+    (probe / "a").write_text("2")
+    (probe / "\u00e9").write_text("3")
+    (probe / "e\u0301").write_text("4")
+    if len(list(probe.iterdir())) != 4:
+        pytest.skip("this file system folds case or normalises names")
+
+
+@pytest.mark.parametrize("twins", CASE_TWINS)
+def test_tree_object_with_twins_is_refused(
+    project: Path, mlv: MlvRunner, twins: tuple[str, str]
+) -> None:
+    tracked_dir(project, mlv)
+    store = store_of(project)
+    first, second = store.add_bytes(b"first\n"), store.add_bytes(b"second\n")
+    evil = store.add_bytes(
+        encode_tree([(twins[0], first, 6, False), (twins[1], second, 7, False)], [])
+    )
+    point_artifact(project, "data", evil)
+    before = tree_snapshot(project / "data")
+    for args in (["checkout", "--force"], ["status"]):
+        result = mlv(*args)
+        refused(result, "case-insensitive")
+    assert tree_snapshot(project / "data") == before
+
+
+@pytest.mark.parametrize("twins", CASE_TWINS)
+def test_lock_with_twin_artifacts_is_refused(
+    project: Path, mlv: MlvRunner, twins: tuple[str, str]
+) -> None:
+    write(project / "m.pkl", "model")
+    mlv("track", "m.pkl")
+    mlv("snapshot")
+
+    def twin(doc: dict[str, Any]) -> None:
+        record = doc["artifacts"].pop("m.pkl")
+        doc["artifacts"].update({twins[0]: record, twins[1]: record})
+
+    edit_lock(project, twin)
+    before = tree_snapshot(project)
+    for args in (["checkout", "--force"], ["status"], ["show"]):
+        refused(mlv(*args), "case-insensitive")
+    assert tree_snapshot(project) == before
+
+
+@pytest.mark.usefixtures("case_sensitive")
+@pytest.mark.parametrize("twins", CASE_TWINS)
+def test_snapshot_of_a_directory_with_twins_is_refused(
+    project: Path, mlv: MlvRunner, twins: tuple[str, str]
+) -> None:
+    tracked_dir(project, mlv)
+    write(project / "data" / twins[0], "first\n")
+    write(project / "data" / twins[1], "second\n")
+    lock_before, objects_before = (project / "mlv.lock").read_bytes(), objects(project)
+    for args in (["snapshot"], ["status"]):
+        result = mlv(*args)
+        refused(result, "case-insensitive")
+        assert "rename one of them" in result.err
+    assert (project / "mlv.lock").read_bytes() == lock_before
+    assert objects(project) == objects_before  # nothing hashed into the store
+
+
+@pytest.mark.usefixtures("case_sensitive")
+@pytest.mark.parametrize("twins", CASE_TWINS)
+def test_twins_cannot_be_tracked_or_declared(
+    project: Path, mlv: MlvRunner, twins: tuple[str, str]
+) -> None:
+    write(project / twins[0], "first\n")
+    write(project / twins[1], "second\n")
+    assert mlv("track", twins[0]).code == 0
+    toml_before = (project / "mlv.toml").read_bytes()
+    refused(mlv("track", twins[1]), "case-insensitive")
+    assert (project / "mlv.toml").read_bytes() == toml_before
+    toml = project / "mlv.toml"
+    toml.write_text(toml.read_text() + f'[artifacts."{twins[1]}"]\nkind = "data"\n')
+    for args in (["status"], ["snapshot"]):
+        refused(mlv(*args), "case-insensitive")
+    assert not (project / "mlv.lock").exists()

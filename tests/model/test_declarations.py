@@ -41,6 +41,12 @@ def test_template_parses_and_edits_keep_comments() -> None:
         '[env]\nvariables = [""]\n',
         '[remotes.r]\nurl = "s3://b/p?token=T"\n',
         '[remotes.r]\nurl = "s3://b/p"\nendpoint_url = "http://u:pw@127.0.0.1:9000"\n',
+        # One file on macOS and Windows: case twins, Unicode normalisation twins, .git inside.
+        '[artifacts."M.pkl"]\nkind = "model"\n[artifacts."m.pkl"]\nkind = "model"\n',
+        '[artifacts."Data/x"]\nkind = "data"\n[artifacts."data/y"]\nkind = "data"\n',
+        '[artifacts."\u00e9.csv"]\nkind = "data"\n[artifacts."e\u0301.csv"]\nkind = "data"\n',
+        '[artifacts."data/.GIT/hooks"]\nkind = "data"\n',
+        '[artifacts."data/git~1"]\nkind = "data"\n',
     ],
 )
 def test_malformed_declarations(text: str) -> None:

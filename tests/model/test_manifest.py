@@ -87,6 +87,18 @@ def test_git_directories_anywhere_are_refused(data: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    "paths",
+    [("M.pkl", "m.pkl"), ("\u00e9.csv", "e\u0301.csv"), ("Data/x", "data/y"), ("a", "A/b")],
+)
+def test_artifacts_that_are_one_file_on_macos_or_windows_are_refused(
+    paths: tuple[str, str],
+) -> None:
+    data = _mutated(artifacts={**_record(paths[0]), **_record(paths[1])})
+    with pytest.raises(ManifestError, match="case-insensitive"):
+        decode_lock(data)
+
+
+@pytest.mark.parametrize(
     ("data", "needle"),
     [
         (b"", "malformed"),

@@ -1,7 +1,14 @@
 import pytest
 
 from mlv.errors import PathError
-from mlv.model.paths import check_artifact_path, check_relpath, find_nested, is_within
+from mlv.model.paths import (
+    check_artifact_path,
+    check_relpath,
+    find_collision,
+    find_nested,
+    folded,
+    is_within,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +103,28 @@ def test_nesting() -> None:
     assert is_within("a/b", "a") and is_within("a", "a") and not is_within("ab", "a")
     assert find_nested(["a", "a-b", "a/b/c"]) == ("a", "a/b/c")
     assert find_nested(["a", "ab", "b/a"]) is None
+
+
+@pytest.mark.parametrize(
+    ("paths", "pair"),
+    [
+        (["A.csv", "a.csv"], ("A.csv", "a.csv")),
+        (["b", "README", "readme"], ("README", "readme")),
+        (["\u00e9.csv", "e\u0301.csv"], ("e\u0301.csv", "\u00e9.csv")),  # NFC and NFD
+        (["Data/x.csv", "data/y.csv"], ("Data", "data")),  # two directories that are one
+        (["a", "A/b"], ("A", "a")),  # a file and a directory
+        (["x/\u00c9t\u00e9/1", "x/e\u0301t\u00e9/2"], ("x/e\u0301t\u00e9", "x/\u00c9t\u00e9")),
+        (["\u212a", "k"], ("k", "\u212a")),  # KELVIN SIGN folds to k
+        (["STRASSE", "stra\u00dfe"], ("STRASSE", "stra\u00dfe")),
+    ],
+)
+def test_collisions_on_case_insensitive_file_systems(
+    paths: list[str], pair: tuple[str, str]
+) -> None:
+    assert find_collision(paths) == pair
+
+
+def test_no_collision_among_distinct_names() -> None:
+    assert find_collision(["a/b", "a/c", "b", "a/b/c", "\u00e9", "e"]) is None
+    assert find_collision([]) is None
+    assert folded("Ab/\u00c9") == folded("aB/e\u0301") == "ab/\u00e9"

@@ -44,6 +44,15 @@ def _raw(entries: list[list[object]], fmt: int = 1, dirs: list[str] | None = Non
         _raw([["a/.git", str(A), 1, False]]),
         _raw([], dirs=["x/.git"]),
         _raw([], dirs=[".Git "]),
+        # One file on macOS and Windows: checking out one would overwrite the other.
+        _raw([["A.csv", str(A), 1, False], ["a.csv", str(B), 1, False]]),
+        _raw([["e\u0301.csv", str(A), 1, False], ["\u00e9.csv", str(B), 1, False]]),
+        _raw([["Sub/x", str(A), 1, False], ["sub/y", str(B), 1, False]]),
+        _raw([["a", str(A), 1, False]], dirs=["A"]),
+        # Empty directories that are not: a file, below a file, holding a file.
+        _raw([["a", str(A), 1, False]], dirs=["a"]),
+        _raw([["a", str(A), 1, False]], dirs=["a/b"]),
+        _raw([["a/b", str(A), 1, False]], dirs=["a"]),
     ],
 )
 def test_malformed_trees_are_rejected(data: bytes) -> None:
