@@ -7,6 +7,8 @@ one comparison. With it set:
 
 ``count:FILE``  append one line per mark (``<n> <write|step> <label>``) to FILE
 ``kill@N``      SIGKILL this process at the N-th mark, writes and steps counted together
+``stop@N``      SIGSTOP this process at the N-th mark (a test resumes it with SIGCONT), to hold
+                it exactly there while another process runs
 ``enospc@N``    the N-th data write fails as on a full disk (ENOSPC)
 ``eio@N``       the N-th data write fails with an I/O error (EIO)
 """
@@ -22,8 +24,9 @@ import threading
 from mlv.errors import UsageError
 
 ENV = "MLV_FAULT"
-_SPEC = re.compile(r"^(?:count:(?P<file>.+)|(?P<action>kill|enospc|eio)@(?P<n>[1-9][0-9]*))$")
+_SPEC = re.compile(r"^(?:count:(?P<file>.+)|(?P<action>kill|stop|enospc|eio)@(?P<n>[1-9][0-9]*))$")
 _ERRNO = {"enospc": errno.ENOSPC, "eio": errno.EIO}
+_SIGNAL = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
 
 
 class _Injector:
@@ -32,7 +35,8 @@ class _Injector:
         if match is None:
             raise UsageError(
                 f"{ENV}={spec!r} is not a fault specification",
-                "use count:FILE, kill@N, enospc@N or eio@N (a test setting; unset it otherwise)",
+                "use count:FILE, kill@N, stop@N, enospc@N or eio@N (a test setting; unset it"
+                " otherwise)",
             )
         self.count_file = match["file"]
         self.action = match["action"]
@@ -51,8 +55,8 @@ class _Injector:
                 with open(self.count_file, "a", encoding="utf-8") as log:
                     log.write(f"{mark} {kind} {label}\n")
                 return
-        if self.action == "kill" and mark == self.target:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if self.action in _SIGNAL and mark == self.target:
+            os.kill(os.getpid(), _SIGNAL[self.action])
         if is_write and write == self.target and self.action in _ERRNO:
             code = _ERRNO[self.action]
             raise OSError(code, f"{os.strerror(code)} (injected by {ENV})", label)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlv.model.ids import ALGORITHMS
 from mlv.storage.hashing import hash_file
 
 # A full sweep tries every mark; the default tries at most this many, spread evenly (first and
@@ -99,7 +100,7 @@ def store_objects(cache: Path) -> dict[str, Path]:
     """Every published object of a store (or a directory remote): id -> path."""
     found = {}
     for algo in cache.iterdir():
-        if not algo.is_dir() or algo.name == "tmp":
+        if algo.name not in ALGORITHMS:  # tmp/, users/, the lock file
             continue
         for fan in algo.iterdir():
             for obj in fan.iterdir():

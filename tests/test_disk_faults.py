@@ -39,9 +39,7 @@ def inject(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 def leftovers(root: Path) -> list[str]:
     """Temporary files a failed command left behind (in the store, in .mlv/tmp, anywhere)."""
-    return [
-        str(p.relative_to(root)) for p in root.rglob("*.mlv-tmp") if ".git" not in p.parts
-    ]
+    return [str(p.relative_to(root)) for p in root.rglob("*.mlv-tmp") if ".git" not in p.parts]
 
 
 def prepare(project: Path, mlv: MlvRunner) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from mlv import faults
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
+from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MissingObjects, UsageError, WouldClobber
 from mlv.model.ids import ObjectId
@@ -174,6 +175,19 @@ def checkout(
     progress: Progress = NULL_PROGRESS,
 ) -> CheckoutResult:
     """Restore tracked paths as recorded at ``rev`` (default: the work tree's mlv.lock)."""
+    with exclusive(project.process_lock), using_store(project):
+        return checkout_held(project, rev=rev, paths=paths, force=force, progress=progress)
+
+
+def checkout_held(
+    project: Project,
+    *,
+    rev: str | None = None,
+    paths: list[str] | None = None,
+    force: bool = False,
+    progress: Progress = NULL_PROGRESS,
+) -> CheckoutResult:
+    """``checkout`` for a caller that holds the repository and store locks already."""
     if rev is not None:
         sha, lock = project.lock_at(rev)
     else:
@@ -183,8 +197,7 @@ def checkout(
             raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
         lock = current_lock
     wanted = [to_relpath(project.root, p) for p in paths or []]
-    with exclusive(project.process_lock):
-        return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
+    return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
 
 
 def restore(

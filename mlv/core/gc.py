@@ -1,9 +1,10 @@
 """``mlv gc``: delete store objects that no kept revision references.
 
-Kept: the work tree's mlv.lock and HEAD, plus every branch / tag / commit when asked. What a
-revision references is the same closure push and fetch use (artifacts, every file of a tree,
-stage outputs, lockfiles, code patches). If a kept tree object cannot be read, gc stops rather
-than delete files that tree may list.
+Kept: the work tree's mlv.lock and HEAD, plus every branch / tag / commit when asked, and the
+same for every other work tree that shares the store. What a revision references is the same
+closure push and fetch use (artifacts, every file of a tree, stage outputs, lockfiles, code
+patches). If a kept tree object cannot be read, gc stops rather than delete files that tree
+may list.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import time
 from dataclasses import dataclass
 
 from mlv import faults
-from mlv.core.project import Project
+from mlv.core.project import Project, open_project
 from mlv.core.references import closure, local_tree_reader, locks_at
-from mlv.errors import CheckFailed
-from mlv.model.manifest import LOCK_FILE
+from mlv.core.sharing import sharers, store_alone
+from mlv.errors import CheckFailed, MlvError
+from mlv.model.declarations import DECLARATIONS_FILE
+from mlv.model.manifest import LOCK_FILE, Lock
 from mlv.storage.lock import exclusive
 
 # Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
@@ -30,6 +33,7 @@ class GcResult:
     removed_objects: int
     removed_bytes: int
     dry_run: bool
+    other_worktrees: int = 0  # other work trees sharing the store, whose objects were kept
 
 
 def kept_revisions(
@@ -58,12 +62,12 @@ def gc(
     all_tags: bool = False,
     all_commits: bool = False,
 ) -> GcResult:
-    with exclusive(project.process_lock):
-        revs = kept_revisions(
-            project, all_branches=all_branches, all_tags=all_tags, all_commits=all_commits
-        )
+    flags = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
+    with exclusive(project.process_lock), store_alone(project):
+        revs = kept_revisions(project, **flags)
         locks = locks_at(project, revs, include_worktree=True)
-        needed = closure(locks, local_tree_reader(project))
+        others = _sharers_locks(project, flags, dry_run)
+        needed = closure([*locks, *others.locks], local_tree_reader(project))
         if needed.unreadable_trees:
             raise CheckFailed(
                 f"{len(needed.unreadable_trees)} kept tree object(s) are missing or corrupt "
@@ -84,7 +88,46 @@ def gc(
                     path.unlink()
             if not dry_run:
                 _remove_stale_tmp(project)
-        return GcResult(len(set(revs)) + 1, len(needed.objects), removed, freed, dry_run)
+        return GcResult(
+            len(set(revs)) + 1, len(needed.objects), removed, freed, dry_run, others.worktrees
+        )
+
+
+@dataclass
+class _SharersLocks:
+    locks: list[Lock]
+    worktrees: int
+
+
+def _sharers_locks(project: Project, flags: dict[str, bool], dry_run: bool) -> _SharersLocks:
+    """What the other work trees using this store keep, by the same rules as this one.
+
+    A registered work tree that is gone, or now uses another store, is forgotten; one that
+    exists but cannot be read stops gc (deleting its objects would be a guess).
+    """
+    found = _SharersLocks([], 0)
+    own_store = project.store.root.resolve()
+    for sharer in sharers(project):
+        other: Project | None = None
+        try:
+            if (sharer.root / DECLARATIONS_FILE).is_file():
+                other = open_project(sharer.root)
+            if other is None or other.store.root.resolve() != own_store:
+                if not dry_run:
+                    sharer.entry.unlink(missing_ok=True)
+                continue
+            found.locks += locks_at(other, kept_revisions(other, **flags), include_worktree=True)
+            found.worktrees += 1
+        except MlvError as exc:
+            raise CheckFailed(
+                f"gc stopped and removed nothing: the work tree {sharer.root}, which shares"
+                f" this store, cannot be read ({exc.message})",
+                f"fix it, or remove {sharer.entry} if it no longer uses this store",
+            ) from None
+        finally:
+            if other is not None:
+                other.close()
+    return found
 
 
 def _remove_stale_tmp(project: Project) -> None:

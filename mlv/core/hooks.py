@@ -16,11 +16,13 @@ from mlv.adapters.git import GitRepo, find_toplevel
 from mlv.core.checkout import restore
 from mlv.core.pipeline import pipeline_states
 from mlv.core.project import Project
+from mlv.core.sharing import using_store
 from mlv.core.status import artifact_status
 from mlv.core.workspace import Scanner
 from mlv.errors import MissingObjects, MlvError, UsageError, WouldClobber
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
 from mlv.model.paths import is_within
+from mlv.storage.lock import exclusive
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARKER = "# mlv-hook-shim"
@@ -180,7 +182,8 @@ def after_checkout(project: Project) -> SyncOutcome:
         outcome.skipped = "no artifacts recorded"
         return outcome
     try:
-        result = restore(project, lock, [])
+        with exclusive(project.process_lock), using_store(project):
+            result = restore(project, lock, [])
     except MissingObjects as exc:
         outcome.missing = exc.missing
         return outcome

@@ -24,6 +24,7 @@ from mlv.core.params import metric_values
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.run import execute
+from mlv.core.sharing import shares_store
 from mlv.core.workspace import Scanner
 from mlv.errors import UsageError
 from mlv.model.manifest import Lock, StageRecord
@@ -185,6 +186,7 @@ def _judge_outputs(
     return verdicts
 
 
+@shares_store
 def reproduce(
     project: Project,
     rev: str = "HEAD",

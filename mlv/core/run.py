@@ -26,6 +26,7 @@ from mlv.core.params import metric_values, param_values
 from mlv.core.pipeline import StageState, dependency_ids, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
+from mlv.core.sharing import using_store
 from mlv.core.snapshot import artifact_record, store_scans
 from mlv.core.workspace import Scan, Scanner
 from mlv.errors import CheckFailed
@@ -159,7 +160,7 @@ def run(
     """Run the stale stages among ``wanted`` (default: all) and what they depend on."""
     result = RunResult()
     stages = project.declarations.stages
-    with exclusive(project.process_lock):
+    with exclusive(project.process_lock), using_store(project):
         lock = project.read_lock() or Lock()
         scanner = Scanner(
             project.root, project.state, jobs=project.settings.jobs, progress=progress

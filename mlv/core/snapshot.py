@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from mlv.core import code, environment
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project
+from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
@@ -123,7 +124,7 @@ def snapshot(
     progress: Progress = NULL_PROGRESS,
 ) -> SnapshotResult:
     """Record the current artifacts, environment and code in mlv.lock (and commit it)."""
-    with exclusive(project.process_lock):
+    with exclusive(project.process_lock), using_store(project):
         old = project.read_lock() or Lock()
         previous = _previous_snapshot(project) or Lock()  # what "new/modified" is relative to
         scanner = Scanner(

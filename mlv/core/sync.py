@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
-from mlv.core.checkout import CheckoutResult, checkout
+from mlv.core.checkout import CheckoutResult, checkout_held
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -26,10 +26,12 @@ from mlv.core.references import (
     require_locks,
     top_level,
 )
+from mlv.core.sharing import shares_store, using_store
 from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
+from mlv.storage.lock import exclusive
 
 DEFAULT_JOBS = 8
 
@@ -83,6 +85,7 @@ def _locks_and_remote(
     return require_locks(locks, what), open_remote(project, remote_name)
 
 
+@shares_store
 def push(
     project: Project,
     remote_name: str | None = None,
@@ -154,6 +157,7 @@ def _download(
             list(pool.map(get, oids))
 
 
+@shares_store
 def fetch(
     project: Project,
     remote_name: str | None = None,
@@ -163,6 +167,18 @@ def fetch(
     progress: Progress = NULL_PROGRESS,
 ) -> TransferResult:
     """Download what ``revs`` (default: HEAD and the work tree's mlv.lock) need into the store."""
+    return fetch_held(project, remote_name, revs, jobs=jobs, progress=progress)
+
+
+def fetch_held(
+    project: Project,
+    remote_name: str | None = None,
+    revs: list[str] | None = None,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    progress: Progress = NULL_PROGRESS,
+) -> TransferResult:
+    """``fetch`` for a caller that holds the store lock already."""
     locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
@@ -194,7 +210,11 @@ def pull(
     progress: Progress = NULL_PROGRESS,
 ) -> tuple[TransferResult, CheckoutResult | None]:
     """Fetch what ``rev`` (default: the work tree's mlv.lock) needs, then check it out."""
-    fetched = fetch(project, remote_name, [rev] if rev else None, jobs=jobs, progress=progress)
-    if not fetched.complete:
-        return fetched, None
-    return fetched, checkout(project, rev=rev, force=force, progress=progress)
+    # One hold of both locks, repository first as everywhere: gc cannot slip in between the
+    # download and the checkout and delete what was just fetched.
+    with exclusive(project.process_lock), using_store(project):
+        revs = [rev] if rev else None
+        fetched = fetch_held(project, remote_name, revs, jobs=jobs, progress=progress)
+        if not fetched.complete:
+            return fetched, None
+        return fetched, checkout_held(project, rev=rev, force=force, progress=progress)

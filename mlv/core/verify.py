@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
+from mlv.core.sharing import shares_store
 from mlv.core.sync import DEFAULT_JOBS, open_remote
 from mlv.model.ids import ObjectId
 
@@ -26,6 +27,7 @@ class VerifyResult:
         return not (self.corrupt or self.missing or self.remote_missing)
 
 
+@shares_store
 def verify(
     project: Project,
     *,

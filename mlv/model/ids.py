@@ -12,6 +12,7 @@ from mlv.errors import ManifestError
 
 ALGORITHM = "xxh128"
 _DIGEST_LENGTH = {"xxh128": 32}
+ALGORITHMS = frozenset(_DIGEST_LENGTH)
 _HEX = frozenset("0123456789abcdef")
 
 

@@ -1,4 +1,5 @@
-"""An inter-process lock for commands that write the workspace, mlv.lock or the stat cache."""
+"""Inter-process locks (flock): one per repository for commands that write the workspace,
+mlv.lock or the stat cache, and one per object store that gc takes alone and others share."""
 
 from __future__ import annotations
 
@@ -9,39 +10,75 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlv.errors import CheckFailed
+from mlv.errors import CheckFailed, UsageError
+
+# How long to wait for another process's lock before giving up (seconds); the environment
+# variable lets CI or a script wait longer, or not at all.
+TIMEOUT_ENV = "MLV_LOCK_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
 
 
 class Busy(CheckFailed):
-    def __init__(self, path: Path, holder: str) -> None:
+    def __init__(self, path: Path, what: str, holder: str) -> None:
         super().__init__(
-            f"another mlv process{holder} is working in this repository",
-            f"wait for it to finish; if none is running, remove {path}",
+            f"another mlv process{holder} is {what}",
+            f"wait for it to finish (or set {TIMEOUT_ENV} to wait longer);"
+            f" if none is running, remove {path}",
         )
 
 
+def lock_timeout() -> float:
+    text = os.environ.get(TIMEOUT_ENV)
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses NaN
+        raise UsageError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds", "e.g. 300")
+    return seconds
+
+
 @contextlib.contextmanager
-def exclusive(path: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``; wait up to ``timeout`` seconds for another holder."""
+def _flock(path: Path, operation: int, what: str, timeout: float | None) -> Iterator[int]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, operation | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                    raise Busy(path, f" (pid {holder})" if holder else "") from None
+                    raise Busy(path, what, f" (pid {holder})" if holder else "") from None
                 time.sleep(0.05)
+        try:
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive(
+    path: Path, timeout: float | None = None, what: str = "working in this repository"
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``; wait up to ``timeout`` seconds for other holders."""
+    with _flock(path, fcntl.LOCK_EX, what, timeout) as fd:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)  # names the holder in others' Busy errors
         try:
             yield
         finally:
             os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+
+@contextlib.contextmanager
+def shared(path: Path, timeout: float | None = None, what: str = "") -> Iterator[None]:
+    """Hold ``path`` shared with other sharers; wait while someone holds it exclusively."""
+    with _flock(path, fcntl.LOCK_SH, what, timeout):
+        yield

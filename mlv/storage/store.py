@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlv import faults
 from mlv.errors import CheckFailed, CorruptObject, MissingObjects, MlvError
-from mlv.model.ids import ObjectId
+from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name
 from mlv.storage.hashing import hash_bytes, hash_file
 
@@ -222,7 +222,8 @@ class ObjectStore:
         return {oid for oid in oids if not self.exists(oid)}
 
     def iter_ids(self) -> Iterator[ObjectId]:
-        for algo_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != "tmp"):
+        # Only algorithm directories: the store root also holds tmp/, users/ and a lock file.
+        for algo_dir in sorted(p for p in self.root.iterdir() if p.name in ALGORITHMS):
             for fan in sorted(algo_dir.iterdir()):
                 for obj in sorted(fan.iterdir()):
                     with contextlib.suppress(MlvError):

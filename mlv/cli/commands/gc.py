@@ -17,7 +17,9 @@ def gc(dry_run: bool, all_branches: bool, all_tags: bool, all_commits: bool, as_
     """Remove store objects that no kept revision needs (default: the work tree and HEAD).
 
     Objects on remotes are never touched. Use --all-branches/--all-tags/--all-commits to keep
-    more history available for `mlv checkout REV` without fetching.
+    more history available for `mlv checkout REV` without fetching. A store shared by several
+    work trees (cache_dir) keeps what each of them needs, and gc waits while another mlv
+    process is using the store.
     """
     project = open_project()
     try:
@@ -37,6 +39,7 @@ def gc(dry_run: bool, all_branches: bool, all_tags: bool, all_commits: bool, as_
                 "kept_objects": result.kept_objects,
                 "removed_objects": result.removed_objects,
                 "removed_bytes": result.removed_bytes,
+                "other_worktrees": result.other_worktrees,
             }
         )
         return 0
@@ -44,5 +47,10 @@ def gc(dry_run: bool, all_branches: bool, all_tags: bool, all_commits: bool, as_
     out().print(
         f"{verb} {result.removed_objects} object(s), {human_size(result.removed_bytes)};"
         f" kept {result.kept_objects}"
+        + (
+            f" (also for {result.other_worktrees} other work tree(s) sharing the store)"
+            if result.other_worktrees
+            else ""
+        )
     )
     return 0

@@ -1,0 +1,99 @@
+"""Object stores shared between work trees: who uses a store, and the lock gc takes alone.
+
+Any number of mlv processes may add objects to one store at once: objects appear by atomic
+rename and equal ids mean equal bytes. gc is the exception. It deletes what no work tree
+references, so it must know every work tree that uses the store, and no process may be between
+storing an object and naming it in an mlv.lock while gc decides. So commands that add or read
+objects hold the store's lock shared, gc holds it alone, and a store outside a work tree keeps
+a list of the work trees that use it (``users/``, one small file each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from mlv.core.project import Project
+from mlv.storage.fsutil import write_bytes_atomic
+from mlv.storage.hashing import hash_bytes
+from mlv.storage.lock import exclusive, shared
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+USERS_DIR = "users"
+LOCK_NAME = "lock"
+
+
+@dataclass(frozen=True)
+class Sharer:
+    """Another work tree registered as a user of the store."""
+
+    entry: Path  # the registration file, removed once the work tree is gone
+    root: Path
+
+
+def _is_private(project: Project) -> bool:
+    """A store inside the work tree (the default) has no other user."""
+    return project.store.root.resolve().is_relative_to(project.root.resolve())
+
+
+def register(project: Project) -> None:
+    """Record this work tree as a user of its store (once; later a single stat)."""
+    if _is_private(project):
+        return
+    root = str(project.root.resolve())
+    entry = project.store.root / USERS_DIR / hash_bytes(root.encode()).digest
+    if entry.exists():
+        return
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(entry, root.encode(), durable=False)
+
+
+@contextlib.contextmanager
+def using_store(project: Project) -> Iterator[None]:
+    """Add or read objects: registered, and with the store's lock held shared (gc waits)."""
+    register(project)
+    what = f"cleaning the object store {project.store.root} (mlv gc)"
+    with shared(project.store.root / LOCK_NAME, what=what):
+        yield
+
+
+@contextlib.contextmanager
+def store_alone(project: Project) -> Iterator[None]:
+    """Hold the store's lock alone: no other mlv process adds or reads objects meanwhile."""
+    what = f"using the object store {project.store.root}"
+    with exclusive(project.store.root / LOCK_NAME, what=what):
+        yield
+
+
+def sharers(project: Project) -> list[Sharer]:
+    """The other work trees registered as users of this project's store."""
+    users = project.store.root / USERS_DIR
+    if _is_private(project) or not users.is_dir():
+        return []
+    own = project.root.resolve()
+    found = []
+    for entry in sorted(users.iterdir()):
+        root = Path(entry.read_text(encoding="utf-8", errors="replace").strip())
+        if root != own:
+            found.append(Sharer(entry, root))
+    return found
+
+
+def shares_store(
+    operation: Callable[Concatenate[Project, P], R],
+) -> Callable[Concatenate[Project, P], R]:
+    """Run ``operation(project, ...)`` inside ``using_store`` (for operations that take no
+    repository lock; those that do take it first, then this one, as gc does)."""
+
+    @functools.wraps(operation)
+    def wrapper(project: Project, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with using_store(project):
+            return operation(project, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,217 @@
+"""Concurrent commands: two mlv processes on one repository or one shared store.
+
+Both finish, or one waits and then fails with a clear error; the store stays consistent; gc
+never deletes an object that a snapshot running elsewhere is about to name in its mlv.lock.
+Where timing matters the tests do not race: ``MLV_FAULT=stop@k`` freezes a process at its k-th
+durable step, the other command runs, then the first is resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlv.storage.hashing import hash_bytes
+from mlv.storage.lock import exclusive, shared
+from tests.conftest import git, make_repo, write
+from tests.crash import assert_store_consistent, run_mlv, store_objects, workspace_files
+
+pytestmark = pytest.mark.slow
+
+
+def start_mlv(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    environ = dict(os.environ, **(env or {}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlv", *args],
+        cwd=cwd,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_stopped(proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until ``proc`` has frozen itself (state T in /proc) at its fault mark."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "T":
+            return
+        time.sleep(0.02)
+    raise AssertionError("the process never reached its stop mark")
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def mark_index(cwd: Path, cache: Path, scratch: Path, wanted: str, *args: str) -> int:
+    """The number of the first fault mark whose label ends with ``wanted``, on a dry copy of
+    the work tree and its store."""
+    copy, cache_copy = scratch / "dry", scratch / "dry-cache"
+    subprocess.run(["cp", "-a", str(cwd), str(copy)], check=True)
+    subprocess.run(["cp", "-a", str(cache), str(cache_copy)], check=True)
+    log = scratch / "marks.log"
+    env = {"MLV_CACHE_DIR": str(cache_copy)}
+    done = run_mlv(copy, *args, fault=f"count:{log}", env=env)
+    assert done.returncode == 0, done.stderr
+    for line in log.read_text().splitlines():
+        number, _kind, label = line.split(" ", 2)
+        if label.endswith(wanted):
+            return int(number)
+    raise AssertionError(f"no mark for {wanted}")
+
+
+@pytest.fixture
+def many_files(tmp_path: Path) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    assert run_mlv(repo, "init").returncode == 0
+    for i in range(300):
+        write(repo / f"data/f{i:03}.bin", os.urandom(2048))
+    assert run_mlv(repo, "track", "data").returncode == 0
+    return repo
+
+
+def test_two_snapshots_at_once(many_files: Path) -> None:
+    repo = many_files
+    first, second = (start_mlv(repo, "snapshot", "-m", "same") for _ in range(2))
+    results = [finish(first), finish(second)]
+    assert [code for code, _, _ in results] == [0, 0], results
+    assert int(git(repo, "rev-list", "--count", "HEAD")) == 2  # one snapshot commit, not two
+    assert git(repo, "status", "--porcelain") == ""
+    assert_store_consistent(repo / ".mlv/cache")
+    assert run_mlv(repo, "verify").returncode == 0
+    assert run_mlv(repo, "status", "--check").returncode == 0
+
+
+def test_a_held_repository_is_a_clear_wait_then_error(many_files: Path) -> None:
+    repo = many_files
+    with exclusive(repo / ".mlv/lock"):
+        started = time.monotonic()
+        busy = run_mlv(repo, "snapshot", env={"MLV_LOCK_TIMEOUT": "0.5"})
+        waited = time.monotonic() - started
+    assert busy.returncode == 1, busy.stderr
+    assert f"another mlv process (pid {os.getpid()}) is working in this repository" in busy.stderr
+    assert "hint:" in busy.stderr and "MLV_LOCK_TIMEOUT" in busy.stderr
+    assert waited >= 0.5  # it waited before giving up
+    assert not (repo / "mlv.lock").exists()  # and wrote nothing
+    assert run_mlv(repo, "snapshot").returncode == 0  # once free, it works
+
+
+def test_checkout_and_snapshot_at_once(many_files: Path) -> None:
+    repo = many_files
+    assert run_mlv(repo, "snapshot", "-m", "one").returncode == 0
+    one = workspace_files(repo)
+    for i in range(0, 300, 3):
+        write(repo / f"data/f{i:03}.bin", os.urandom(2048))
+    assert run_mlv(repo, "snapshot", "-m", "two").returncode == 0
+    two = workspace_files(repo)
+    checkout = start_mlv(repo, "checkout", "HEAD~1")
+    snapshot = start_mlv(repo, "snapshot", "-m", "three")
+    assert finish(checkout)[0] == 0 and finish(snapshot)[0] == 0
+    for path, content in workspace_files(repo).items():
+        if path != "mlv.lock":
+            assert content in (one[path], two[path]), path  # every file whole, one version
+    assert_store_consistent(repo / ".mlv/cache")
+    assert run_mlv(repo, "verify").returncode == 0  # whatever the lock names is stored
+
+
+def shared_pair(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Two clones of one project, A and B, both using the store at tmp/cache."""
+    cache = tmp_path / "cache"
+    a = make_repo(tmp_path / "a")
+    assert run_mlv(a, "init", "--cache-dir", str(cache)).returncode == 0
+    write(a / "data/base.csv", "id\n1\n")
+    assert run_mlv(a, "track", "data").returncode == 0
+    assert run_mlv(a, "snapshot", "-m", "base").returncode == 0
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(a), str(b))
+    write(b / ".mlv/config.local.toml", f'cache_dir = "{cache}"\n')
+    assert run_mlv(b, "checkout").returncode == 0
+    return a, b, cache
+
+
+def test_gc_waits_for_a_snapshot_in_another_clone(tmp_path: Path) -> None:
+    a, b, cache = shared_pair(tmp_path)
+    content = b"only B has this\n"
+    write(b / "data/new.csv", content)
+    new_id = str(hash_bytes(content))
+    # Freeze B's snapshot after its objects are stored, just before mlv.lock names them.
+    stop_at = mark_index(b, cache, tmp_path, "mlv.lock", "snapshot", "-m", "B")
+    snapshot = start_mlv(b, "snapshot", "-m", "B", env={"MLV_FAULT": f"stop@{stop_at}"})
+    wait_stopped(snapshot)
+    assert new_id in store_objects(cache)  # stored, but no mlv.lock names it yet
+
+    busy = run_mlv(a, "gc", env={"MLV_LOCK_TIMEOUT": "0.5"})
+    assert busy.returncode == 1, busy.stderr
+    assert "is using the object store" in busy.stderr and "hint:" in busy.stderr
+    assert new_id in store_objects(cache)
+
+    gc = start_mlv(a, "gc")  # waits for B (default timeout: a minute)
+    time.sleep(0.5)
+    assert gc.poll() is None
+    os.kill(snapshot.pid, signal.SIGCONT)
+    assert finish(snapshot)[0] == 0
+    code, _, err = finish(gc)
+    assert code == 0, err
+    assert new_id in store_objects(cache)  # B's mlv.lock names it now: kept
+    assert_store_consistent(cache)
+    assert run_mlv(b, "verify").returncode == 0
+    assert run_mlv(a, "verify").returncode == 0
+
+
+def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Path) -> None:
+    a, b, cache = shared_pair(tmp_path)
+    write(b / "data/new.csv", "B's data\n")
+    assert run_mlv(b, "snapshot", "-m", "B").returncode == 0
+    new_id = str(hash_bytes(b"B's data\n"))
+    garbage = run_mlv(a, "gc", "--json")
+    assert garbage.returncode == 0, garbage.stderr
+    assert new_id in store_objects(cache)  # A never saw it; B needs it
+
+    # A registered work tree that cannot be read stops gc: deleting its objects would be a guess.
+    (b / "mlv.toml").write_text("[[[ not toml")
+    stopped = run_mlv(a, "gc")
+    assert stopped.returncode == 1 and "shares this store" in stopped.stderr, stopped.stderr
+    assert "hint:" in stopped.stderr and new_id in store_objects(cache)
+
+    # A work tree that is gone is forgotten, and then its objects are garbage.
+    subprocess.run(["rm", "-rf", str(b)], check=True)
+    assert run_mlv(a, "gc").returncode == 0
+    assert new_id not in store_objects(cache)
+    assert list((cache / "users").iterdir()) == [next((cache / "users").iterdir())]  # A only
+    assert run_mlv(a, "verify").returncode == 0
+
+
+def test_two_clones_store_the_same_objects_at_once(tmp_path: Path) -> None:
+    a, b, cache = shared_pair(tmp_path)
+    payload = {f"data/f{i:03}.bin": os.urandom(4096) for i in range(200)}
+    for repo in (a, b):
+        for path, content in payload.items():
+            write(repo / path, content)
+    procs = [start_mlv(repo, "snapshot", "-m", "same data") for repo in (a, b)]
+    assert [finish(p)[0] for p in procs] == [0, 0]
+    objects = assert_store_consistent(cache)
+    assert {str(hash_bytes(c)) for c in payload.values()} <= set(objects)
+    assert not [p for p in (cache / "tmp").iterdir() if p.is_file()]
+    assert run_mlv(a, "verify").returncode == 0 and run_mlv(b, "verify").returncode == 0
+
+
+def test_shared_lock_lets_readers_in_together(tmp_path: Path) -> None:
+    """Many sharers at once (snapshots, checkouts, pushes), one exclusive holder (gc) alone."""
+    lock = tmp_path / "lock"
+    busy = pytest.raises(Exception, match="another mlv process")
+    with shared(lock), shared(lock, timeout=0.2), busy, exclusive(lock, timeout=0.2):
+        pass
+    busy = pytest.raises(Exception, match="another mlv process")
+    with exclusive(lock), busy, shared(lock, timeout=0.2):
+        pass
