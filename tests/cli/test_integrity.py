@@ -1,0 +1,60 @@
+"""A damaged object is never restored: every kind of damage, small and large objects, copy and
+hardlink checkout. checkout and verify report it with exit 1 and name it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from mlv.storage.hashing import hash_bytes
+from mlv.storage.store import SMALL_FILE, ObjectStore
+from tests.conftest import MlvRunner, write
+
+DAMAGE = {
+    "one byte flipped": lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+    "truncated": lambda data: data[: len(data) // 2],
+    "emptied": lambda data: b"",
+    "grown": lambda data: data + b"\0",
+    "another object's bytes": lambda data: b"a different, valid file\n",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+@pytest.mark.parametrize("size", [100, SMALL_FILE + 4096], ids=["small", "large"])
+@pytest.mark.parametrize("link", ["copy", "hardlink"])
+def test_damaged_object_is_never_restored(
+    project: Path, mlv: MlvRunner, damage: str, size: int, link: str
+) -> None:
+    if link == "hardlink":
+        (project / ".mlv/config.toml").write_text('link = "hardlink"\n')
+    content = os.urandom(size)
+    write(project / "models/m.bin", content)
+    write(project / "models/keep.txt", "intact\n")
+    assert mlv("track", "models").code == 0
+    assert mlv("snapshot").code == 0
+    oid = hash_bytes(content)
+    store = ObjectStore(project / ".mlv/cache")
+    (project / "models/keep.txt").unlink()
+    assert mlv("checkout").code == 0  # the link mode is in force:
+    shares_inode = os.path.samefile(
+        project / "models/keep.txt", store.path_of(hash_bytes(b"intact\n"))
+    )
+    assert shares_inode == (link == "hardlink")
+    obj = store.path_of(oid)
+    obj.chmod(0o644)
+    obj.write_bytes(DAMAGE[damage](content))
+    (project / "models/m.bin").unlink()
+    (project / "models/keep.txt").unlink()
+
+    result = mlv("checkout")
+    assert result.code == 1, result.err
+    assert "corrupt" in result.err and str(oid) in result.err and "hint:" in result.err
+    assert not (project / "models/m.bin").exists()  # never a damaged file in the workspace
+    assert [p.name for p in (project / ".mlv/tmp").iterdir()] == []
+
+    verified = mlv("verify", "--json")
+    assert verified.code == 1
+    assert json.loads(verified.out)["corrupt"] == [str(oid)]
