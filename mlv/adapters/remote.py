@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -22,10 +21,7 @@ from mlv import faults
 from mlv.errors import MlvError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
-from mlv.model.secrets import REDACTED, looks_secret, redact_url
-
-# A URL quoted inside a backend's message (up to whitespace or a quote).
-_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>]+""")
+from mlv.model.secrets import scrub
 
 # Backends whose PUT is atomic: a partial upload is never visible under the final key.
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
@@ -89,22 +85,8 @@ def translate_errors(name: str, url: str) -> Iterator[None]:
 
 
 def _short(exc: BaseException) -> str:
-    text = scrub(str(exc)).strip().splitlines()
+    text = scrub(str(exc), os.environ).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
-
-
-def scrub(text: str) -> str:
-    """``text`` without the values of secret-looking environment variables or URL credentials.
-
-    A backend's message may quote a request, a URL or a header; whatever it quotes, the secret
-    key that signed the request must not reach the terminal or a CI log.
-    """
-    # Very short values would redact ordinary words (real credentials are long); the longest
-    # first, so a secret that contains another is redacted whole.
-    secrets = {v for k, v in os.environ.items() if len(v) >= 6 and looks_secret(k)}
-    for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
-    return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 class RemoteStore:

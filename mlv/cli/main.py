@@ -77,6 +77,12 @@ def cli() -> None:
 
 
 def _error(message: str, hint: str | None, code: int) -> int:
+    # Whatever an error quotes (a backend's message, a URL, an exception's text), a secret from
+    # the environment does not reach the terminal or a CI log.
+    from mlv.model.secrets import scrub
+
+    message = scrub(message, os.environ)
+    hint = scrub(hint, os.environ) if hint else hint
     sys.stdout.flush()  # keep what was printed before the error in front of it
     sys.stderr.write(f"error: {message}\n")
     if hint:

@@ -8,6 +8,7 @@ and an error about a refused value shows it redacted, never as given.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 REDACTED = "***"
@@ -119,3 +120,21 @@ def url_credentials(url: str) -> str | None:
         if found:
             return f"credential parameter(s) {', '.join(sorted(set(found)))}"
     return None
+
+
+# A URL quoted inside a message (up to whitespace or a quote).
+_URL = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>]+""")
+
+
+def scrub(text: str, environ: Mapping[str, str]) -> str:
+    """``text`` without the values of secret-looking variables of ``environ`` or URL credentials.
+
+    A backend's message may quote a request, a URL or a header; whatever it quotes, the secret
+    key that signed the request must not reach the terminal or a CI log.
+    """
+    # Very short values would redact ordinary words (real credentials are long); the longest
+    # first, so a secret that contains another is redacted whole.
+    secrets = {v for k, v in environ.items() if len(v) >= 6 and looks_secret(k)}
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)

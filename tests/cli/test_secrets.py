@@ -271,3 +271,15 @@ def test_backend_messages_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
         raise PermissionError(f"Forbidden: token {SECRETS['GITHUB_TOKEN']}")
     assert "access denied" in denied.value.message
     assert not leaks(denied.value.message, SECRETS["GITHUB_TOKEN"])
+
+
+def test_the_error_boundary_scrubs_every_message(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not only remote errors: any error line (here an OSError quoting a path that happens to
+    # hold a secret value) passes through the one boundary that scrubs.
+    set_secrets(monkeypatch)
+    key = SECRETS["AWS_SECRET_ACCESS_KEY"]
+    result = mlv("track", f"missing-{key}.csv")
+    assert result.code == 2 and result.err.startswith("error: ")
+    assert not leaks(result.err, key)
