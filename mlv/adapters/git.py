@@ -7,11 +7,13 @@ the start-up budget of a git hook. One persistent ``git cat-file --batch`` reads
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from mlv import faults
 from mlv.errors import GitError, NotARepository, UnknownRevision, UsageError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+# Called with (commit, size) before a blob is read; raises to refuse it.
+SizeCheck = Callable[[str, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,32 +109,67 @@ class GitRepo:
             raise UnknownRevision(rev)
         return proc.stdout.decode().strip()
 
-    def read_blob(self, commit: str, path: str) -> bytes | None:
+    def read_blob(
+        self, commit: str, path: str, *, check_size: SizeCheck | None = None
+    ) -> bytes | None:
         """The content of ``path`` at ``commit``, or None when the commit does not have it."""
-        return self.read_blobs([commit], path)[commit]
+        return self.read_blobs([commit], path, check_size=check_size)[commit]
 
-    def read_blobs(self, commits: Iterable[str], path: str) -> dict[str, bytes | None]:
-        """``path`` at each commit, read through one ``git cat-file --batch`` process."""
+    def read_blobs(
+        self, commits: Iterable[str], path: str, *, check_size: SizeCheck | None = None
+    ) -> dict[str, bytes | None]:
+        """``path`` at each commit, read through one ``git cat-file --batch`` process.
+
+        ``check_size(commit, size)`` runs before a blob is read and may raise: a blob that is
+        small in the pack can inflate to gigabytes, and is then refused without being read.
+        """
         wanted = list(dict.fromkeys(commits))
         if not wanted:
             return {}
         request = "".join(f"{c}:{path}\n" for c in wanted).encode()
-        out = self.run(["cat-file", "--batch"], input=request).stdout
+        proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_git_env(),
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+
+        def send() -> None:
+            # A thread of its own: git answers while we still write, and both pipes are finite.
+            with contextlib.suppress(BrokenPipeError), stdin:
+                stdin.write(request)
+
+        writer = threading.Thread(target=send, daemon=True)
+        writer.start()
         result: dict[str, bytes | None] = {}
-        pos = 0
-        for commit in wanted:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            pos = end + 1
-            if len(header) == 2 and header[1] == b"missing":
-                result[commit] = None
-                continue
-            if len(header) != 3 or header[1] != b"blob":
-                result[commit] = None
-                continue
-            size = int(header[2])
-            result[commit] = out[pos : pos + size]
-            pos += size + 1
+        try:
+            for commit in wanted:
+                header = stdout.readline().split()
+                if not header:
+                    raise GitError(f"git cat-file stopped before answering for {commit[:10]}")
+                if len(header) != 3:  # "<name> missing" or "<name> ambiguous"
+                    result[commit] = None
+                    continue
+                size = int(header[2])
+                if header[1] != b"blob":  # a directory of that name: no such file
+                    stdout.read(size + 1)
+                    result[commit] = None
+                    continue
+                if check_size is not None:
+                    check_size(commit, size)
+                result[commit] = stdout.read(size)
+                stdout.read(1)  # the newline after each object
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            stdout.close()
+            proc.wait()
+            writer.join()
         return result
 
     def log(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlv.core.project import Project
+from mlv.core.project import Project, lock_size_check
 from mlv.errors import MlvError, UsageError
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
 
@@ -22,7 +22,7 @@ class LogEntry:
 def log(project: Project, limit: int | None = None) -> list[LogEntry]:
     """Commits reachable from HEAD that changed mlv.lock, newest first, with their manifests."""
     commits = project.git.log(LOCK_FILE, limit=limit)
-    blobs = project.git.read_blobs([c.sha for c in commits], LOCK_FILE)
+    blobs = project.git.read_blobs([c.sha for c in commits], LOCK_FILE, check_size=lock_size_check)
     entries = []
     for c in commits:
         data = blobs[c.sha]

@@ -17,7 +17,7 @@ from mlv.model.declarations import (
     merge_settings,
     parse_toml,
 )
-from mlv.model.manifest import LOCK_FILE, Lock, decode_lock, encode_lock
+from mlv.model.manifest import LOCK_FILE, Lock, check_lock_size, decode_lock, encode_lock
 from mlv.model.paths import check_relpath
 from mlv.storage.fsutil import check_no_symlink_parents, write_bytes_atomic
 from mlv.storage.state import StatCache
@@ -65,7 +65,9 @@ class Project:
     def read_lock(self) -> Lock | None:
         """The work tree's mlv.lock, or None before the first snapshot."""
         try:
-            data = self.lock_path.read_bytes()
+            with open(self.lock_path, "rb") as handle:
+                check_lock_size(os.fstat(handle.fileno()).st_size)  # before reading it
+                data = handle.read()
         except FileNotFoundError:
             return None
         return decode_lock(data)
@@ -76,7 +78,7 @@ class Project:
     def lock_at(self, rev: str) -> tuple[str, Lock]:
         """The commit ``rev`` names and the mlv.lock it holds."""
         sha = self.git.resolve(rev)
-        data = self.git.read_blob(sha, LOCK_FILE)
+        data = self.git.read_blob(sha, LOCK_FILE, check_size=lock_size_check)
         if data is None:
             raise UsageError(
                 f"revision {rev} ({sha[:10]}) has no {LOCK_FILE}",
@@ -86,6 +88,11 @@ class Project:
 
     def close(self) -> None:
         self.state.close()
+
+
+def lock_size_check(commit: str, size: int) -> None:
+    """Refuse an mlv.lock in git history too large to be a manifest, before it is read."""
+    check_lock_size(size, f"{LOCK_FILE} at {commit[:10]}")
 
 
 def _read_settings_file(path: Path) -> dict[str, Any]:

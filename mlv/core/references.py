@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from mlv.core.project import Project
+from mlv.core.project import Project, lock_size_check
 from mlv.errors import MlvError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
@@ -56,7 +56,7 @@ def locks_at(project: Project, revs: Iterable[str], *, include_worktree: bool) -
     """The manifests at ``revs`` (commits without mlv.lock are skipped) and the work tree's."""
     shas = [project.git.resolve(r) for r in revs]
     locks = []
-    for sha, data in project.git.read_blobs(shas, LOCK_FILE).items():
+    for sha, data in project.git.read_blobs(shas, LOCK_FILE, check_size=lock_size_check).items():
         if data is not None:
             locks.append(decode_lock(data, source=f"{LOCK_FILE} at {sha[:10]}"))
     if include_worktree:

@@ -23,6 +23,11 @@ from mlv.model.paths import (
 
 SCHEMA_VERSION = 1
 LOCK_FILE = "mlv.lock"
+# The largest mlv.lock mlv reads. It lists artifacts, not the files of directories (those are
+# in tree objects), so real manifests are kilobytes; a stage record per file of 10^6 files
+# would still fit. Anything larger is refused before it is read into memory.
+MAX_LOCK_BYTES = 256 * 1024 * 1024
+_RESTORE_HINT = "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`"
 
 Kind = Literal["data", "features", "model", "env", "metrics", "other"]
 KINDS: tuple[str, ...] = ("data", "features", "model", "env", "metrics", "other")
@@ -137,14 +142,24 @@ def encode_lock(lock: Lock) -> bytes:
     return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
 
 
+def check_lock_size(size: int, source: str = LOCK_FILE) -> None:
+    """ManifestError when a manifest of ``size`` bytes is too large to be one mlv wrote."""
+    if size > MAX_LOCK_BYTES:
+        raise ManifestError(
+            f"{source} is {size:,} bytes, more than the {MAX_LOCK_BYTES:,} mlv reads",
+            f"it is not a manifest mlv wrote: {_RESTORE_HINT}",
+        )
+
+
 def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
     """Parse and validate manifest bytes; any defect is a ManifestError naming ``source``."""
+    check_lock_size(len(data), source)
     try:
         probe = msgspec.json.decode(data, type=_SchemaProbe)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ManifestError(
             f"{source} is malformed: {exc}",
-            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+            _RESTORE_HINT,
         ) from None
     if probe.schema != SCHEMA_VERSION:
         newer = probe.schema > SCHEMA_VERSION
@@ -157,7 +172,7 @@ def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ManifestError(
             f"{source} is malformed: {exc}",
-            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+            _RESTORE_HINT,
         ) from None
     except MlvError as exc:
         raise ManifestError(f"{source} is malformed: {exc.message}", exc.hint) from None
@@ -186,5 +201,5 @@ def _validate(lock: Lock, source: str) -> None:
     except MlvError as exc:
         raise ManifestError(
             f"{source} is malformed: {exc.message}",
-            "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`",
+            _RESTORE_HINT,
         ) from None

@@ -17,6 +17,8 @@ from mlv.model.ids import ObjectId
 from mlv.model.paths import check_relpath, find_collision, find_nested, same_file_message
 
 TREE_FORMAT = 1
+# The largest tree object mlv reads: ~120 bytes an entry, so 10^6 files fit with room to spare.
+MAX_TREE_BYTES = 512 * 1024 * 1024
 
 
 class _Entry(msgspec.Struct, array_like=True, frozen=True):
@@ -68,6 +70,11 @@ class Tree:
     @classmethod
     def decode(cls, data: bytes) -> Tree:
         """Parse and validate tree bytes; any defect is a ManifestError, never a crash."""
+        if len(data) > MAX_TREE_BYTES:
+            raise ManifestError(
+                f"tree object of {len(data):,} bytes is larger than the"
+                f" {MAX_TREE_BYTES:,} mlv reads"
+            )
         try:
             raw = msgspec.json.decode(data, type=_Tree)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlv import faults
-from mlv.errors import CheckFailed, CorruptObject, MissingObjects, MlvError
+from mlv.errors import CheckFailed, CorruptObject, ManifestError, MissingObjects, MlvError
 from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name
 from mlv.storage.hashing import hash_bytes, hash_file
@@ -24,6 +24,22 @@ OBJECT_MODE = 0o444
 # Files up to this size are stored from memory: one read, one hash, one write. Larger ones are
 # copied by the kernel (reflink or copy_file_range) and the copy is hashed.
 SMALL_FILE = 1024 * 1024
+
+
+# The largest object read whole into memory (tree objects, code patches). A tree of 10^6 files
+# is ~120 MB; a larger object named as a tree is not one (a model file named by a forged
+# mlv.lock, say) and is refused unread, so memory never follows a file's size.
+MAX_IN_MEMORY = 512 * 1024 * 1024
+
+
+class ObjectTooLarge(ManifestError):
+    def __init__(self, object_id: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"object {object_id} is {size:,} bytes, more than the {limit:,} mlv reads whole"
+            " (tree objects and code patches are never that large)",
+            "the manifest naming it may name a file where a directory belongs: restore mlv.lock"
+            " from git (`git checkout -- mlv.lock`); `mlv verify` checks the store",
+        )
 
 
 class FileChanged(CheckFailed):
@@ -203,11 +219,19 @@ class ObjectStore:
                 tmp.unlink()
             raise
 
-    def read_bytes(self, oid: ObjectId) -> bytes:
-        """The object's bytes, verified against its id (used for small objects: trees, patches)."""
+    def read_bytes(self, oid: ObjectId, max_size: int | None = None) -> bytes:
+        """The object's bytes, verified against its id (used for small objects: trees, patches).
+
+        One larger than ``max_size`` (default ``MAX_IN_MEMORY``) is refused before it is read.
+        """
         path = self.path_of(oid)
+        limit = MAX_IN_MEMORY if max_size is None else max_size
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    raise ObjectTooLarge(str(oid), size, limit)
+                data = handle.read()
         except FileNotFoundError:
             raise MissingObjects([str(oid)]) from None
         if hash_bytes(data) != oid:

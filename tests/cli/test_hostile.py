@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mlv.model import manifest
 from mlv.model.ids import ObjectId
 from mlv.model.tree import encode_tree
-from mlv.storage.store import ObjectStore
-from tests.conftest import MlvRunner, Result, tree_snapshot, write
+from mlv.storage.hashing import hash_bytes
+from mlv.storage.store import MAX_IN_MEMORY, ObjectStore
+from tests.conftest import MlvRunner, Result, git, tree_snapshot, write
 
 # Spellings of ".git" that some file system (NTFS, HFS+, any case-insensitive one) opens as the
 # repository's own directory.
@@ -241,3 +244,60 @@ def test_twins_cannot_be_tracked_or_declared(
     for args in (["status"], ["snapshot"]):
         refused(mlv(*args), "case-insensitive")
     assert not (project / "mlv.lock").exists()
+
+
+# -- 3. Size bombs --------------------------------------------------------------------------------
+
+
+def sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` zero bytes that takes no disk space."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+def peak_memory(run: Callable[[], Result]) -> tuple[Result, int]:
+    """The result of ``run`` and the most memory Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_work_tree_lock_is_refused_unread(project: Path, mlv: MlvRunner) -> None:
+    tracked_dir(project, mlv)
+    sparse(project / "mlv.lock", manifest.MAX_LOCK_BYTES + 1)
+    for args in (["status"], ["checkout"], ["show"], ["snapshot"], ["verify"]):
+        result, peak = peak_memory(lambda: mlv(*args))  # noqa: B023
+        refused(result, f"mlv.lock is {manifest.MAX_LOCK_BYTES + 1:,} bytes")
+        assert peak < 64 * 1024 * 1024, (args, peak)
+    assert (project / "mlv.lock").stat().st_size == manifest.MAX_LOCK_BYTES + 1
+
+
+def test_a_huge_lock_in_git_history_is_refused_unread(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracked_dir(project, mlv)
+    committed = (project / "mlv.lock").stat().st_size
+    (project / "mlv.lock").write_text('{"schema": 1}\n')  # the work tree's is small
+    # A manifest is kilobytes; pretend the limit is below that rather than commit 256 MiB.
+    monkeypatch.setattr(manifest, "MAX_LOCK_BYTES", committed - 1)
+    head = git(project, "rev-parse", "HEAD")[:10]
+    for args in (["show", "HEAD"], ["checkout", "HEAD"], ["log"], ["verify"], ["gc", "--dry-run"]):
+        refused(mlv(*args), f"mlv.lock at {head} is {committed:,} bytes")
+
+
+def test_a_huge_object_named_as_a_tree_is_refused_unread(project: Path, mlv: MlvRunner) -> None:
+    tracked_dir(project, mlv)
+    forged = hash_bytes(b"anything: only the size is looked at")
+    sparse(store_of(project).path_of(forged), MAX_IN_MEMORY + 1)
+    point_artifact(project, "data", forged)
+    before = tree_snapshot(project / "data")
+    for args in (["checkout", "--force"], ["status"]):
+        result, peak = peak_memory(lambda: mlv(*args))  # noqa: B023
+        refused(result, f"{MAX_IN_MEMORY + 1:,} bytes")
+        assert peak < 64 * 1024 * 1024, (args, peak)
+    assert tree_snapshot(project / "data") == before

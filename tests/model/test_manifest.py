@@ -3,6 +3,7 @@ import json
 import pytest
 
 from mlv.errors import ManifestError
+from mlv.model import manifest
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import (
     ArtifactRecord,
@@ -161,3 +162,15 @@ def test_bad_manifests_are_clear_errors(data: bytes, needle: str) -> None:
         decode_lock(data)
     assert needle in info.value.message
     assert info.value.exit_code == 2
+
+
+def test_a_manifest_past_the_size_limit_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = encode_lock(sample())
+    monkeypatch.setattr(manifest, "MAX_LOCK_BYTES", len(data))
+    assert decode_lock(data) == sample()
+    monkeypatch.setattr(manifest, "MAX_LOCK_BYTES", len(data) - 1)
+    with pytest.raises(ManifestError, match=f"is {len(data):,} bytes") as info:
+        decode_lock(data, source="mlv.lock at abc")
+    assert "mlv.lock at abc" in info.value.message and info.value.hint

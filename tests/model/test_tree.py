@@ -2,6 +2,7 @@ import msgspec
 import pytest
 
 from mlv.errors import ManifestError
+from mlv.model import tree as tree_module
 from mlv.model.ids import ObjectId
 from mlv.model.tree import Tree, TreeEntry
 
@@ -57,4 +58,15 @@ def _raw(entries: list[list[object]], fmt: int = 1, dirs: list[str] | None = Non
 )
 def test_malformed_trees_are_rejected(data: bytes) -> None:
     with pytest.raises(ManifestError):
+        Tree.decode(data)
+
+
+def test_a_tree_past_the_size_limit_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = Tree.build([TreeEntry("a", A, 1, False)], []).encode()
+    monkeypatch.setattr(tree_module, "MAX_TREE_BYTES", len(data))
+    assert Tree.decode(data).entries[0].path == "a"
+    monkeypatch.setattr(tree_module, "MAX_TREE_BYTES", len(data) - 1)
+    with pytest.raises(ManifestError, match="larger than"):
         Tree.decode(data)

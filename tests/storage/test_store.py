@@ -6,7 +6,7 @@ import pytest
 
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.storage.hashing import hash_bytes
-from mlv.storage.store import FileChanged, ObjectStore
+from mlv.storage.store import MAX_IN_MEMORY, FileChanged, ObjectStore, ObjectTooLarge
 
 
 def test_add_file_is_content_addressed_read_only_and_fanned_out(tmp_path: Path) -> None:
@@ -48,3 +48,20 @@ def test_read_bytes_detects_missing_and_corrupt(tmp_path: Path) -> None:
     assert not store.verify(oid)
     with pytest.raises(MissingObjects):
         store.read_bytes(hash_bytes(b"never stored"))
+
+
+def test_read_bytes_refuses_a_huge_object_unread(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache")
+    small = store.add_bytes(b"x" * 100)
+    assert store.read_bytes(small, max_size=100) == b"x" * 100
+    with pytest.raises(ObjectTooLarge, match="101 bytes"):
+        store.read_bytes(store.add_bytes(b"x" * 101), max_size=100)
+    # A sparse file past the default limit: refused from its size alone, before any read.
+    forged = hash_bytes(b"forged")
+    path = store.path_of(forged)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(MAX_IN_MEMORY + 1)
+    with pytest.raises(ObjectTooLarge) as info:
+        store.read_bytes(forged)
+    assert info.value.exit_code == 2 and info.value.hint
