@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,6 +131,17 @@ TRAIN = (
 )
 
 
+def wait_for_orphans(work: Path) -> None:
+    for marker in (work / ".mlv/tmp").glob("running-*"):
+        group = int(marker.read_text() or "0")
+        while group > 0:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+
+
 def test_run(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "tmpl"
     repo = make_repo(folder / "repo")
@@ -157,6 +172,7 @@ def test_run(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) ->
         if lock != old_lock:  # a stage finished: the new lock is whole, its objects stored
             assert run_mlv(work, "verify").returncode == 0, killed.point
         assert_nothing_lost(before, work, work / CACHE)
+        wait_for_orphans(work)  # a stage the killed mlv had started runs on; let it finish
         again = run_mlv(work, "run")
         assert again.returncode == 0, (killed.point, again.stderr)
         assert workspace_files(work) | {"mlv.lock": b""} == expected | {"mlv.lock": b""}
@@ -220,3 +236,42 @@ def test_sweep_reaches_deep_into_the_command(template: Path, tmp_path: Path) -> 
     assert "mlv.lock" in labels and "git commit" in labels
     assert sum(" write " in f" {m} " for m in marks) >= 5  # the changed objects, then the lock
     assert os.environ.get("MLV_FAULT") is None
+
+
+def test_run_killed_during_a_stage_waits_for_the_orphan(
+    tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL of mlv cannot stop the stage it started; the re-run says so instead of racing
+    the orphan on its outputs, and completes once it is gone."""
+    repo = make_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    assert mlv("init").code == 0
+    write(repo / "in.txt", "x\n")
+    assert mlv("track", "in.txt").code == 0
+    slow = (
+        "import pathlib, time; pathlib.Path('started').write_text('1'); "
+        "time.sleep(60); pathlib.Path('out.txt').write_text('done')"
+    )
+    assert mlv("stage", "add", "slow", "-d", "in.txt", "-o", "out.txt", "--", "python", "-c",
+               slow).code == 0  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "mlv", "run"], cwd=repo)
+    deadline = time.monotonic() + 30
+    while not (repo / "started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    again = run_mlv(repo, "run")
+    assert again.returncode == 1, again.stderr
+    assert "stage slow of an interrupted `mlv run` is still running" in again.stderr
+    group = int(again.stderr.split("process group ")[1].split(")")[0])
+    os.killpg(group, signal.SIGKILL)
+    wait_for_orphans(repo)
+    (repo / "started").unlink()
+    slow_done = slow.replace("time.sleep(60)", "time.sleep(0)")
+    fast = run_mlv(repo, "stage", "add", "slow", "--force", "-d", "in.txt", "-o", "out.txt", "--",
+                   "python", "-c", slow_done)  # fmt: skip
+    assert fast.returncode == 0, fast.stderr
+    done = run_mlv(repo, "run")
+    assert done.returncode == 0, done.stderr
+    assert (repo / "out.txt").read_text() == "done"

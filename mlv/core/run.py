@@ -8,6 +8,7 @@ what it leaves behind is exactly what it wrote, and nothing is lost.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -64,11 +65,14 @@ class RunResult:
     would_run: list[StageState] = field(default_factory=list)
 
 
-def execute(cmd: str, cwd: Path, *, capture: bool) -> tuple[int, str]:
+def execute(
+    cmd: str, cwd: Path, *, capture: bool, on_start: Callable[[int], None] = lambda _: None
+) -> tuple[int, str]:
     """Run a stage command through the shell; its output streams to ours unless captured.
 
     The command gets a process group of its own, so that when mlv is interrupted the whole
-    group (the shell and everything it started) is stopped, not just the shell.
+    group (the shell and everything it started) is stopped, not just the shell. ``on_start``
+    receives the group's id.
     """
     proc = subprocess.Popen(
         cmd,
@@ -79,6 +83,7 @@ def execute(cmd: str, cwd: Path, *, capture: bool) -> tuple[int, str]:
         start_new_session=True,
     )
     try:
+        on_start(proc.pid)
         out, _ = proc.communicate()
     except BaseException:
         _stop_group(proc)
@@ -102,6 +107,35 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
 def _running_marker(project: Project, stage: str) -> Path:
     """Present while ``stage`` runs: from clearing its outputs until mlv.lock records it."""
     return project.tmp_dir / f"running-{stage}"
+
+
+class StillRunning(CheckFailed):
+    def __init__(self, name: str, group: int) -> None:
+        super().__init__(
+            f"stage {name} of an interrupted `mlv run` is still running (process group {group})",
+            f"let it finish or stop it (kill -- -{group}), then run `mlv run` again",
+        )
+
+
+def _note_group(marker: Path, group: int) -> None:
+    write_bytes_atomic(marker, b"%d" % group, durable=False)
+
+
+def _refuse_if_still_running(name: str, marker: Path) -> None:
+    """A killed mlv cannot stop its stage; a re-run must not race the orphan on its outputs."""
+    try:
+        group = int(marker.read_bytes() or b"0")
+    except (FileNotFoundError, ValueError):
+        return
+    if group <= 0:
+        return
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        pass  # exists, owned by someone else
+    raise StillRunning(name, group)
 
 
 def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:
@@ -191,6 +225,7 @@ def run(
                 if r.startswith("output changed: ")
             ]
             marker = _running_marker(project, name)
+            _refuse_if_still_running(name, marker)
             # Outputs a killed run of this stage left behind are not anyone's edits (what they
             # replaced was saved to the store before the stage started).
             if edited and not force and not marker.exists():
@@ -207,7 +242,12 @@ def run(
             clear_outputs(project, scanner, stage, project.root)
             started = datetime.now(timezone.utc)
             clock = time.monotonic()
-            code, _ = execute(stage.cmd, project.root, capture=False)
+            code, _ = execute(
+                stage.cmd,
+                project.root,
+                capture=False,
+                on_start=functools.partial(_note_group, marker),
+            )
             duration = time.monotonic() - clock
             if code != 0:
                 project.state.flush()
