@@ -281,7 +281,8 @@ class GitRepo:
             ["apply", "--index", "--binary", "--whitespace=nowarn", "-"], input=patch, check=False
         )
         if proc.returncode != 0:
-            raise GitError(
+            # Bad input (a forged patch id, a rewritten base commit), not a failure of git: exit 2.
+            raise UsageError(
                 "the recorded code patch does not apply: "
                 + proc.stderr.decode(errors="replace").strip()[:300],
                 "the snapshot's base commit may have been rewritten; reproduce a later snapshot",

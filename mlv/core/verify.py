@@ -18,13 +18,15 @@ class VerifyResult:
     checked: int = 0
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # referenced by HEAD / the work tree
+    # Named as a directory's tree but not one (a forged or damaged mlv.lock): checkout refuses it.
+    not_trees: list[str] = field(default_factory=list)
     remote: str | None = None
     remote_checked: int = 0
     remote_missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing or self.remote_missing)
+        return not (self.corrupt or self.missing or self.not_trees or self.remote_missing)
 
 
 @shares_store
@@ -56,7 +58,11 @@ def verify(
     result.checked = len(ids)
     locks = locks_at(project, default_revs(project), include_worktree=True)
     needed = closure(locks, local_tree_reader(project))
-    result.missing = sorted(str(o) for o in store.missing(needed.objects))
+    missing = store.missing(needed.objects)
+    result.missing = sorted(str(o) for o in missing)
+    result.not_trees = sorted(
+        str(o) for o in needed.unreadable_trees - missing if str(o) not in result.corrupt
+    )
     if check_remote:
         remote = open_remote(project, remote_name)
         result.remote = remote.name

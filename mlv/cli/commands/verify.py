@@ -39,6 +39,7 @@ def verify(remote_name: str | None, as_json: bool) -> int:
                 "checked": result.checked,
                 "corrupt": result.corrupt,
                 "missing": result.missing,
+                "not_trees": result.not_trees,
                 "remote": result.remote,
                 "remote_checked": result.remote_checked,
                 "remote_missing": result.remote_missing,
@@ -54,6 +55,8 @@ def verify(remote_name: str | None, as_json: bool) -> int:
         console.print(f"  corrupt: {oid}", markup=False)
     for oid in result.missing[:20]:
         console.print(f"  missing: {oid}", markup=False)
+    for oid in result.not_trees[:20]:
+        console.print(f"  named as a directory but not a tree object: {oid}", markup=False)
     if result.remote is not None:
         console.print(
             f"remote {result.remote}: {result.remote_checked} object(s) needed by HEAD,"
@@ -65,5 +68,11 @@ def verify(remote_name: str | None, as_json: bool) -> int:
         console.print(
             "hint: `mlv fetch` / `mlv push` fill gaps; remove a corrupt object from "
             "the store and fetch it again"
+            + (
+                "; an mlv.lock naming a file as a directory was not written by mlv: restore it"
+                " from git"
+                if result.not_trees
+                else ""
+            )
         )
     return 0 if result.ok else 1
