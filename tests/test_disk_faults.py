@@ -169,3 +169,28 @@ def test_real_full_disk_then_retry(project: Path, mlv: MlvRunner, tmp_path: Path
         assert retry.code == 0, retry.err
         assert mlv("verify").code == 0
         assert mlv("status", "--check").code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_read_only_shared_store_still_serves_checkouts(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team cache mounted read-only: checkout from it works (no lock file or registration
+    can be written there, and none is needed); adding to it is a clear error."""
+    with small_filesystem(tmp_path / "ro", "16m") as mount:
+        cache = mount / "cache"
+        (project / ".mlv/config.local.toml").write_text(f'cache_dir = "{cache}"\n')
+        write(project / "data/a.csv", "a\n1\n")
+        assert mlv("track", "data").code == 0
+        assert mlv("snapshot", "-m", "one").code == 0
+        (cache / "lock").unlink()  # as if the cache had been filled elsewhere
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        (project / "data/a.csv").unlink()
+        restored = mlv("checkout")
+        assert restored.code == 0, restored.err
+        assert (project / "data/a.csv").read_text() == "a\n1\n"
+        write(project / "data/b.csv", "b\n")
+        refused = mlv("snapshot", "-m", "two")
+        assert refused.code == 3 and "Read-only file system" in refused.err, refused.err
+        assert "read-only" in refused.err.split("hint:")[1]

@@ -11,6 +11,7 @@ a list of the work trees that use it (``users/``, one small file each).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,8 +51,13 @@ def register(project: Project) -> None:
     entry = project.store.root / USERS_DIR / hash_bytes(root.encode()).digest
     if entry.exists():
         return
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(entry, root.encode(), durable=False)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(entry, root.encode(), durable=False)
+    except OSError as exc:
+        # A store this user may only read: nothing of ours can be added to it for gc to keep.
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
 
 
 @contextlib.contextmanager

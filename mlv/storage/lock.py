@@ -4,6 +4,7 @@ mlv.lock or the stat cache, and one per object store that gc takes alone and oth
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
@@ -40,10 +41,27 @@ def lock_timeout() -> float:
     return seconds
 
 
+def _open_lock_file(path: Path, operation: int) -> int | None:
+    """The lock file, opened; None for a shared lock on a store this user may only read (a
+    read-only shared cache): nobody can delete from it through this user's rights anyway."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if operation != fcntl.LOCK_SH or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+    try:
+        return os.open(path, os.O_RDONLY)  # flock works on a read-only descriptor
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
 def _flock(path: Path, operation: int, what: str, timeout: float | None) -> Iterator[int]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock_file(path, operation)
+    if fd is None:
+        yield -1
+        return
     try:
         deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
         while True:
