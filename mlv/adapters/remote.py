@@ -9,7 +9,10 @@ and the backend package (s3fs, gcsfs, ...), are imported only when a remote is u
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -18,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from mlv import faults
-from mlv.errors import MlvError, UsageError
+from mlv.errors import MlvError, PathError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
 from mlv.model.secrets import scrub
+from mlv.storage.fsutil import check_no_symlink_parents
 
 # Backends whose PUT is atomic: a partial upload is never visible under the final key.
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
@@ -118,6 +122,7 @@ class RemoteStore:
             self.fs = fsspec.filesystem(protocol, **options)
         self.root = path.rstrip("/")
         self.atomic_put = protocol in ATOMIC_PUT
+        self._safe_dirs: set[str] = set()  # directories of a directory remote checked for links
 
     def key(self, oid: ObjectId) -> str:
         algorithm, _, digest = oid.partition(":")
@@ -144,15 +149,72 @@ class RemoteStore:
             by_dir[parent][name] = oid
 
         def listing(parent: str) -> set[ObjectId]:
-            try:
-                names = self.fs.ls(parent, detail=False, refresh=True)
-            except FileNotFoundError:
-                return set()
-            found = {n.rstrip("/").rpartition("/")[2] for n in names}
+            if self.protocol == "file":
+                found = self._regular_files(parent)
+            else:
+                try:
+                    entries = self.fs.ls(parent, detail=True, refresh=True)
+                except FileNotFoundError:
+                    return set()
+                # Only objects: a "directory" (a key prefix) named like an object is not one.
+                found = {
+                    e["name"].rstrip("/").rpartition("/")[2]
+                    for e in entries
+                    if e.get("type") == "file"
+                }
             return {oid for name, oid in by_dir[parent].items() if name in found}
 
         with translate_errors(self.name, self.url), ThreadPoolExecutor(jobs) as pool:
             return set().union(*pool.map(listing, sorted(by_dir))) if by_dir else set()
+
+    # -- a directory remote: its entries are looked at, never followed --------------------------
+    # Anyone who can write to a shared directory could plant a link to elsewhere (or a FIFO, or
+    # /dev/zero) under an object's name; reading or writing through it would leave the remote.
+
+    def _check_no_links(self, path: str) -> None:
+        """UsageError when a directory between the remote's root and ``path`` is a link."""
+        try:
+            check_no_symlink_parents(Path(self.root), path[len(self.root) + 1 :], self._safe_dirs)
+        except PathError as exc:
+            raise UsageError(
+                f"remote {self.name}: {exc.message}",
+                "mlv never reads or writes through a symbolic link inside a remote directory;"
+                " replace the link by a real directory (or remove it)",
+            ) from None
+
+    def _regular_files(self, parent: str) -> set[str]:
+        """Names of the regular files in ``parent``: a link or special file is no object."""
+        self._check_no_links(f"{parent}/-")
+        try:
+            with os.scandir(parent) as entries:
+                return {e.name for e in entries if e.is_file(follow_symlinks=False)}
+        except (FileNotFoundError, NotADirectoryError):
+            return set()
+
+    def _copy_out(self, key: str, dest: Path) -> None:
+        """Copy the object at ``key`` only if it is a regular file itself (never through a
+        link; a FIFO is opened without blocking, then refused like a device or a directory)."""
+        self._check_no_links(key)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(key, flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:  # ELOOP: the name is a symbolic link
+                raise
+            raise self._not_regular(key) from None
+        with open(fd, "rb") as source:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._not_regular(key)
+            with open(dest, "wb") as target:
+                shutil.copyfileobj(source, target, 4 * 1024 * 1024)
+
+    def _not_regular(self, key: str) -> RemoteError:
+        return RemoteError(
+            f"remote {self.name}: {key} is not a regular file (a link, a FIFO, a device or a"
+            " directory); mlv does not read it",
+            "remove it from the remote; `mlv push` from a clone that has the object puts the"
+            " real one back",
+        )
 
     def upload(self, local: Path, oid: ObjectId) -> None:
         key = self.key(oid)
@@ -162,12 +224,20 @@ class RemoteStore:
                 self.fs.put_file(str(local), key)
                 return
             tmp = f"{self.root}/tmp/{oid.digest}.{uuid.uuid4().hex[:12]}"
+            if self.protocol == "file":
+                self._check_no_links(tmp)
+                self._check_no_links(key)
             faults.write(tmp)
             self.fs.put_file(str(local), tmp)
             try:
                 self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
                 faults.step(key)
-                self.fs.mv(tmp, key)
+                if self.protocol == "file":
+                    # rename replaces whatever stands under the name (a link, a FIFO) itself;
+                    # fsspec's mv would move *into* a directory a link points to.
+                    os.replace(tmp, key)
+                else:
+                    self.fs.mv(tmp, key)
             except BaseException:
                 with contextlib.suppress(Exception):
                     self.fs.rm_file(tmp)
@@ -176,4 +246,7 @@ class RemoteStore:
     def download(self, oid: ObjectId, dest: Path) -> None:
         with translate_errors(self.name, self.url):
             faults.write(str(dest))
-            self.fs.get_file(self.key(oid), str(dest))
+            if self.protocol == "file":
+                self._copy_out(self.key(oid), dest)
+            else:
+                self.fs.get_file(self.key(oid), str(dest))
