@@ -167,18 +167,6 @@ def fetch(
     progress: Progress = NULL_PROGRESS,
 ) -> TransferResult:
     """Download what ``revs`` (default: HEAD and the work tree's mlv.lock) need into the store."""
-    return fetch_held(project, remote_name, revs, jobs=jobs, progress=progress)
-
-
-def fetch_held(
-    project: Project,
-    remote_name: str | None = None,
-    revs: list[str] | None = None,
-    *,
-    jobs: int = DEFAULT_JOBS,
-    progress: Progress = NULL_PROGRESS,
-) -> TransferResult:
-    """``fetch`` for a caller that holds the store lock already."""
     locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
@@ -210,11 +198,12 @@ def pull(
     progress: Progress = NULL_PROGRESS,
 ) -> tuple[TransferResult, CheckoutResult | None]:
     """Fetch what ``rev`` (default: the work tree's mlv.lock) needs, then check it out."""
-    # One hold of both locks, repository first as everywhere: gc cannot slip in between the
-    # download and the checkout and delete what was just fetched.
+    # Both locks across both steps, repository first as everywhere: gc cannot slip in between
+    # the download and the checkout and delete what was just fetched. (fetch shares the store
+    # lock once more, which a shared lock allows.)
     with exclusive(project.process_lock), using_store(project):
         revs = [rev] if rev else None
-        fetched = fetch_held(project, remote_name, revs, jobs=jobs, progress=progress)
+        fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
         if not fetched.complete:
             return fetched, None
         return fetched, checkout_held(project, rev=rev, force=force, progress=progress)
