@@ -80,6 +80,10 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise ManifestError(
             f"{source} is not valid TOML: {exc}", f"fix the syntax in {source}"
         ) from None
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise ManifestError(
+            f"{source} is not valid TOML: nested too deeply", f"fix the syntax in {source}"
+        ) from None
 
 
 def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarations:

@@ -20,6 +20,7 @@ from mlv.model.paths import (
     find_nested,
     same_file_message,
 )
+from mlv.model.tree import MAX_SIZE
 
 SCHEMA_VERSION = 1
 LOCK_FILE = "mlv.lock"
@@ -128,11 +129,17 @@ def _enc_hook(obj: Any) -> Any:
 
 
 def _dec_hook(kind: type, obj: Any) -> Any:
-    if kind is ObjectId and isinstance(obj, str):
-        return ObjectId.parse(obj)
+    if kind is ObjectId:
+        if isinstance(obj, str):
+            return ObjectId.parse(obj)
+        # msgspec turns a TypeError into a ValidationError that names where it happened.
+        raise TypeError(f"Expected an object id (a string), got `{type(obj).__name__}`")
     raise NotImplementedError(f"cannot decode {kind.__name__}")
 
 
+# What malformed bytes may raise: invalid UTF-8 inside a string surfaces as UnicodeDecodeError,
+# and nesting thousands of arrays deep (in params or metrics) as RecursionError.
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
@@ -156,7 +163,7 @@ def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
     check_lock_size(len(data), source)
     try:
         probe = msgspec.json.decode(data, type=_SchemaProbe)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ManifestError(
             f"{source} is malformed: {exc}",
             _RESTORE_HINT,
@@ -169,7 +176,7 @@ def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
         )
     try:
         lock = _DECODER.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ManifestError(
             f"{source} is malformed: {exc}",
             _RESTORE_HINT,
@@ -184,8 +191,8 @@ def _validate(lock: Lock, source: str) -> None:
     try:
         for path, record in lock.artifacts.items():
             check_artifact_path(path)
-            if record.size < 0 or record.files < 0:
-                raise ManifestError(f"artifact {path!r} has a negative size or file count")
+            if not (0 <= record.size <= MAX_SIZE and 0 <= record.files <= MAX_SIZE):
+                raise ManifestError(f"artifact {path!r} has an impossible size or file count")
         nested = find_nested(list(lock.artifacts))
         if nested is not None:
             raise ManifestError(f"artifact {nested[1]!r} lies inside artifact {nested[0]!r}")

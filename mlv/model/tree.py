@@ -19,9 +19,11 @@ from mlv.model.paths import check_relpath, find_collision, find_nested, same_fil
 TREE_FORMAT = 1
 # The largest tree object mlv reads: ~120 bytes an entry, so 10^6 files fit with room to spare.
 MAX_TREE_BYTES = 512 * 1024 * 1024
+# No file is larger than a signed 64-bit size; a bigger number is not a size.
+MAX_SIZE = 2**63 - 1
 
 
-class _Entry(msgspec.Struct, array_like=True, frozen=True):
+class _Entry(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
     path: str
     id: str
     size: int
@@ -77,7 +79,12 @@ class Tree:
             )
         try:
             raw = msgspec.json.decode(data, type=_Tree)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except (
+            msgspec.ValidationError,
+            msgspec.DecodeError,
+            UnicodeDecodeError,  # invalid UTF-8 inside a string
+            RecursionError,  # nesting thousands deep
+        ) as exc:
             raise ManifestError(f"malformed tree object: {exc}") from None
         if raw.format != TREE_FORMAT:
             raise ManifestError(
@@ -90,18 +97,16 @@ class Tree:
             for item in raw.entries:
                 check_relpath(item.path, what="tree entry")
                 if item.path <= previous:
-                    raise ManifestError("tree object entries are not sorted and unique")
-                if item.size < 0:
-                    raise ManifestError(f"tree entry {item.path!r} has a negative size")
+                    raise ManifestError("entries are not sorted and unique")
+                if not 0 <= item.size <= MAX_SIZE:
+                    raise ManifestError(f"entry {item.path!r} has an impossible size")
                 previous = item.path
                 entries.append(
                     TreeEntry(item.path, ObjectId.parse(item.id), item.size, item.executable)
                 )
             for d in raw.empty_dirs:
                 check_relpath(d, what="tree directory")
-        except ManifestError:
-            raise
-        except MlvError as exc:
+        except MlvError as exc:  # a bad path or id, or one of the above
             raise ManifestError(f"malformed tree object: {exc.message}") from None
         paths = [e.path for e in entries]
         nested = find_nested(paths)

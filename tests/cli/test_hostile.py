@@ -26,6 +26,7 @@ from mlv.model.tree import encode_tree
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import MAX_IN_MEMORY, ObjectStore
 from tests.conftest import MlvRunner, Result, git, tree_snapshot, write
+from tests.model.test_manifest import MALFORMED
 
 # Spellings of ".git" that some file system (NTFS, HFS+, any case-insensitive one) opens as the
 # repository's own directory.
@@ -569,3 +570,46 @@ def test_junk_keys_in_an_object_store_remote_are_ignored(
         assert not (tmp_path / "escaped").exists() and not (project / "escaped").exists()
     finally:
         fs.rm("/mlv-hostile-remote", recursive=True)
+
+
+# -- 6. Malformed manifests and ids, through the CLI -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data", [data for data, _ in MALFORMED], ids=[f"lock{i}" for i in range(len(MALFORMED))]
+)
+def test_every_malformed_lock_is_exit_2_with_a_hint(
+    project: Path, mlv: MlvRunner, data: bytes
+) -> None:
+    tracked_dir(project, mlv)
+    (project / "mlv.lock").write_bytes(data)
+    before = tree_snapshot(project / "data")
+    for args in (["status"], ["checkout", "--force"], ["show"], ["push"], ["verify"]):
+        refused(mlv(*args), "mlv.lock")
+    assert tree_snapshot(project / "data") == before
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        b"[]",
+        b'{"format": 1, "entries": [["a.csv", 5, 2, false]]}',
+        b'{"format": 1, "entries": [["a.csv", "sha256:' + b"ab" * 32 + b'", 2, false]]}',
+        b'{"format": 1, "entries": [["a.csv", "xxh128:' + b"AB" * 16 + b'", 2, false]]}',
+        b'{"format": 1, "entries": [["a.csv", "xxh128:' + b"ab" * 16 + b'", 1e999, false]]}',
+        b'{"format": 1, "entries": [["a.csv", "xxh128:' + b"ab" * 16 + b'", -2, false]]}',
+        b'{"format": 1, "entries": [["a.csv", "xxh128:' + b"ab" * 16 + b'", NaN, false]]}',
+        b'{"format": 2, "entries": []}',
+        b'{"format": 1, "entries": [["\xff", "xxh128:' + b"ab" * 16 + b'", 1, false]]}',
+        b'{"format": 1, "entries": [], "empty_dirs": ' + b"[" * 10**5 + b"]" * 10**5 + b"}",
+    ],
+)
+def test_every_malformed_tree_is_exit_2_with_a_hint(
+    project: Path, mlv: MlvRunner, tree: bytes
+) -> None:
+    tracked_dir(project, mlv)
+    point_artifact(project, "data", store_of(project).add_bytes(tree))
+    before = tree_snapshot(project / "data")
+    for args in (["checkout", "--force"], ["status"]):
+        refused(mlv(*args), "tree object")
+    assert tree_snapshot(project / "data") == before

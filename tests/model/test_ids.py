@@ -24,6 +24,18 @@ def test_round_trip_and_equality() -> None:
         "md5:" + "ab" * 16,
         "xxh128:" + "zz" * 16,
         "xxh128:" + "ab" * 17,
+        "sha256:" + "ab" * 32,  # an algorithm this mlv does not know
+        "sha256:" + "ab" * 16,
+        "XXH128:" + "ab" * 16,
+        "xxh128:" + "ab" * 16 + "\n",
+        " xxh128:" + "ab" * 16,
+        "xxh128::" + "ab" * 16,
+        "xxh128:" + "\uff10" * 32,  # FULLWIDTH DIGIT ZERO
+        "xxh128:" + "\u0660" * 32,  # ARABIC-INDIC DIGIT ZERO
+        "xxh128:" + "ab" * 15 + "a/",
+        "xxh128:../" + "a" * 29,
+        "xxh128",
+        ":",
     ],
 )
 def test_malformed_ids_are_rejected(text: str) -> None:

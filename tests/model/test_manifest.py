@@ -174,3 +174,72 @@ def test_a_manifest_past_the_size_limit_is_refused_before_decoding(
     with pytest.raises(ManifestError, match=f"is {len(data):,} bytes") as info:
         decode_lock(data, source="mlv.lock at abc")
     assert "mlv.lock at abc" in info.value.message and info.value.hint
+
+
+def _artifact(**fields: object) -> bytes:
+    record: dict[str, object] = {"kind": "data", "type": "file", "id": str(ID), "size": 1}
+    record["files"] = 1
+    record.update(fields)
+    return _mutated(artifacts={"a": record})
+
+
+def _raw_size(literal: str) -> bytes:
+    return _artifact(size=0).replace(b'"size": 0', b'"size": ' + literal.encode())
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+GOOD = encode_lock(sample())
+
+# Malformed manifests of every shape (issue #7): each must be a ManifestError, exit 2.
+MALFORMED = [
+    (GOOD[: len(GOOD) // 2], "malformed"),  # truncated mid-file
+    (GOOD[:-3], "malformed"),  # truncated at the very end
+    (b"[1, 2]", "malformed"),  # a list, not an object
+    (b'"mlv"', "malformed"),
+    (b"null", "malformed"),
+    (b'{"schema": "1"}', "malformed"),  # schema as a string
+    (b'{"schema": 1.0}', "malformed"),
+    (b'{"schema": null}', "malformed"),
+    (b'{"schema": 1e400}', "malformed"),
+    (b'{"schema": 99999999999999999999999}', "schema version"),
+    (b"\xef\xbb\xbf" + GOOD, "malformed"),  # a byte-order mark
+    ('{"schema": 1}'.encode("utf-16"), "malformed"),
+    (GOOD + b"{}", "malformed"),  # trailing garbage
+    (b'{"schema": 1, "artifacts": {"\xff": 1}}', "malformed"),  # not UTF-8
+    (_artifact(id="sha256:" + "ab" * 32), "unknown hash algorithm 'sha256'"),
+    (_artifact(id="xxh128:" + "AB" * 16), "malformed xxh128 digest"),  # upper case
+    (_artifact(id="xxh128:" + "ab" * 15), "malformed xxh128 digest"),  # too short
+    (_artifact(id="xxh128:" + "ab" * 17), "malformed xxh128 digest"),  # too long
+    (_artifact(id="ab" * 16), "malformed object id"),  # no algorithm
+    (_artifact(id=5), "object id"),
+    (_artifact(id=None), "object id"),
+    (_artifact(size=-1), "impossible size"),
+    (_artifact(files=-1), "impossible size or file count"),
+    (_artifact(size=10**30), "impossible size"),  # a huge integer
+    (_artifact(size=2**63), "impossible size"),
+    (_artifact(files=2**64), "impossible size or file count"),
+    (_raw_size("NaN"), "malformed"),
+    (_raw_size("Infinity"), "malformed"),
+    (_raw_size("1e400"), "malformed"),
+    (_raw_size("1.5"), "malformed"),
+    (_raw_size("true"), "malformed"),
+    (_raw_size('"1"'), "malformed"),
+    (
+        _mutated(stages=_stage({}, {})).replace(b'"outs": {}', b'"outs": {}, "duration": NaN'),
+        "malformed",
+    ),
+    (
+        _mutated(stages={"s": {"cmd": "x", "deps": {}, "outs": {}, "params": {"p": 0}}}).replace(
+            b'"p": 0', b'"p": ' + DEEP
+        ),
+        "malformed",
+    ),  # nested 10^5 deep: was a RecursionError
+    (_mutated(environment={"fingerprint": None}), "malformed"),
+]
+
+
+@pytest.mark.parametrize(("data", "needle"), MALFORMED)
+def test_malformed_manifests_of_every_shape(data: bytes, needle: str) -> None:
+    with pytest.raises(ManifestError) as info:
+        decode_lock(data)
+    assert needle in info.value.message and info.value.hint

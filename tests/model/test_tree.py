@@ -54,6 +54,22 @@ def _raw(entries: list[list[object]], fmt: int = 1, dirs: list[str] | None = Non
         _raw([["a", str(A), 1, False]], dirs=["a"]),
         _raw([["a", str(A), 1, False]], dirs=["a/b"]),
         _raw([["a/b", str(A), 1, False]], dirs=["a"]),
+        # Wrong shapes and impossible numbers.
+        b"[]",
+        b"[1, 2]",
+        b"null",
+        _raw([["a", str(A), 1, False]])[:-5],  # truncated
+        _raw([["a", str(A), 2**63, False]]),
+        _raw([["a", str(A), 10**30, False]]),
+        _raw([["a", 5, 1, False]]),
+        _raw([["a", "sha256:" + "ab" * 32, 1, False]]),
+        _raw([["a", str(A), 1.5, False]]),
+        _raw([["a", str(A), 1, "yes"]]),
+        _raw([["a", str(A), 1]]),
+        _raw([["a", str(A), 1, False, "extra"]]),
+        _raw([["a", str(A), 1, False]]).replace(b'"a"', b'"\xff"'),  # not UTF-8
+        _raw([["a", str(A), 1, False]]).replace(b"1,", b"NaN,"),
+        _raw([]).replace(b'"empty_dirs":[]', b'"empty_dirs":' + b"[" * 100_000 + b"]" * 100_000),
     ],
 )
 def test_malformed_trees_are_rejected(data: bytes) -> None:
