@@ -7,9 +7,11 @@ nothing appeared where it must not.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -613,3 +615,90 @@ def test_every_malformed_tree_is_exit_2_with_a_hint(
     for args in (["checkout", "--force"], ["status"]):
         refused(mlv(*args), "tree object")
     assert tree_snapshot(project / "data") == before
+
+
+# -- 7. A tracked path that is a symbolic link to outside ------------------------------------------
+
+
+class OutsideReads:
+    """Records every file or directory mlv opens or lists below ``root`` (links resolved)."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = os.path.realpath(root)
+        self.seen: list[str] = []
+        for module, name in ((builtins, "open"), (os, "open"), (os, "scandir"), (os, "listdir")):
+            monkeypatch.setattr(module, name, self._wrap(getattr(module, name)))
+
+    def _wrap(self, real: Callable[..., Any]) -> Callable[..., Any]:
+        def recorded(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
+            if isinstance(path, str | bytes | os.PathLike):
+                target = os.path.realpath(os.fsdecode(path))
+                if target == self.root or target.startswith(self.root + os.sep):
+                    self.seen.append(target)
+            return real(path, *args, **kwargs)
+
+        return recorded
+
+
+@pytest.mark.parametrize("target", ["dir", "file", "etc"])
+def test_a_tracked_path_linking_outside_is_refused_and_never_read(
+    project: Path,
+    mlv: MlvRunner,
+    outside: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+) -> None:
+    link = {"dir": outside, "file": outside / "secret.txt", "etc": Path("/etc")}[target]
+    (project / "data").symlink_to(link)
+    reads = OutsideReads(link, monkeypatch)
+    for spelling in ("data", "data/", "./data", f"{project}/data", "data/secret.txt"):
+        refused(mlv("track", spelling), "symbolic link")
+    assert "data" not in (project / "mlv.toml").read_text()
+    assert reads.seen == []
+
+
+@pytest.mark.parametrize("kind", ["dir", "file"])
+def test_a_tracked_path_replaced_by_a_link_is_refused_and_never_read(
+    project: Path,
+    mlv: MlvRunner,
+    outside: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    if kind == "dir":
+        tracked_dir(project, mlv)
+        shutil.rmtree(project / "data")
+        (project / "data").symlink_to(outside)
+    else:
+        write(project / "data", "mine\n")
+        assert mlv("track", "data").code == 0 and mlv("snapshot").code == 0
+        (project / "data").unlink()
+        (project / "data").symlink_to(outside / "secret.txt")
+    lock_before, objects_before = (project / "mlv.lock").read_bytes(), objects(project)
+    outside_before = tree_snapshot(outside)
+    reads = OutsideReads(outside, monkeypatch)
+    for args in (["snapshot"], ["status"]):
+        refused(mlv(*args), "data is a symbolic link")
+    refused_checkout = mlv("checkout")  # the link holds nothing saved: only --force replaces it
+    assert refused_checkout.code == 1 and "data (a symbolic link)" in refused_checkout.err
+    assert reads.seen == []
+    assert (project / "mlv.lock").read_bytes() == lock_before
+    assert objects(project) == objects_before
+    assert mlv("checkout", "--force").code == 0  # the link goes, never what it points to
+    assert not (project / "data").is_symlink()
+    assert reads.seen == []
+    assert tree_snapshot(outside) == outside_before  # (this walk is the test's own)
+
+
+def test_a_link_inside_a_tracked_directory_is_refused_and_never_read(
+    project: Path, mlv: MlvRunner, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracked_dir(project, mlv)
+    (project / "data/sub").mkdir()
+    (project / "data/sub/escape").symlink_to(outside)
+    (project / "data/passwd").symlink_to(outside / "secret.txt")
+    lock_before = (project / "mlv.lock").read_bytes()
+    reads = OutsideReads(outside, monkeypatch)
+    for args in (["snapshot"], ["status"]):
+        refused(mlv(*args), "is a symbolic link")
+    assert reads.seen == [] and (project / "mlv.lock").read_bytes() == lock_before
