@@ -19,7 +19,7 @@ from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
-from mlv.errors import MissingObjects, UsageError, WouldClobber
+from mlv.errors import CorruptObject, ManifestError, MissingObjects, UsageError, WouldClobber
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
@@ -146,6 +146,25 @@ def _clear_dir(path: Path) -> None:
         os.rmdir(dirpath)
 
 
+def _check_sizes(project: Project, writes: list[Target]) -> None:
+    """Every object to be written has the size its record says, checked before anything changes.
+
+    An object is intact when its bytes hash to its id (export checks that), yet it may not be
+    what the record describes: a hand-edited mlv.lock naming a tree object as a file, say.
+    """
+    for target in writes:
+        path = project.store.path_of(target.id)
+        stored = os.stat(path).st_size
+        if stored != target.size:
+            if not project.store.verify(target.id):  # the object is what is wrong
+                raise CorruptObject(str(target.id), str(path))
+            raise ManifestError(
+                f"{target.relpath} is recorded as {target.size} bytes, but its object"
+                f" {target.id} has {stored}",
+                "mlv.lock or a tree object was edited by hand; restore it from git",
+            )
+
+
 def _materialise(project: Project, target: Target, hardlink: bool) -> None:
     """Write one file from the store into the work tree, verified, atomically."""
     dst = project.abspath(target.relpath)
@@ -261,6 +280,7 @@ def restore(
     paths += [f"{d}/." for s in scopes for d in s.empty_dirs]  # each directory itself, too
     for relpath in paths:
         check_no_symlink_parents(project.root, relpath, checked)
+    _check_sizes(project, writes)
 
     keep = {d for s in scopes for d in s.empty_dirs}
     for f in deletes:

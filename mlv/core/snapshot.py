@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mlv.core import code, environment
 from mlv.core.progress import NULL_PROGRESS, Progress
-from mlv.core.project import CONFIG_FILE, MLV_DIR, Project
+from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
 from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
@@ -107,7 +107,7 @@ def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:
 def _previous_snapshot(project: Project) -> Lock | None:
     """The manifest committed at HEAD: `mlv run` may have updated the work tree's already."""
     head = project.git.head()
-    data = project.git.read_blob(head, LOCK_FILE) if head else None
+    data = project.git.read_blob(head, LOCK_FILE, check_size=lock_size_check) if head else None
     if data is None:
         return None
     try:

@@ -315,9 +315,11 @@ def test_a_huge_object_named_as_a_tree_is_refused_unread(project: Path, mlv: Mlv
 # -- 4. Objects of the wrong type, and self-reference ----------------------------------------------
 
 
-def test_a_file_record_naming_a_tree_restores_its_bytes_faithfully(
+def test_a_file_record_naming_a_tree_restores_its_bytes_or_is_refused(
     project: Path, mlv: MlvRunner, tmp_path: Path
 ) -> None:
+    """Ids name bytes, not types: with the true size the tree's bytes are a file like any other;
+    with a size the object does not have, the record is forged and nothing is restored."""
     tracked_dir(project, mlv)
     write(project / "m.pkl", "model")
     mlv("track", "m.pkl")
@@ -325,13 +327,16 @@ def test_a_file_record_naming_a_tree_restores_its_bytes_faithfully(
     tree_id = ObjectId.parse(
         json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
     )
-    point_artifact(project, "m.pkl", tree_id, size=5)  # the size no longer matches the object
+    tree_bytes = store_of(project).read_bytes(tree_id)
     outside = sorted(p.name for p in tmp_path.iterdir())
+    point_artifact(project, "m.pkl", tree_id, size=5)  # the size no longer matches the object
+    refused(mlv("checkout", "--force"), "recorded as 5 bytes")
+    assert (project / "m.pkl").read_text() == "model"
+    point_artifact(project, "m.pkl", tree_id, size=len(tree_bytes))
     result = mlv("checkout", "--force")
     assert result.code == 0, result.err
-    assert (project / "m.pkl").read_bytes() == store_of(project).read_bytes(tree_id)
+    assert (project / "m.pkl").read_bytes() == tree_bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == outside
-    assert (project / "m.pkl").stat().st_size != 5  # the object's bytes, whatever the record says
 
 
 @pytest.mark.parametrize(
@@ -359,8 +364,14 @@ def test_a_tree_entry_naming_another_tree_restores_its_bytes(project: Path, mlv:
     inner = ObjectId.parse(
         json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
     )
+    size = len(store.read_bytes(inner))
+    wrong = store.add_bytes(encode_tree([("nested", inner, 1, False)], []))
+    point_artifact(project, "data", wrong)
+    before = tree_snapshot(project / "data")
+    refused(mlv("checkout", "--force"), "recorded as 1 bytes")  # a forged size
+    assert tree_snapshot(project / "data") == before  # refused before anything changed
     outer = store.add_bytes(
-        encode_tree([("a.csv", inner, 1, False), ("nested", inner, 1, True)], [])
+        encode_tree([("a.csv", inner, size, False), ("nested", inner, size, True)], [])
     )
     point_artifact(project, "data", outer)
     result = mlv("checkout", "--force")

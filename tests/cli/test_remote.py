@@ -114,14 +114,19 @@ def test_interrupted_push_resumes_and_leaves_nothing_corrupt(
     mlv("remote", "add", "origin", str(remote))
     mlv("snapshot", "-m", "many files")
     kills = 0
-    for delay in (0.3, 0.6, 0.9):
+    for _ in range(3):
+        # Kill once the remote has grown by 40 more objects: a moment mid-transfer however
+        # loaded the machine is (a fixed delay could fall before the first upload or after
+        # the last).
+        target = len(remote_objects(remote)) + 40
         proc = subprocess.Popen(
             [sys.executable, "-m", "mlv", "push", "-j", "1"],
             cwd=project,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(delay)
+        while proc.poll() is None and len(remote_objects(remote)) < target:
+            time.sleep(0.01)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
