@@ -2,8 +2,8 @@
 
 Both finish, or one waits and then fails with a clear error; the store stays consistent; gc
 never deletes an object that a snapshot running elsewhere is about to name in its mlv.lock.
-Where timing matters the tests do not race: ``MLV_FAULT=stop@k`` freezes a process at its k-th
-durable step, the other command runs, then the first is resumed.
+The tests do not race: ``MLV_FAULT=stop@k`` freezes a process at its k-th durable step, the
+other command runs (and must wait, or succeed beside it), then the first is resumed.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def mark_index(cwd: Path, cache: Path, scratch: Path, wanted: str, *args: str) -
     the work tree and its store."""
     copy, cache_copy = scratch / "dry", scratch / "dry-cache"
     subprocess.run(["cp", "-a", str(cwd), str(copy)], check=True)
-    subprocess.run(["cp", "-a", str(cache), str(cache_copy)], check=True)
+    if cache.exists():
+        subprocess.run(["cp", "-a", str(cache), str(cache_copy)], check=True)
     log = scratch / "marks.log"
     env = {"MLV_CACHE_DIR": str(cache_copy)}
     done = run_mlv(copy, *args, fault=f"count:{log}", env=env)
@@ -81,9 +82,19 @@ def many_files(tmp_path: Path) -> Path:
     return repo
 
 
-def test_two_snapshots_at_once(many_files: Path) -> None:
+def test_two_snapshots_at_once(many_files: Path, tmp_path: Path) -> None:
     repo = many_files
-    first, second = (start_mlv(repo, "snapshot", "-m", "same") for _ in range(2))
+    # The first is frozen mid-way (objects stored, mlv.lock not yet written): the second must
+    # wait for it, not interleave.
+    stop_at = mark_index(repo, repo / ".mlv/cache", tmp_path, "mlv.lock", "snapshot")
+    first = start_mlv(repo, "snapshot", "-m", "same", env={"MLV_FAULT": f"stop@{stop_at}"})
+    wait_stopped(first)
+    waited = run_mlv(repo, "snapshot", "-m", "same", env={"MLV_LOCK_TIMEOUT": "0.3"})
+    assert waited.returncode == 1 and "working in this repository" in waited.stderr
+    second = start_mlv(repo, "snapshot", "-m", "same")
+    time.sleep(0.3)
+    assert second.poll() is None  # waiting
+    os.kill(first.pid, signal.SIGCONT)
     results = [finish(first), finish(second)]
     assert [code for code, _, _ in results] == [0, 0], results
     assert int(git(repo, "rev-list", "--count", "HEAD")) == 2  # one snapshot commit, not two
@@ -107,7 +118,7 @@ def test_a_held_repository_is_a_clear_wait_then_error(many_files: Path) -> None:
     assert run_mlv(repo, "snapshot").returncode == 0  # once free, it works
 
 
-def test_checkout_and_snapshot_at_once(many_files: Path) -> None:
+def test_checkout_and_snapshot_at_once(many_files: Path, tmp_path: Path) -> None:
     repo = many_files
     assert run_mlv(repo, "snapshot", "-m", "one").returncode == 0
     one = workspace_files(repo)
@@ -115,9 +126,18 @@ def test_checkout_and_snapshot_at_once(many_files: Path) -> None:
         write(repo / f"data/f{i:03}.bin", os.urandom(2048))
     assert run_mlv(repo, "snapshot", "-m", "two").returncode == 0
     two = workspace_files(repo)
-    checkout = start_mlv(repo, "checkout", "HEAD~1")
+    # Checkout frozen after its first step: the snapshot waits, so it never records a half
+    # checked-out directory.
+    second = mark_index(repo, repo / ".mlv/cache", tmp_path, "", "checkout", "HEAD~1") + 1
+    checkout = start_mlv(repo, "checkout", "HEAD~1", env={"MLV_FAULT": f"stop@{second}"})
+    wait_stopped(checkout)
     snapshot = start_mlv(repo, "snapshot", "-m", "three")
+    time.sleep(0.3)
+    assert snapshot.poll() is None  # waiting for the checkout
+    os.kill(checkout.pid, signal.SIGCONT)
     assert finish(checkout)[0] == 0 and finish(snapshot)[0] == 0
+    assert workspace_files(repo) | {"mlv.lock": b""} == one | {"mlv.lock": b""}
+    assert run_mlv(repo, "status", "--check").returncode == 0  # recorded what checkout wrote
     for path, content in workspace_files(repo).items():
         if path != "mlv.lock":
             assert content in (one[path], two[path]), path  # every file whole, one version
@@ -188,7 +208,8 @@ def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Pat
     subprocess.run(["rm", "-rf", str(b)], check=True)
     assert run_mlv(a, "gc").returncode == 0
     assert new_id not in store_objects(cache)
-    assert list((cache / "users").iterdir()) == [next((cache / "users").iterdir())]  # A only
+    users = [p.read_text() for p in (cache / "users").iterdir()]
+    assert users == [str(a.resolve())]  # A only
     assert run_mlv(a, "verify").returncode == 0
 
 
@@ -215,3 +236,32 @@ def test_shared_lock_lets_readers_in_together(tmp_path: Path) -> None:
     busy = pytest.raises(Exception, match="another mlv process")
     with exclusive(lock), busy, shared(lock, timeout=0.2):
         pass
+
+
+def test_gc_keeps_what_a_clone_using_another_clones_store_needs(tmp_path: Path) -> None:
+    """B's store is A's own .mlv/cache (set by cache_dir, or only by MLV_CACHE_DIR in B's
+    environment): gc on either side keeps what the other needs."""
+    a = make_repo(tmp_path / "a")
+    assert run_mlv(a, "init").returncode == 0
+    write(a / "data/base.csv", "id\n1\n")
+    assert run_mlv(a, "track", "data").returncode == 0
+    assert run_mlv(a, "snapshot", "-m", "base").returncode == 0
+    store = a / ".mlv/cache"
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(a), str(b))
+    b_env = {"MLV_CACHE_DIR": str(store)}  # nothing in B's files says so
+    assert run_mlv(b, "checkout", env=b_env).returncode == 0
+    write(b / "data/b-only.csv", "B\n")
+    assert run_mlv(b, "snapshot", "-m", "B", env=b_env).returncode == 0
+    write(a / "data/a-only.csv", "A\n")
+    assert run_mlv(a, "snapshot", "-m", "A").returncode == 0
+    b_only, a_only = str(hash_bytes(b"B\n")), str(hash_bytes(b"A\n"))
+
+    junk = store / "users"
+    write(junk / ".half-written.mlv-tmp", "")  # a registration killed mid-write
+    (junk / "not-an-entry").mkdir()
+    assert run_mlv(a, "gc").returncode == 0
+    assert run_mlv(b, "gc", env=b_env).returncode == 0
+    assert {a_only, b_only} <= set(store_objects(store))
+    assert run_mlv(a, "verify").returncode == 0
+    assert run_mlv(b, "verify", env=b_env).returncode == 0

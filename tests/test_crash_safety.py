@@ -133,7 +133,7 @@ TRAIN = (
 
 def wait_for_orphans(work: Path) -> None:
     for marker in (work / ".mlv/tmp").glob("running-*"):
-        group = int(marker.read_text() or "0")
+        group = json.loads(marker.read_text()).get("group", 0)
         while group > 0:
             try:
                 os.killpg(group, 0)
@@ -235,7 +235,6 @@ def test_sweep_reaches_deep_into_the_command(template: Path, tmp_path: Path) -> 
     labels = " ".join(marks)
     assert "mlv.lock" in labels and "git commit" in labels
     assert sum(" write " in f" {m} " for m in marks) >= 5  # the changed objects, then the lock
-    assert os.environ.get("MLV_FAULT") is None
 
 
 def test_run_killed_during_a_stage_waits_for_the_orphan(

@@ -33,6 +33,10 @@ ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 BUCKETS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 
 
+# Failures of a disk, not of a connection: the error boundary names the errno and the place.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+
+
 class RemoteError(MlvError):
     """The remote could not be reached or failed during a transfer (worth retrying)."""
 
@@ -83,6 +87,8 @@ def translate_errors(name: str, url: str) -> Iterator[None]:
             "ConnectionRefusedError",
         }:
             raise RemoteError(f"remote {name} is unreachable: {_short(exc)}") from None
+        if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+            raise  # a disk's failure (ours or a directory remote's), reported as such with its path
         if isinstance(exc, OSError):
             raise RemoteError(f"remote {name}: {_short(exc)}") from None
         raise

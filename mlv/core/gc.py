@@ -102,20 +102,20 @@ class _SharersLocks:
 def _sharers_locks(project: Project, flags: dict[str, bool], dry_run: bool) -> _SharersLocks:
     """What the other work trees using this store keep, by the same rules as this one.
 
-    A registered work tree that is gone, or now uses another store, is forgotten; one that
-    exists but cannot be read stops gc (deleting its objects would be a guess).
+    A registered work tree that is gone is forgotten. One that exists is kept even if it may
+    have moved to another store since (its own settings or environment decide that, and gc
+    cannot see the environment it runs in); one that cannot be read stops gc, because deleting
+    its objects would be a guess.
     """
     found = _SharersLocks([], 0)
-    own_store = project.store.root.resolve()
     for sharer in sharers(project):
+        if not (sharer.root / DECLARATIONS_FILE).is_file():
+            if not dry_run:
+                sharer.entry.unlink(missing_ok=True)
+            continue
         other: Project | None = None
         try:
-            if (sharer.root / DECLARATIONS_FILE).is_file():
-                other = open_project(sharer.root)
-            if other is None or other.store.root.resolve() != own_store:
-                if not dry_run:
-                    sharer.entry.unlink(missing_ok=True)
-                continue
+            other = open_project(sharer.root)
             found.locks += locks_at(other, kept_revisions(other, **flags), include_worktree=True)
             found.worktrees += 1
         except MlvError as exc:

@@ -170,6 +170,9 @@ class SyncOutcome:
     skipped: str | None = None
 
 
+HOOK_LOCK_TIMEOUT = 5.0
+
+
 def after_checkout(project: Project) -> SyncOutcome:
     """post-checkout / post-merge: restore artifacts to the new mlv.lock, never clobbering."""
     outcome = SyncOutcome()
@@ -182,7 +185,8 @@ def after_checkout(project: Project) -> SyncOutcome:
         outcome.skipped = "no artifacts recorded"
         return outcome
     try:
-        with exclusive(project.process_lock), using_store(project):
+        # A git hook must not hold git up for a minute: if mlv is busy, say so and move on.
+        with exclusive(project.process_lock, timeout=HOOK_LOCK_TIMEOUT), using_store(project):
             result = restore(project, lock, [])
     except MissingObjects as exc:
         outcome.missing = exc.missing

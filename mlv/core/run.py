@@ -8,7 +8,6 @@ what it leaves behind is exactly what it wrote, and nothing is lost.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import signal
@@ -23,8 +22,9 @@ import msgspec
 
 from mlv import faults
 from mlv.core import environment, gitignore
+from mlv.core.interrupted import OutputIds, RunMarker
 from mlv.core.params import metric_values, param_values
-from mlv.core.pipeline import StageState, dependency_ids, pipeline_states
+from mlv.core.pipeline import StageState, dependency_ids, path_id, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.sharing import using_store
@@ -34,7 +34,6 @@ from mlv.errors import CheckFailed
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord
 from mlv.model.stages import StageDecl
-from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 
 # Events reported to the caller: ("skip" | "run" | "done" | "would run", stage, detail).
@@ -104,38 +103,8 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _running_marker(project: Project, stage: str) -> Path:
-    """Present while ``stage`` runs: from clearing its outputs until mlv.lock records it."""
-    return project.tmp_dir / f"running-{stage}"
-
-
-class StillRunning(CheckFailed):
-    def __init__(self, name: str, group: int) -> None:
-        super().__init__(
-            f"stage {name} of an interrupted `mlv run` is still running (process group {group})",
-            f"let it finish or stop it (kill -- -{group}), then run `mlv run` again",
-        )
-
-
-def _note_group(marker: Path, group: int) -> None:
-    write_bytes_atomic(marker, b"%d" % group, durable=False)
-
-
-def _refuse_if_still_running(name: str, marker: Path) -> None:
-    """A killed mlv cannot stop its stage; a re-run must not race the orphan on its outputs."""
-    try:
-        group = int(marker.read_bytes() or b"0")
-    except (FileNotFoundError, ValueError):
-        return
-    if group <= 0:
-        return
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return
-    except PermissionError:
-        pass  # exists, owned by someone else
-    raise StillRunning(name, group)
+def _output_ids(scanner: Scanner, stage: StageDecl) -> OutputIds:
+    return {out: path_id(scanner, out) for out in stage.outputs}
 
 
 def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:
@@ -224,11 +193,9 @@ def run(
                 for r in state.reasons
                 if r.startswith("output changed: ")
             ]
-            marker = _running_marker(project, name)
-            _refuse_if_still_running(name, marker)
-            # Outputs a killed run of this stage left behind are not anyone's edits (what they
-            # replaced was saved to the store before the stage started).
-            if edited and not force and not marker.exists():
+            marker = RunMarker.of(project.tmp_dir, name)
+            marker.refuse_if_still_running()
+            if edited and not force and not marker.explains(_output_ids(scanner, stage)):
                 raise CheckFailed(
                     f"stage {name}: output(s) changed since the stage last ran: "
                     f"{', '.join(edited)}; running it would replace them",
@@ -237,8 +204,7 @@ def run(
                 )
             on_event("run", name, "; ".join(state.reasons) or "forced")
             deps = dependency_ids(scanner, stage)
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(marker, b"", durable=False)
+            marker.start()
             clear_outputs(project, scanner, stage, project.root)
             started = datetime.now(timezone.utc)
             clock = time.monotonic()
@@ -246,10 +212,11 @@ def run(
                 stage.cmd,
                 project.root,
                 capture=False,
-                on_start=functools.partial(_note_group, marker),
+                on_start=marker.note_group,
             )
             duration = time.monotonic() - clock
             if code != 0:
+                marker.note_failure(_output_ids(scanner, stage))
                 project.state.flush()
                 raise StageFailed(name, code)
             record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
@@ -264,7 +231,7 @@ def run(
             )
             project.write_lock(lock)
             project.state.flush()
-            marker.unlink()
+            marker.finish()
             result.ran.append(name)
             on_event("done", name, f"{duration:.2f} s")
     return result

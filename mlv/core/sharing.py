@@ -4,8 +4,8 @@ Any number of mlv processes may add objects to one store at once: objects appear
 rename and equal ids mean equal bytes. gc is the exception. It deletes what no work tree
 references, so it must know every work tree that uses the store, and no process may be between
 storing an object and naming it in an mlv.lock while gc decides. So commands that add or read
-objects hold the store's lock shared, gc holds it alone, and a store outside a work tree keeps
-a list of the work trees that use it (``users/``, one small file each).
+objects hold the store's lock shared, gc holds it alone, and every store keeps a list of the
+work trees that use it (``users/``, one small file each).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 USERS_DIR = "users"
+_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 LOCK_NAME = "lock"
 
 
@@ -38,35 +41,58 @@ class Sharer:
     root: Path
 
 
-def _is_private(project: Project) -> bool:
-    """A store inside the work tree (the default) has no other user."""
-    return project.store.root.resolve().is_relative_to(project.root.resolve())
-
-
 def register(project: Project) -> None:
-    """Record this work tree as a user of its store (once; later a single stat)."""
-    if _is_private(project):
-        return
+    """Record this work tree as a user of its store (once; later a single stat).
+
+    Every work tree registers, its own private store included: another work tree may point its
+    cache_dir at this one's ``.mlv/cache``, and gc there must then keep what this one needs.
+    """
     root = str(project.root.resolve())
     entry = project.store.root / USERS_DIR / hash_bytes(root.encode()).digest
     if entry.exists():
         return
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(entry, root.encode(), durable=False)
+        tmp_dir = project.store.root / "tmp"  # not users/: gc reads every entry there
+        write_bytes_atomic(entry, root.encode(), durable=False, tmp_dir=tmp_dir)
     except OSError as exc:
         # A store this user may only read: nothing of ours can be added to it for gc to keep.
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
 
 
+# Store locks this process holds shared, and how many times: a shared hold is taken once per
+# process and counted after that. (flock would allow a second hold, but where Linux emulates
+# flock with POSIX locks, on NFS, releasing the inner one would release the outer one too.)
+_HELD: dict[Path, int] = {}
+_HELD_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def using_store(project: Project) -> Iterator[None]:
     """Add or read objects: registered, and with the store's lock held shared (gc waits)."""
+    path = project.store.root / LOCK_NAME
+    with _HELD_LOCK:
+        nested = _HELD.get(path, 0) > 0
+        if nested:
+            _HELD[path] += 1
+    if nested:
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                _HELD[path] -= 1
+        return
     register(project)
     what = f"cleaning the object store {project.store.root} (mlv gc)"
-    with shared(project.store.root / LOCK_NAME, what=what):
-        yield
+    with shared(path, what=what):
+        with _HELD_LOCK:
+            _HELD[path] = 1
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                del _HELD[path]
 
 
 @contextlib.contextmanager
@@ -80,13 +106,19 @@ def store_alone(project: Project) -> Iterator[None]:
 def sharers(project: Project) -> list[Sharer]:
     """The other work trees registered as users of this project's store."""
     users = project.store.root / USERS_DIR
-    if _is_private(project) or not users.is_dir():
+    if not users.is_dir():
         return []
     own = project.root.resolve()
     found = []
     for entry in sorted(users.iterdir()):
-        root = Path(entry.read_text(encoding="utf-8", errors="replace").strip())
-        if root != own:
+        if not _DIGEST.match(entry.name):
+            continue  # not an entry of ours
+        try:
+            text = entry.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+            continue  # vanished meanwhile, or not an entry of ours
+        root = Path(text)
+        if root.is_absolute() and root != own:
             found.append(Sharer(entry, root))
     return found
 

@@ -23,8 +23,8 @@ class Busy(CheckFailed):
     def __init__(self, path: Path, what: str, holder: str) -> None:
         super().__init__(
             f"another mlv process{holder} is {what}",
-            f"wait for it to finish (or set {TIMEOUT_ENV} to wait longer);"
-            f" if none is running, remove {path}",
+            f"wait for it to finish, or set {TIMEOUT_ENV} to wait longer (the lock on {path}"
+            " ends with the process that holds it: never delete the file)",
         )
 
 

@@ -533,3 +533,33 @@ def test_reproduce_reports_environment_drift_and_keeps_workdir_on_request(
     git(pipeline, "worktree", "remove", "--force", str(kept))
     human = mlv("reproduce")
     assert "environment differs" in human.out
+
+
+def test_outputs_of_a_failed_run_are_debris_but_a_later_edit_is_not(
+    project: Path, mlv: MlvRunner
+) -> None:
+    cmd = (
+        "import pathlib, sys; pathlib.Path('out.txt').write_text('written by the stage'); "
+        "sys.exit(1 if pathlib.Path('fail').exists() else 0)"
+    )
+    write(project / "in.txt", "1")
+    assert mlv("track", "in.txt").code == 0
+    assert mlv("stage", "add", "s", "-d", "in.txt", "-o", "out.txt", "--", "python", "-c",
+               cmd).code == 0  # fmt: skip
+    assert mlv("run").code == 0
+
+    write(project / "fail", "")
+    write(project / "in.txt", "2")
+    assert mlv("run").code == 1  # the stage failed after writing its output
+    (project / "fail").unlink()
+    assert mlv("run").code == 0  # what the failed run left is replaced without --force
+
+    write(project / "fail", "")
+    write(project / "in.txt", "3")
+    assert mlv("run").code == 1
+    write(project / "out.txt", "my own edit")  # made after the failure: someone's work
+    (project / "fail").unlink()
+    refused = mlv("run")
+    assert refused.code == 1 and "output(s) changed since the stage last ran" in refused.err
+    assert (project / "out.txt").read_text() == "my own edit"
+    assert mlv("run", "--force").code == 0
