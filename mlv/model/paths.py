@@ -19,9 +19,10 @@ _NOT_NORMAL = re.compile(r"(^|/)\.{0,2}(/|$)")
 # A component that some file system takes for ".git" (git refuses the same, CVE-2014-9390 and
 # later): any case; NTFS's trailing dots and spaces and alternate data streams (".git. ",
 # ".git::$INDEX_ALLOCATION"); NTFS's 8.3 short name "git~1"; HFS+'s ignored code points (below).
-_DOTGIT = re.compile(r"(?:^|/)(?:\.git|git~1)[. ]*(?::[^/]*)?(?:/|$)", re.IGNORECASE)
+_GIT_NAME = r"(?:\.git|git~1)[. ]*(?::[^/]*)?"
+_DOTGIT = re.compile(rf"(?:^|/){_GIT_NAME}(?:/|$)", re.IGNORECASE)
 # Both in one regex: a typical path costs one search, as it did before .git was checked.
-_SUSPECT = re.compile(r"(?:^|/)(?:\.{0,2}|(?i:\.git|git~1)[. ]*(?::[^/]*)?)(?:/|$)")
+_SUSPECT = re.compile(rf"(?:^|/)(?:\.{{0,2}}|(?i:{_GIT_NAME}))(?:/|$)")
 # Code points HFS+ ignores in names, so that ".g\u200cit" is ".git" there.
 _HFS_IGNORED = re.compile("[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]")
 
@@ -106,6 +107,7 @@ def find_collision(paths: Iterable[str]) -> tuple[str, str] | None:
             names.append(parent)
             parent = parent.rpartition("/")[0]
         for name in names:
+            # folded(), inlined for ASCII: this runs for every file of a directory.
             other = seen.setdefault(name.lower() if name.isascii() else folded(name), name)
             if other != name:
                 return (min(other, name), max(other, name))
