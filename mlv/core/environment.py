@@ -6,14 +6,17 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import EnvironmentRecord, PlatformRecord, PythonRecord
+from mlv.model.secrets import text_credentials
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.store import ObjectStore
 
@@ -96,6 +99,24 @@ def fingerprint(record: EnvironmentRecord) -> ObjectId:
     return hash_bytes(msgspec.json.encode(essence, order="sorted"))
 
 
+def allowed_values(names: tuple[str, ...], environ: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed variables that are set; refused when a value carries credentials.
+
+    The names were checked when mlv.toml was read; a harmless name (DATABASE_URL) may still hold
+    a password in its value, and mlv.lock would keep it in git history for good.
+    """
+    values = {name: environ[name] for name in names if name in environ}
+    for name, value in values.items():
+        found = text_credentials(value)
+        if found is not None:
+            raise UsageError(
+                f"[env] variable {name} holds an address with {found}; mlv will not record it",
+                "keep the credentials out of its value (use the backend's own credential"
+                " store), or remove the variable from [env] variables in mlv.toml",
+            )
+    return values
+
+
 def capture(root: Path, variables: tuple[str, ...], store: ObjectStore | None) -> EnvironmentRecord:
     """Describe the running environment; lockfiles are stored as objects when ``store`` is given."""
     lockfiles: dict[str, ObjectId] = {}
@@ -108,7 +129,7 @@ def capture(root: Path, variables: tuple[str, ...], store: ObjectStore | None) -
         platform=PlatformRecord(sys.platform, platform.machine(), platform.release()),
         packages=installed_packages(),
         lockfiles=lockfiles,
-        variables={name: os.environ[name] for name in variables if name in os.environ},
+        variables=allowed_values(variables, os.environ),
     )
     return msgspec.structs.replace(record, fingerprint=fingerprint(record))
 

@@ -138,3 +138,13 @@ def scrub(text: str, environ: Mapping[str, str]) -> str:
     for value in sorted(secrets, key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def text_credentials(text: str) -> str | None:
+    """What credentials an address quoted anywhere in ``text`` carries (see ``url_credentials``),
+    or None: for values, like an allowed variable's, that may hold a connection URL."""
+    for match in _URL.finditer(text):
+        found = url_credentials(match.group(0))
+        if found is not None:
+            return found
+    return None

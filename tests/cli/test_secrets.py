@@ -283,3 +283,25 @@ def test_the_error_boundary_scrubs_every_message(
     result = mlv("track", f"missing-{key}.csv")
     assert result.code == 2 and result.err.startswith("error: ")
     assert not leaks(result.err, key)
+
+
+def test_an_allowed_variable_holding_a_password_is_refused(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name is harmless; the value is a connection URL with a password in it.
+    monkeypatch.setenv("DATABASE_URL", "postgres://ml:hunter2-db-pass@db.internal/feature_store")
+    allow(project, "DATABASE_URL")
+    write(project / "data.csv", "a\n1\n")
+    assert mlv("track", "data.csv").code == 0
+    refused = mlv("snapshot", "-m", "with a password in an allowed variable")
+    assert refused.code == 2, refused.err
+    assert "DATABASE_URL holds an address with a password" in refused.err
+    assert "hint:" in refused.err and not leaks(printed(refused), "hunter2-db-pass")
+    assert not (project / "mlv.lock").exists()
+    # The same address without the password is recorded as it is.
+    monkeypatch.setenv("DATABASE_URL", "postgres://db.internal/feature_store")
+    assert mlv("snapshot", "-m", "allowed").code == 0
+    lock = json.loads((project / "mlv.lock").read_text())
+    assert lock["environment"]["variables"] == {
+        "DATABASE_URL": "postgres://db.internal/feature_store"
+    }
