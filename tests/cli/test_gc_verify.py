@@ -8,10 +8,11 @@ from pathlib import Path
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
+from tests.crash import store_objects
 
 
 def store_ids(root: Path) -> set[str]:
-    return {f"xxh128:{p.parent.name}{p.name}" for p in (root / ".mlv/cache/xxh128").glob("*/*")}
+    return set(store_objects(root / ".mlv/cache"))
 
 
 def version(root: Path, mlv: MlvRunner, tag: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ import pytest
 from mlv.model.ids import ObjectId
 from mlv.storage.hashing import hash_file
 from tests.conftest import MlvRunner, git, tree_snapshot, write
+from tests.crash import store_objects
 from tests.s3server import create_bucket, moto_server
 
 
@@ -39,7 +40,8 @@ def clone(src: Path, dst: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def remote_objects(root: Path) -> dict[str, Path]:
-    return {f"xxh128:{p.parent.name}{p.name}": p for p in root.glob("xxh128/*/*")}
+    # A directory remote exists only after the first push, and one test counts its objects before.
+    return store_objects(root) if root.exists() else {}
 
 
 def test_directory_remote_push_pull_round_trip(
@@ -77,8 +79,7 @@ def test_fetch_only_what_a_revision_needs(
     assert mlv("push", "HEAD~1", "HEAD").code == 0
     clone(project, tmp_path / "c", monkeypatch)
     fetched = json.loads(mlv("fetch", "HEAD", "--json").out)
-    store = tmp_path / "c/.mlv/cache/xxh128"
-    have = {f"xxh128:{p.parent.name}{p.name}" for p in store.glob("*/*")}
+    have = set(store_objects(tmp_path / "c/.mlv/cache"))
     assert len(have) == fetched["transferred"]
     assert str(hash_file(project / "models/m.pkl")) in have
     old_model = json.loads(git(project, "show", "HEAD~1:mlv.lock"))["artifacts"]["models/m.pkl"]
