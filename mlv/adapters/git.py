@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mlv import faults
 from mlv.errors import GitError, NotARepository, UnknownRevision, UsageError
@@ -156,7 +157,7 @@ class GitRepo:
                     continue
                 size = int(header[2])
                 if header[1] != b"blob":  # a directory of that name: no such file
-                    stdout.read(size + 1)
+                    _discard(stdout, size + 1)
                     result[commit] = None
                     continue
                 if check_size is not None:
@@ -287,3 +288,12 @@ class GitRepo:
                 + proc.stderr.decode(errors="replace").strip()[:300],
                 "the snapshot's base commit may have been rewritten; reproduce a later snapshot",
             )
+
+
+def _discard(stream: IO[bytes], size: int) -> None:
+    """Read past ``size`` bytes in bounded chunks (a tree object's size is anyone's guess)."""
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            return
+        size -= len(chunk)

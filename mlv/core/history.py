@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlv.core.project import Project, lock_size_check
-from mlv.errors import MlvError, UsageError
+from mlv.errors import ManifestError, MlvError, UsageError
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
 
 
@@ -22,11 +22,22 @@ class LogEntry:
 def log(project: Project, limit: int | None = None) -> list[LogEntry]:
     """Commits reachable from HEAD that changed mlv.lock, newest first, with their manifests."""
     commits = project.git.log(LOCK_FILE, limit=limit)
-    blobs = project.git.read_blobs([c.sha for c in commits], LOCK_FILE, check_size=lock_size_check)
+    problems: dict[str, str] = {}
+    try:
+        shas = [c.sha for c in commits]
+        blobs = project.git.read_blobs(shas, LOCK_FILE, check_size=lock_size_check)
+    except ManifestError:
+        # One manifest too large to read: find it, mark it, and list the others all the same.
+        blobs = {}
+        for c in commits:
+            try:
+                blobs[c.sha] = project.git.read_blob(c.sha, LOCK_FILE, check_size=lock_size_check)
+            except ManifestError as exc:
+                blobs[c.sha], problems[c.sha] = None, exc.message
     entries = []
     for c in commits:
         data = blobs[c.sha]
-        lock, problem = None, None
+        lock, problem = None, problems.get(c.sha)
         if data is not None:
             try:
                 lock = decode_lock(data, source=f"{LOCK_FILE} at {c.sha[:10]}")

@@ -78,7 +78,12 @@ def test_a_huge_lock_in_git_history_is_refused_unread(
     reads = CatFileReads(monkeypatch)
     for args in (["show", "HEAD"], ["checkout", "HEAD"], ["log"], ["verify"], ["gc", "--dry-run"]):
         opened = len(reads.pipes)
-        refused(mlv(*args), f"mlv.lock at {head} is {committed:,} bytes")
+        result = mlv(*args)
+        if args == ["log"]:  # a listing marks the one commit and goes on with the others
+            assert result.code == 0, result.err
+            assert f"mlv.lock at {head} is {committed:,} bytes" in result.out
+        else:
+            refused(result, f"mlv.lock at {head} is {committed:,} bytes")
         # decode_lock gives the same error after reading the blob: only the bytes that came
         # through git's pipe tell that its size was checked first.
         totals = [pipe.total for pipe in reads.pipes[opened:]]
