@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mlv.storage.hashing import hash_bytes
-from mlv.storage.lock import exclusive, shared
+from mlv.storage.lock import Busy, exclusive, shared
 from tests.conftest import git, make_repo, write
 from tests.crash import assert_store_consistent, run_mlv, store_objects, workspace_files
 
@@ -227,14 +227,46 @@ def test_two_clones_store_the_same_objects_at_once(tmp_path: Path) -> None:
     assert run_mlv(a, "verify").returncode == 0 and run_mlv(b, "verify").returncode == 0
 
 
+def hold_lock(path: Path, mode: str) -> subprocess.Popen[str]:
+    """Another process holding ``path`` (mode "exclusive" or "shared") until it is killed."""
+    code = (
+        "import sys, time; from pathlib import Path; from mlv.storage import lock; "
+        f"cm = lock.{mode}(Path(sys.argv[1])); cm.__enter__(); print('held', flush=True); "
+        "time.sleep(600)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
 def test_shared_lock_lets_readers_in_together(tmp_path: Path) -> None:
-    """Many sharers at once (snapshots, checkouts, pushes), one exclusive holder (gc) alone."""
+    """Many sharers at once (snapshots, checkouts, pushes), one exclusive holder (gc) alone; a
+    lock this process holds already is counted, not taken again."""
     lock = tmp_path / "lock"
-    busy = pytest.raises(Exception, match="another mlv process")
-    with shared(lock), shared(lock, timeout=0.2), busy, exclusive(lock, timeout=0.2):
+    other = hold_lock(lock, "shared")
+    try:
+        with shared(lock, timeout=0.2), shared(lock, timeout=0.2):  # sharers together
+            pass
+        with (
+            pytest.raises(Busy, match="another mlv process is busy"),
+            exclusive(lock, timeout=0.2, what="busy", exclusive_only=False),
+        ):
+            pass
+    finally:
+        other.kill()
+        other.wait()
+    other = hold_lock(lock, "exclusive")
+    try:
+        with pytest.raises(Busy, match=rf"\(pid {other.pid}\)"), shared(lock, timeout=0.2):
+            pass
+    finally:
+        other.kill()
+        other.wait()
+    with exclusive(lock), exclusive(lock, timeout=0), shared(lock, timeout=0):  # re-entrant
         pass
-    busy = pytest.raises(Exception, match="another mlv process")
-    with exclusive(lock), busy, shared(lock, timeout=0.2):
+    with shared(lock), pytest.raises(RuntimeError, match="cannot be upgraded"), exclusive(lock):
         pass
 
 

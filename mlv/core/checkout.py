@@ -194,19 +194,6 @@ def checkout(
     progress: Progress = NULL_PROGRESS,
 ) -> CheckoutResult:
     """Restore tracked paths as recorded at ``rev`` (default: the work tree's mlv.lock)."""
-    with exclusive(project.process_lock), using_store(project):
-        return checkout_held(project, rev=rev, paths=paths, force=force, progress=progress)
-
-
-def checkout_held(
-    project: Project,
-    *,
-    rev: str | None = None,
-    paths: list[str] | None = None,
-    force: bool = False,
-    progress: Progress = NULL_PROGRESS,
-) -> CheckoutResult:
-    """``checkout`` for a caller that holds the repository and store locks already."""
     if rev is not None:
         sha, lock = project.lock_at(rev)
     else:
@@ -216,7 +203,8 @@ def checkout_held(
             raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
         lock = current_lock
     wanted = [to_relpath(project.root, p) for p in paths or []]
-    return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
+    with exclusive(project.process_lock), using_store(project):
+        return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
 
 
 def restore(

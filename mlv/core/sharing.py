@@ -14,7 +14,6 @@ import contextlib
 import errno
 import functools
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,45 +60,20 @@ def register(project: Project) -> None:
             raise
 
 
-# Store locks this process holds shared, and how many times: a shared hold is taken once per
-# process and counted after that. (flock would allow a second hold, but where Linux emulates
-# flock with POSIX locks, on NFS, releasing the inner one would release the outer one too.)
-_HELD: dict[Path, int] = {}
-_HELD_LOCK = threading.Lock()
-
-
 @contextlib.contextmanager
 def using_store(project: Project) -> Iterator[None]:
     """Add or read objects: registered, and with the store's lock held shared (gc waits)."""
-    path = project.store.root / LOCK_NAME
-    with _HELD_LOCK:
-        nested = _HELD.get(path, 0) > 0
-        if nested:
-            _HELD[path] += 1
-    if nested:
-        try:
-            yield
-        finally:
-            with _HELD_LOCK:
-                _HELD[path] -= 1
-        return
     register(project)
     what = f"cleaning the object store {project.store.root} (mlv gc)"
-    with shared(path, what=what):
-        with _HELD_LOCK:
-            _HELD[path] = 1
-        try:
-            yield
-        finally:
-            with _HELD_LOCK:
-                del _HELD[path]
+    with shared(project.store.root / LOCK_NAME, what=what):
+        yield
 
 
 @contextlib.contextmanager
 def store_alone(project: Project) -> Iterator[None]:
     """Hold the store's lock alone: no other mlv process adds or reads objects meanwhile."""
     what = f"using the object store {project.store.root}"
-    with exclusive(project.store.root / LOCK_NAME, what=what):
+    with exclusive(project.store.root / LOCK_NAME, what=what, exclusive_only=False):
         yield
 
 

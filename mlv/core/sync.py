@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
-from mlv.core.checkout import CheckoutResult, checkout_held
+from mlv.core.checkout import CheckoutResult, checkout
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -199,11 +199,11 @@ def pull(
 ) -> tuple[TransferResult, CheckoutResult | None]:
     """Fetch what ``rev`` (default: the work tree's mlv.lock) needs, then check it out."""
     # Both locks across both steps, repository first as everywhere: gc cannot slip in between
-    # the download and the checkout and delete what was just fetched. (fetch shares the store
-    # lock once more, which a shared lock allows.)
+    # the download and the checkout and delete what was just fetched. (fetch and checkout take
+    # them again; a lock this process holds is counted, not taken twice.)
     with exclusive(project.process_lock), using_store(project):
         revs = [rev] if rev else None
         fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
         if not fetched.complete:
             return fetched, None
-        return fetched, checkout_held(project, rev=rev, force=force, progress=progress)
+        return fetched, checkout(project, rev=rev, force=force, progress=progress)

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,11 +57,37 @@ def _open_lock_file(path: Path, operation: int) -> int | None:
         return None
 
 
+# Locks this process holds: absolute path -> (operation, depth). A command may take a lock its
+# caller holds already (pull runs fetch and checkout): it is counted, not taken again. flock
+# would deadlock on a second exclusive hold, and where Linux emulates flock with POSIX locks
+# (NFS), releasing an inner shared hold would release the outer one.
+_HELD: dict[str, tuple[int, int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
-def _flock(path: Path, operation: int, what: str, timeout: float | None) -> Iterator[int]:
+def _flock(
+    path: Path, operation: int, what: str, timeout: float | None, names_holder: bool
+) -> Iterator[int | None]:
+    """Hold ``path`` locked; yields the descriptor when this call took the lock, else None."""
+    key = os.path.abspath(path)
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is not None:
+            if operation == fcntl.LOCK_EX and held[0] == fcntl.LOCK_SH:
+                raise RuntimeError(f"lock {path} is held shared and cannot be upgraded")
+            _HELD[key] = (held[0], held[1] + 1)
+    if held is not None:
+        try:
+            yield None
+        finally:
+            with _HELD_LOCK:
+                op, depth = _HELD[key]
+                _HELD[key] = (op, depth - 1)
+        return
     fd = _open_lock_file(path, operation)
     if fd is None:
-        yield -1
+        yield None
         return
     try:
         deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
@@ -71,11 +98,16 @@ def _flock(path: Path, operation: int, what: str, timeout: float | None) -> Iter
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-                    raise Busy(path, what, f" (pid {holder})" if holder else "") from None
+                    named = f" (pid {holder})" if holder and names_holder else ""
+                    raise Busy(path, what, named) from None
                 time.sleep(0.05)
+        with _HELD_LOCK:
+            _HELD[key] = (operation, 1)
         try:
             yield fd
         finally:
+            with _HELD_LOCK:
+                del _HELD[key]
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
@@ -83,12 +115,23 @@ def _flock(path: Path, operation: int, what: str, timeout: float | None) -> Iter
 
 @contextlib.contextmanager
 def exclusive(
-    path: Path, timeout: float | None = None, what: str = "working in this repository"
+    path: Path,
+    timeout: float | None = None,
+    what: str = "working in this repository",
+    *,
+    exclusive_only: bool = True,
 ) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``; wait up to ``timeout`` seconds for other holders."""
-    with _flock(path, fcntl.LOCK_EX, what, timeout) as fd:
+    """Hold an exclusive lock on ``path``; wait up to ``timeout`` seconds for other holders.
+
+    The holder's pid is written to the file for others' Busy errors; it names the blocker only
+    where every holder is exclusive (``exclusive_only``): shared holders write nothing.
+    """
+    with _flock(path, fcntl.LOCK_EX, what, timeout, exclusive_only) as fd:
+        if fd is None:
+            yield
+            return
         os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)  # names the holder in others' Busy errors
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
             yield
         finally:
@@ -97,6 +140,7 @@ def exclusive(
 
 @contextlib.contextmanager
 def shared(path: Path, timeout: float | None = None, what: str = "") -> Iterator[None]:
-    """Hold ``path`` shared with other sharers; wait while someone holds it exclusively."""
-    with _flock(path, fcntl.LOCK_SH, what, timeout):
+    """Hold ``path`` shared with other sharers; wait while someone holds it exclusively (whose
+    pid the file then holds)."""
+    with _flock(path, fcntl.LOCK_SH, what, timeout, True):
         yield
