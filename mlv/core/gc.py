@@ -20,6 +20,7 @@ from mlv.core.sharing import sharers, store_alone
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.declarations import DECLARATIONS_FILE
 from mlv.model.manifest import LOCK_FILE, Lock
+from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
 
 # Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
@@ -131,10 +132,16 @@ def _sharers_locks(project: Project, flags: dict[str, bool], dry_run: bool) -> _
 
 
 def _remove_stale_tmp(project: Project) -> None:
-    tmp = project.store.root / "tmp"
-    if not tmp.is_dir():
-        return
+    """Temporary files of killed commands: in the store's tmp/ (partial objects), and mlv's
+    temporary files in .mlv/tmp (partial work-tree files; its other entries are not debris)."""
     cutoff = time.time() - STALE_TMP_SECONDS
-    for entry in os.scandir(tmp):
-        if entry.is_file() and entry.stat().st_mtime < cutoff:
-            os.unlink(entry.path)
+    for tmp, pattern in ((project.store.root / "tmp", ""), (project.tmp_dir, TEMP_SUFFIX)):
+        if not tmp.is_dir():
+            continue
+        for entry in os.scandir(tmp):
+            if (
+                entry.name.endswith(pattern)
+                and entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff
+            ):
+                os.unlink(entry.path)

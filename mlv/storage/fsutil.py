@@ -17,9 +17,12 @@ from mlv.errors import PathError
 _FICLONE = 0x40049409
 
 
+TEMP_SUFFIX = ".mlv-tmp"
+
+
 def temp_name(directory: Path, stem: str = "") -> Path:
     """A unique name for a temporary file in ``directory`` (same file system as the target)."""
-    return directory / f".{stem[:40]}.{uuid.uuid4().hex[:12]}.mlv-tmp"
+    return directory / f".{stem[:40]}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
 
 
 def write_bytes_atomic(

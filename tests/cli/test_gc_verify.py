@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 from mlv.storage.hashing import hash_bytes
@@ -108,3 +110,19 @@ def test_verify_reports_corrupt_and_missing(project: Path, mlv: MlvRunner) -> No
     assert doc["corrupt"] == [a] and doc["missing"] == [b]
     human = mlv("verify")
     assert human.code == 1 and f"corrupt: {a}" in human.out and f"missing: {b}" in human.out
+
+
+def test_gc_removes_old_debris_of_killed_commands_only(project: Path, mlv: MlvRunner) -> None:
+    write(project / "d.csv", "1\n")
+    mlv("track", "d.csv")
+    assert mlv("snapshot").code == 0
+    two_days_ago = time.time() - 2 * 24 * 3600
+    old_object_part = write(project / ".mlv/cache/tmp/.abc.0123.mlv-tmp", b"partial object")
+    old_lock_part = write(project / ".mlv/tmp/.mlv.lock.4567.mlv-tmp", b'{"sche')
+    old_marker = write(project / ".mlv/tmp/running-train", b"{}")  # state, not debris
+    fresh = write(project / ".mlv/tmp/.mlv.toml.89ab.mlv-tmp", b"being written now")
+    for path in (old_object_part, old_lock_part, old_marker):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert mlv("gc").code == 0
+    assert not old_object_part.exists() and not old_lock_part.exists()
+    assert old_marker.exists() and fresh.exists()
