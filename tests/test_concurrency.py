@@ -297,3 +297,55 @@ def test_gc_keeps_what_a_clone_using_another_clones_store_needs(tmp_path: Path) 
     assert {a_only, b_only} <= set(store_objects(store))
     assert run_mlv(a, "verify").returncode == 0
     assert run_mlv(b, "verify", env=b_env).returncode == 0
+
+
+def test_gc_in_a_copied_repository_is_not_stopped_by_the_original(tmp_path: Path) -> None:
+    """A copy (cp -a) carries the original's users/ entry; the original's new trees were never
+    in the copy's store, so there is nothing of them to keep, and gc must not stop on them."""
+    a = make_repo(tmp_path / "a")
+    assert run_mlv(a, "init").returncode == 0
+    write(a / "data/x.csv", "1\n")
+    assert run_mlv(a, "track", "data").returncode == 0
+    assert run_mlv(a, "snapshot", "-m", "one").returncode == 0
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-a", str(a), str(copy)], check=True)
+    write(a / "data/y.csv", "2\n")
+    assert run_mlv(a, "snapshot", "-m", "two").returncode == 0  # a tree the copy never saw
+    done = run_mlv(copy, "gc")
+    assert done.returncode == 0, done.stderr
+    assert run_mlv(copy, "verify").returncode == 0
+
+
+def test_an_empty_registration_is_written_again(tmp_path: Path) -> None:
+    a = make_repo(tmp_path / "a")
+    assert run_mlv(a, "init").returncode == 0
+    write(a / "data/x.csv", "1\n")
+    assert run_mlv(a, "track", "data").returncode == 0
+    assert run_mlv(a, "snapshot").returncode == 0
+    (entry,) = (a / ".mlv/cache/users").iterdir()
+    entry.write_text("")  # as a power cut could leave it
+    assert run_mlv(a, "status").returncode == 0  # status does not touch the store
+    assert run_mlv(a, "verify").returncode == 0
+    assert entry.read_text() == str(a.resolve())
+
+
+def test_post_checkout_hook_moves_on_when_mlv_is_busy(
+    many_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlv.core import hooks
+    from mlv.core.project import open_project
+
+    repo = many_files
+    assert run_mlv(repo, "snapshot").returncode == 0
+    monkeypatch.setattr(hooks, "HOOK_LOCK_TIMEOUT", 0.2)
+    holder = hold_lock(repo / ".mlv/lock", "exclusive")
+    try:
+        project = open_project(repo)
+        try:
+            outcome = hooks.after_checkout(project)
+        finally:
+            project.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert outcome.skipped is not None and "another mlv process" in outcome.skipped

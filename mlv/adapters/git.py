@@ -234,7 +234,7 @@ class GitRepo:
         Computed in a throw-away copy of the index, so the user's staging is left as it was.
         """
         git_dir_tmp.mkdir(parents=True, exist_ok=True)
-        tmp_index = git_dir_tmp / f"index-{uuid.uuid4().hex}"
+        tmp_index = git_dir_tmp / f".index.{uuid.uuid4().hex[:12]}.mlv-tmp"  # gc clears debris
         index = Path(self.text("rev-parse", "--git-path", "index"))
         if not index.is_absolute():
             index = self.root / index

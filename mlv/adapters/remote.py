@@ -34,7 +34,16 @@ BUCKETS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 
 
 # Failures of a disk, not of a connection: the error boundary names the errno and the place.
-_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def _is_disk_failure(exc: OSError, url: str) -> bool:
+    """A full, read-only or failing disk, ours or a directory remote's. EIO counts only for a
+    directory remote: s3fs reports any S3 error it does not know as EIO."""
+    if exc.errno in _DISK_ERRORS:
+        return True
+    local = "://" not in url or url.startswith(("file://", "local://"))
+    return exc.errno == errno.EIO and local
 
 
 class RemoteError(MlvError):
@@ -87,7 +96,7 @@ def translate_errors(name: str, url: str) -> Iterator[None]:
             "ConnectionRefusedError",
         }:
             raise RemoteError(f"remote {name} is unreachable: {_short(exc)}") from None
-        if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+        if isinstance(exc, OSError) and _is_disk_failure(exc, url):
             raise  # a disk's failure (ours or a directory remote's), reported as such with its path
         if isinstance(exc, OSError):
             raise RemoteError(f"remote {name}: {_short(exc)}") from None

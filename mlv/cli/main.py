@@ -141,7 +141,7 @@ _OS_HINTS = {
     errno.EDQUOT: "free space within your disk quota, then run the command again (it resumes)",
     errno.EIO: "the disk reported an I/O error: check it, then run `mlv verify` and the command"
     " again",
-    errno.EROFS: "the file system is read-only: remount it writable or move the store (cache_dir)",
+    errno.EROFS: "the file system is read-only: remount it writable, or use a writable location",
 }
 
 

@@ -194,16 +194,17 @@ def checkout(
     progress: Progress = NULL_PROGRESS,
 ) -> CheckoutResult:
     """Restore tracked paths as recorded at ``rev`` (default: the work tree's mlv.lock)."""
-    if rev is not None:
-        sha, lock = project.lock_at(rev)
-    else:
-        sha = None
-        current_lock = project.read_lock()
-        if current_lock is None:
-            raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
-        lock = current_lock
     wanted = [to_relpath(project.root, p) for p in paths or []]
+    # The manifest is read under the lock: a snapshot that held it may just have rewritten it.
     with exclusive(project.process_lock), using_store(project):
+        if rev is not None:
+            sha, lock = project.lock_at(rev)
+        else:
+            sha = None
+            current_lock = project.read_lock()
+            if current_lock is None:
+                raise UsageError("there is no mlv.lock to check out", "run `mlv snapshot` first")
+            lock = current_lock
         return restore(project, lock, wanted, force=force, progress=progress, rev=sha)
 
 

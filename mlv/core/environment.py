@@ -16,7 +16,7 @@ import msgspec
 from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import EnvironmentRecord, PlatformRecord, PythonRecord
-from mlv.model.secrets import text_credentials
+from mlv.model.secrets import REDACTED, text_credentials
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.store import ObjectStore
 
@@ -99,8 +99,11 @@ def fingerprint(record: EnvironmentRecord) -> ObjectId:
     return hash_bytes(msgspec.json.encode(essence, order="sorted"))
 
 
-def allowed_values(names: tuple[str, ...], environ: Mapping[str, str]) -> dict[str, str]:
-    """The allow-listed variables that are set; refused when a value carries credentials.
+def allowed_values(
+    names: tuple[str, ...], environ: Mapping[str, str], *, recording: bool
+) -> dict[str, str]:
+    """The allow-listed variables that are set; one whose value carries credentials is refused
+    when ``recording`` (and shown as ``***`` otherwise: status only compares).
 
     The names were checked when mlv.toml was read; a harmless name (DATABASE_URL) may still hold
     a password in its value, and mlv.lock would keep it in git history for good.
@@ -108,7 +111,9 @@ def allowed_values(names: tuple[str, ...], environ: Mapping[str, str]) -> dict[s
     values = {name: environ[name] for name in names if name in environ}
     for name, value in values.items():
         found = text_credentials(value)
-        if found is not None:
+        if found is not None and not recording:
+            values[name] = REDACTED  # never recorded like this, so it reads as "changed"
+        elif found is not None:
             raise UsageError(
                 f"[env] variable {name} holds an address with {found}; mlv will not record it",
                 "keep the credentials out of its value (use the backend's own credential"
@@ -129,7 +134,7 @@ def capture(root: Path, variables: tuple[str, ...], store: ObjectStore | None) -
         platform=PlatformRecord(sys.platform, platform.machine(), platform.release()),
         packages=installed_packages(),
         lockfiles=lockfiles,
-        variables=allowed_values(variables, os.environ),
+        variables=allowed_values(variables, os.environ, recording=store is not None),
     )
     return msgspec.structs.replace(record, fingerprint=fingerprint(record))
 

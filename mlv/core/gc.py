@@ -68,13 +68,21 @@ def gc(
         revs = kept_revisions(project, **flags)
         locks = locks_at(project, revs, include_worktree=True)
         others = _sharers_locks(project, flags, dry_run)
-        needed = closure([*locks, *others.locks], local_tree_reader(project))
-        if needed.unreadable_trees:
+        needed = closure(locks, local_tree_reader(project))
+        theirs = closure(others.locks, local_tree_reader(project))
+        # A tree another work tree names that this store never held was made with another
+        # store (that work tree moved, or was copied with its users/ list): nothing of it is
+        # here to keep. A tree of ours missing, or any tree present but damaged, stops gc.
+        unreadable = needed.unreadable_trees | {
+            t for t in theirs.unreadable_trees if project.store.exists(t)
+        }
+        if unreadable:
             raise CheckFailed(
-                f"{len(needed.unreadable_trees)} kept tree object(s) are missing or corrupt "
-                f"(e.g. {min(needed.unreadable_trees)}); gc stopped and removed nothing",
+                f"{len(unreadable)} kept tree object(s) are missing or corrupt "
+                f"(e.g. {min(unreadable)}); gc stopped and removed nothing",
                 "fetch them with `mlv fetch`, or check the store with `mlv verify`",
             )
+        needed.objects |= theirs.objects
         removed = 0
         freed = 0
         if project.store.root.exists():
@@ -110,19 +118,20 @@ def _sharers_locks(project: Project, flags: dict[str, bool], dry_run: bool) -> _
     """
     found = _SharersLocks([], 0)
     for sharer in sharers(project):
-        if not (sharer.root / DECLARATIONS_FILE).is_file():
-            if not dry_run:
-                sharer.entry.unlink(missing_ok=True)
-            continue
         other: Project | None = None
         try:
+            if not (sharer.root / DECLARATIONS_FILE).is_file():
+                if not dry_run:
+                    sharer.entry.unlink(missing_ok=True)
+                continue
             other = open_project(sharer.root)
             found.locks += locks_at(other, kept_revisions(other, **flags), include_worktree=True)
             found.worktrees += 1
-        except MlvError as exc:
+        except (MlvError, OSError) as exc:
+            why = exc.message if isinstance(exc, MlvError) else str(exc)
             raise CheckFailed(
                 f"gc stopped and removed nothing: the work tree {sharer.root}, which shares"
-                f" this store, cannot be read ({exc.message})",
+                f" this store, cannot be read ({why})",
                 f"fix it, or remove {sharer.entry} if it no longer uses this store",
             ) from None
         finally:

@@ -22,7 +22,7 @@ from mlv.core.workspace import Scanner
 from mlv.errors import MissingObjects, MlvError, UsageError, WouldClobber
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
 from mlv.model.paths import is_within
-from mlv.storage.lock import exclusive
+from mlv.storage.lock import Busy, exclusive
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
 MARKER = "# mlv-hook-shim"
@@ -188,6 +188,9 @@ def after_checkout(project: Project) -> SyncOutcome:
         # A git hook must not hold git up for a minute: if mlv is busy, say so and move on.
         with exclusive(project.process_lock, timeout=HOOK_LOCK_TIMEOUT), using_store(project):
             result = restore(project, lock, [])
+    except Busy as exc:
+        outcome.skipped = exc.message
+        return outcome
     except MissingObjects as exc:
         outcome.missing = exc.missing
         return outcome

@@ -54,7 +54,9 @@ class RunMarker:
         except FileNotFoundError:
             return None
         except ValueError:
-            return {}  # written by an older mlv, or torn: still says a run was interrupted
+            return {}  # torn: still says a run was interrupted
+        if isinstance(data, int):  # an older mlv wrote the bare process group
+            return {"group": data, "boot": _boot_id()}
         return data if isinstance(data, dict) else {}
 
     def _write(self, **fields: object) -> None:
@@ -69,7 +71,10 @@ class RunMarker:
         self._write(group=group)
 
     def note_failure(self, left: OutputIds) -> None:
-        self._write(left=left)
+        """The stage failed: remember what it left (its process group too, for any children
+        it left running in the background)."""
+        group = (self._read() or {}).get("group")
+        self._write(left=left, **({"group": group} if isinstance(group, int) else {}))
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)

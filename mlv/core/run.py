@@ -30,7 +30,7 @@ from mlv.core.project import Project
 from mlv.core.sharing import using_store
 from mlv.core.snapshot import artifact_record, store_scans
 from mlv.core.workspace import Scan, Scanner
-from mlv.errors import CheckFailed
+from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord
 from mlv.model.stages import StageDecl
@@ -184,7 +184,11 @@ def run(
             stage = stages[name]
             # Re-evaluated now: a stage that ran upstream may have changed this one's inputs.
             state = pipeline_states(project, lock, scanner, [name])[-1]
+            marker = RunMarker.of(project.tmp_dir, name)
             if not state.stale and not force:
+                # Up to date (checked out, say): whatever an interrupted run left is gone.
+                marker.refuse_if_still_running()
+                marker.finish()
                 result.skipped.append(name)
                 on_event("skip", name, "up to date")
                 continue
@@ -193,7 +197,6 @@ def run(
                 for r in state.reasons
                 if r.startswith("output changed: ")
             ]
-            marker = RunMarker.of(project.tmp_dir, name)
             marker.refuse_if_still_running()
             if edited and not force and not marker.explains(_output_ids(scanner, stage)):
                 raise CheckFailed(
@@ -219,7 +222,11 @@ def run(
                 marker.note_failure(_output_ids(scanner, stage))
                 project.state.flush()
                 raise StageFailed(name, code)
-            record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
+            try:
+                record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
+            except MlvError:  # e.g. an output missing: as good as a failure
+                marker.note_failure(_output_ids(scanner, stage))
+                raise
             artifacts = dict(lock.artifacts)
             for out, scan in outs.items():
                 artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)

@@ -48,12 +48,14 @@ def register(project: Project) -> None:
     """
     root = str(project.root.resolve())
     entry = project.store.root / USERS_DIR / hash_bytes(root.encode()).digest
-    if entry.exists():
-        return
+    with contextlib.suppress(OSError):
+        if entry.stat().st_size == len(root.encode()):
+            return
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp_dir = project.store.root / "tmp"  # not users/: gc reads every entry there
-        write_bytes_atomic(entry, root.encode(), durable=False, tmp_dir=tmp_dir)
+        # Durable: an entry a power cut left empty would hide this work tree from gc.
+        write_bytes_atomic(entry, root.encode(), tmp_dir=tmp_dir)
     except OSError as exc:
         # A store this user may only read: nothing of ours can be added to it for gc to keep.
         if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -63,9 +65,9 @@ def register(project: Project) -> None:
 @contextlib.contextmanager
 def using_store(project: Project) -> Iterator[None]:
     """Add or read objects: registered, and with the store's lock held shared (gc waits)."""
-    register(project)
     what = f"cleaning the object store {project.store.root} (mlv gc)"
     with shared(project.store.root / LOCK_NAME, what=what):
+        register(project)  # under the lock: a gc listing users/ right now cannot miss it
         yield
 
 

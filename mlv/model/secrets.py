@@ -140,11 +140,22 @@ def scrub(text: str, environ: Mapping[str, str]) -> str:
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
+# "scheme://user:password@" read raw, so that a password holding '/', '#', '"' or a space (which
+# a URL parser would cut short) is still seen; and "password=..." words of a DSN.
+_RAW_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^@]*@")
+_SECRET_WORD = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*\S")
+
+
 def text_credentials(text: str) -> str | None:
-    """What credentials an address quoted anywhere in ``text`` carries (see ``url_credentials``),
-    or None: for values, like an allowed variable's, that may hold a connection URL."""
+    """What credentials ``text`` carries, or None: for values, like an allowed variable's, that
+    may hold a connection URL (``postgres://u:pw@host/db``) or a DSN (``host=db password=pw``)."""
+    if _RAW_PASSWORD.search(text):
+        return "a password"
     for match in _URL.finditer(text):
         found = url_credentials(match.group(0))
         if found is not None:
             return found
+    for match in _SECRET_WORD.finditer(text):
+        if looks_secret(match.group(1)):
+            return f"a {match.group(1)} setting"
     return None

@@ -563,3 +563,13 @@ def test_outputs_of_a_failed_run_are_debris_but_a_later_edit_is_not(
     assert refused.code == 1 and "output(s) changed since the stage last ran" in refused.err
     assert (project / "out.txt").read_text() == "my own edit"
     assert mlv("run", "--force").code == 0
+    assert not (project / ".mlv/tmp/running-s").exists()  # recorded: the marker is gone
+
+    write(project / "fail", "")
+    write(project / "in.txt", "4")
+    assert mlv("run").code == 1
+    assert (project / ".mlv/tmp/running-s").exists()
+    write(project / "in.txt", "3")  # back to what the last good run used: up to date again
+    assert mlv("checkout", "--force", "out.txt").code == 0
+    assert mlv("run").code == 0  # skipped as up to date, and what the failure noted is gone
+    assert not (project / ".mlv/tmp/running-s").exists()

@@ -305,3 +305,33 @@ def test_an_allowed_variable_holding_a_password_is_refused(
     assert lock["environment"]["variables"] == {
         "DATABASE_URL": "postgres://db.internal/feature_store"
     }
+
+
+def test_a_credential_in_an_allowed_variable_does_not_break_status(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://db.internal/feature_store")
+    allow(project, "DATABASE_URL")
+    write(project / "data.csv", "a\n1\n")
+    assert mlv("track", "data.csv").code == 0
+    assert mlv("snapshot").code == 0
+    monkeypatch.setenv("DATABASE_URL", "postgres://ml:hunter2-db-pass@db.internal/fs")
+    status = mlv("status", "--json")  # compares, records nothing: no refusal
+    assert status.code == 0, status.err
+    assert json.loads(status.out)["environment"]["changed"] is True
+    assert not leaks(status.out + status.err, "hunter2-db-pass")
+
+
+def test_translate_errors_tells_a_disk_from_a_remote() -> None:
+    import errno
+
+    from mlv.adapters.remote import RemoteError, translate_errors
+
+    with pytest.raises(RemoteError), translate_errors("s3", "s3://bucket/x"):
+        raise OSError(errno.EIO, "unknown S3 error")  # s3fs's catch-all
+    with pytest.raises(OSError) as local, translate_errors("dir", "/srv/remote"):
+        raise OSError(errno.EIO, "Input/output error")
+    assert not isinstance(local.value, RemoteError)
+    with pytest.raises(OSError) as full, translate_errors("s3", "s3://bucket/x"):
+        raise OSError(errno.ENOSPC, "No space left on device")  # ours, whatever the remote
+    assert not isinstance(full.value, RemoteError)

@@ -2,7 +2,7 @@ import pytest
 
 from mlv.errors import UsageError
 from mlv.model.remotes import check_url
-from mlv.model.secrets import looks_secret, redact_url, url_credentials
+from mlv.model.secrets import looks_secret, redact_url, text_credentials, url_credentials
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,28 @@ def test_urls_without_credentials(url: str) -> None:
     assert url_credentials(url) is None
     assert redact_url(url) == url
     assert check_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'postgres://u:p"w@db/x',
+        "postgres://u:p/w@db/x",
+        "postgres://u:p#w@db/x",
+        "postgres://u:p w@db/x",
+        "host=db user=u password=pw",
+        "dbname=x api_key=abc123",
+        "https://h/x?token=abc",
+    ],
+)
+def test_credentials_in_values_are_found(value: str) -> None:
+    assert text_credentials(value) is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["postgres://db/x", "https://example.com/a?b=c", "x=1 y=2", "http://[::1]:8080/x", "0.1",
+     "ssh://git@host/repo", "/usr/bin:/bin"],
+)  # fmt: skip
+def test_plain_values_pass(value: str) -> None:
+    assert text_credentials(value) is None
