@@ -9,6 +9,8 @@ one comparison. With it set:
 ``kill@N``      SIGKILL this process at the N-th mark, writes and steps counted together
 ``stop@N``      SIGSTOP this process at the N-th mark (a test resumes it with SIGCONT), to hold
                 it exactly there while another process runs
+``stop-at:S``   SIGSTOP at the first mark whose label ends with S (e.g. ``/mlv.lock``: just
+                before mlv.lock is replaced), however many marks come before it
 ``enospc@N``    the N-th data write fails as on a full disk (ENOSPC)
 ``eio@N``       the N-th data write fails with an I/O error (EIO)
 """
@@ -24,7 +26,10 @@ import threading
 from mlv.errors import UsageError
 
 ENV = "MLV_FAULT"
-_SPEC = re.compile(r"^(?:count:(?P<file>.+)|(?P<action>kill|stop|enospc|eio)@(?P<n>[1-9][0-9]*))$")
+_SPEC = re.compile(
+    r"^(?:count:(?P<file>.+)|stop-at:(?P<suffix>.+)"
+    r"|(?P<action>kill|stop|enospc|eio)@(?P<n>[1-9][0-9]*))$"
+)
 _ERRNO = {"enospc": errno.ENOSPC, "eio": errno.EIO}
 _SIGNAL = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
 
@@ -35,11 +40,12 @@ class _Injector:
         if match is None:
             raise UsageError(
                 f"{ENV}={spec!r} is not a fault specification",
-                "use count:FILE, kill@N, stop@N, enospc@N or eio@N (a test setting; unset it"
-                " otherwise)",
+                "use count:FILE, kill@N, stop@N, stop-at:SUFFIX, enospc@N or eio@N (a test"
+                " setting; unset it otherwise)",
             )
         self.count_file = match["file"]
-        self.action = match["action"]
+        self.suffix = match["suffix"]
+        self.action = "stop" if self.suffix else match["action"]
         self.target = int(match["n"]) if match["n"] else 0
         self.marks = 0
         self.writes = 0
@@ -55,6 +61,11 @@ class _Injector:
                 with open(self.count_file, "a", encoding="utf-8") as log:
                     log.write(f"{mark} {kind} {label}\n")
                 return
+        if self.suffix is not None:
+            if label.endswith(self.suffix):
+                self.suffix = None  # the first such mark only
+                os.kill(os.getpid(), signal.SIGSTOP)
+            return
         if self.action in _SIGNAL and mark == self.target:
             os.kill(os.getpid(), _SIGNAL[self.action])
         if is_write and write == self.target and self.action in _ERRNO:

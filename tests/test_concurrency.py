@@ -24,6 +24,9 @@ from tests.crash import assert_store_consistent, run_mlv, store_objects, workspa
 
 pytestmark = pytest.mark.slow
 
+# Freeze a snapshot after its objects are stored, just before mlv.lock is replaced.
+BEFORE_LOCK_WRITE = "stop-at:/mlv.lock"
+
 
 def start_mlv(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     environ = dict(os.environ, **(env or {}))
@@ -54,24 +57,6 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
-def mark_index(cwd: Path, cache: Path, scratch: Path, wanted: str, *args: str) -> int:
-    """The number of the first fault mark whose label ends with ``wanted``, on a dry copy of
-    the work tree and its store."""
-    copy, cache_copy = scratch / "dry", scratch / "dry-cache"
-    subprocess.run(["cp", "-a", str(cwd), str(copy)], check=True)
-    if cache.exists():
-        subprocess.run(["cp", "-a", str(cache), str(cache_copy)], check=True)
-    log = scratch / "marks.log"
-    env = {"MLV_CACHE_DIR": str(cache_copy)}
-    done = run_mlv(copy, *args, fault=f"count:{log}", env=env)
-    assert done.returncode == 0, done.stderr
-    for line in log.read_text().splitlines():
-        number, _kind, label = line.split(" ", 2)
-        if label.endswith(wanted):
-            return int(number)
-    raise AssertionError(f"no mark for {wanted}")
-
-
 @pytest.fixture
 def many_files(tmp_path: Path) -> Path:
     repo = make_repo(tmp_path / "repo")
@@ -86,8 +71,7 @@ def test_two_snapshots_at_once(many_files: Path, tmp_path: Path) -> None:
     repo = many_files
     # The first is frozen mid-way (objects stored, mlv.lock not yet written): the second must
     # wait for it, not interleave.
-    stop_at = mark_index(repo, repo / ".mlv/cache", tmp_path, "mlv.lock", "snapshot")
-    first = start_mlv(repo, "snapshot", "-m", "same", env={"MLV_FAULT": f"stop@{stop_at}"})
+    first = start_mlv(repo, "snapshot", "-m", "same", env={"MLV_FAULT": BEFORE_LOCK_WRITE})
     wait_stopped(first)
     waited = run_mlv(repo, "snapshot", "-m", "same", env={"MLV_LOCK_TIMEOUT": "0.3"})
     assert waited.returncode == 1 and "working in this repository" in waited.stderr
@@ -128,8 +112,8 @@ def test_checkout_and_snapshot_at_once(many_files: Path, tmp_path: Path) -> None
     two = workspace_files(repo)
     # Checkout frozen after its first step: the snapshot waits, so it never records a half
     # checked-out directory.
-    second = mark_index(repo, repo / ".mlv/cache", tmp_path, "", "checkout", "HEAD~1") + 1
-    checkout = start_mlv(repo, "checkout", "HEAD~1", env={"MLV_FAULT": f"stop@{second}"})
+    # Frozen as its first data file is about to take its name (the file itself is written).
+    checkout = start_mlv(repo, "checkout", "HEAD~1", env={"MLV_FAULT": "stop-at:.bin"})
     wait_stopped(checkout)
     snapshot = start_mlv(repo, "snapshot", "-m", "three")
     time.sleep(0.3)
@@ -166,8 +150,7 @@ def test_gc_waits_for_a_snapshot_in_another_clone(tmp_path: Path) -> None:
     write(b / "data/new.csv", content)
     new_id = str(hash_bytes(content))
     # Freeze B's snapshot after its objects are stored, just before mlv.lock names them.
-    stop_at = mark_index(b, cache, tmp_path, "mlv.lock", "snapshot", "-m", "B")
-    snapshot = start_mlv(b, "snapshot", "-m", "B", env={"MLV_FAULT": f"stop@{stop_at}"})
+    snapshot = start_mlv(b, "snapshot", "-m", "B", env={"MLV_FAULT": BEFORE_LOCK_WRITE})
     wait_stopped(snapshot)
     assert new_id in store_objects(cache)  # stored, but no mlv.lock names it yet
 
@@ -349,3 +332,37 @@ def test_post_checkout_hook_moves_on_when_mlv_is_busy(
         holder.kill()
         holder.wait()
     assert outcome.skipped is not None and "another mlv process" in outcome.skipped
+
+
+def test_checkout_that_waited_for_a_snapshot_restores_what_it_recorded(many_files: Path) -> None:
+    """mlv.lock is read under the lock: a checkout queued behind a snapshot restores the new
+    manifest, not the one it would have read before waiting (and overwritten the snapshot's
+    files with the old versions)."""
+    repo = many_files
+    assert run_mlv(repo, "snapshot", "-m", "one").returncode == 0
+    write(repo / "data/f000.bin", b"edited, then snapshotted")
+    snapshot = start_mlv(repo, "snapshot", "-m", "two", env={"MLV_FAULT": BEFORE_LOCK_WRITE})
+    wait_stopped(snapshot)
+    checkout = start_mlv(repo, "checkout")
+    wait_for_open(checkout, repo / ".mlv/lock")  # it waits for the repository lock
+    os.kill(snapshot.pid, signal.SIGCONT)
+    assert finish(snapshot)[0] == 0
+    code, _, err = finish(checkout)
+    assert code == 0, err
+    assert (repo / "data/f000.bin").read_bytes() == b"edited, then snapshotted"
+    assert run_mlv(repo, "status", "--check").returncode == 0
+
+
+def wait_for_open(proc: subprocess.Popen[str], path: Path, timeout: float = 60) -> None:
+    """Until ``proc`` has ``path`` open (a lock it is about to wait for)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        for fd in Path(f"/proc/{proc.pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == str(path):
+                    return
+            except FileNotFoundError:
+                continue
+        time.sleep(0.01)
+    raise AssertionError(f"the process never opened {path}")
