@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,7 +171,9 @@ class ObjectStore:
         sees the old file or the new one). A corrupt object raises and is never placed."""
         src = self._str_path(oid)
         if hardlink and not executable:  # one inode cannot be both executable and not
-            if hash_file(src) != oid:
+            # A link planted in the store would make the work tree share an inode with a file
+            # outside it (edits would go there): only a regular object file is linked.
+            if not stat.S_ISREG(os.lstat(src).st_mode) or hash_file(src) != oid:
                 raise CorruptObject(str(oid), src)
             faults.step(str(dst))
             try:

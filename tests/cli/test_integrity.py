@@ -58,3 +58,23 @@ def test_damaged_object_is_never_restored(
     verified = mlv("verify", "--json")
     assert verified.code == 1
     assert json.loads(verified.out)["corrupt"] == [str(oid)]
+
+
+def test_a_link_planted_in_the_store_is_never_hard_linked(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    """Someone replaces an object by a symlink to a file outside with the same bytes: a hardlink
+    checkout would then share that outside file's inode with the work tree."""
+    (project / ".mlv/config.toml").write_text('link = "hardlink"\n')
+    write(project / "m.bin", b"model bytes")
+    assert mlv("track", "m.bin").code == 0
+    assert mlv("snapshot").code == 0
+    outside = write(tmp_path / "outside.bin", b"model bytes")
+    obj = ObjectStore(project / ".mlv/cache").path_of(hash_bytes(b"model bytes"))
+    obj.unlink()
+    obj.symlink_to(outside)
+    (project / "m.bin").unlink()
+    result = mlv("checkout")
+    assert result.code == 1 and "corrupt" in result.err, result.err
+    assert not (project / "m.bin").exists()
+    assert outside.stat().st_nlink == 1
