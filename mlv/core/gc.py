@@ -69,7 +69,9 @@ def gc(
         locks = locks_at(project, revs, include_worktree=True)
         others = _sharers_locks(project, flags, dry_run)
         needed = closure(locks, local_tree_reader(project))
-        theirs = closure(others.locks, local_tree_reader(project))
+        # Trees this work tree needs too were read just now: not again (they can be large).
+        done = frozenset(needed.trees - needed.unreadable_trees)
+        theirs = closure(others.locks, local_tree_reader(project), done)
         # A tree another work tree names that this store never held was made with another
         # store (that work tree moved, or was copied with its users/ list): nothing of it is
         # here to keep. A tree of ours missing, or any tree present but damaged, stops gc.

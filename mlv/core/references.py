@@ -34,11 +34,18 @@ def top_level(locks: Iterable[Lock]) -> tuple[set[ObjectId], set[ObjectId]]:
     return objects, trees
 
 
-def closure(locks: Iterable[Lock], read_tree: Callable[[ObjectId], Tree]) -> Needed:
-    """Every object the manifests need; a tree that cannot be read is listed, not expanded."""
+def closure(
+    locks: Iterable[Lock],
+    read_tree: Callable[[ObjectId], Tree],
+    expanded: frozenset[ObjectId] = frozenset(),
+) -> Needed:
+    """Every object the manifests need; a tree that cannot be read is listed, not expanded.
+
+    Trees in ``expanded`` were read by the caller already: their files are not listed again.
+    """
     needed = Needed()
     needed.objects, needed.trees = top_level(locks)
-    for tree_id in sorted(needed.trees):
+    for tree_id in sorted(needed.trees - expanded):
         try:
             tree = read_tree(tree_id)
         except MlvError:
