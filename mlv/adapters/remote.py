@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlv import faults
+from mlv.adapters.dir_remote import Initialised, check_root, init_root
 from mlv.errors import MlvError, PathError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
@@ -75,7 +76,8 @@ def translate_errors(name: str, url: str) -> Iterator[None]:
     except FileNotFoundError as exc:
         raise UsageError(
             f"remote {name}: {url} does not exist ({_short(exc)})",
-            "create the bucket or directory first, or fix the URL with `mlv remote add --force`",
+            f"create the bucket first (a directory remote: `mlv remote init {name}`), or fix"
+            f" the URL with `mlv remote add {name} URL --force`",
         ) from None
     except Exception as exc:
         kind = type(exc).__name__
@@ -108,6 +110,18 @@ def _short(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
+def directory_root(url: str, repo_root: Path) -> Path | None:
+    """The root of a directory remote (a path, relative to the repository, or file://), or
+    None for any other URL."""
+    import fsspec.core
+
+    protocol, path = fsspec.core.split_protocol(url)
+    if protocol not in (None, "file", "local"):
+        return None
+    local = Path(path).expanduser()
+    return local if local.is_absolute() else repo_root / local
+
+
 class RemoteStore:
     """Objects on a remote filesystem: which exist, upload, download."""
 
@@ -119,11 +133,11 @@ class RemoteStore:
 
             protocol, path = fsspec.core.split_protocol(decl.url)
             options: dict[str, Any] = {}
-            if protocol in (None, "file", "local"):
-                protocol = "file"
-                local = Path(path).expanduser()
-                path = str(local if local.is_absolute() else repo_root / local)
-                options["auto_mkdir"] = True
+            root = directory_root(decl.url, repo_root)
+            if root is not None:
+                protocol, path = "file", str(root)
+                # No auto_mkdir: a root that vanished (a share unmounted mid-push) must fail,
+                # not be re-created on the local disk; directories below it are made by upload.
             if protocol in ("s3", "s3a"):
                 # Fail within seconds on an unreachable endpoint, retry transient errors a little.
                 options["config_kwargs"] = {
@@ -143,17 +157,28 @@ class RemoteStore:
         algorithm, _, digest = oid.partition(":")
         return f"{self.root}/{algorithm}/{digest[:2]}/{digest[2:]}"
 
-    def check(self) -> None:
-        """Fail early and clearly when the remote's root cannot be reached or listed."""
+    def check(self, *, writing: bool = False) -> None:
+        """Fail early and clearly when the remote's root cannot be reached or listed, or, for a
+        directory, was never initialised (a typo, an unmounted share)."""
         with translate_errors(self.name, self.url):
             if self.protocol == "file":
-                Path(self.root).mkdir(parents=True, exist_ok=True)
+                check_root(self.name, Path(self.root), writing=writing)
             elif self.protocol in BUCKETS:
                 # Listing the bucket (not exists(), which hides errors) tells a missing bucket,
                 # refused credentials and an unreachable endpoint apart.
                 self.fs.ls(self.root.split("/", 1)[0], detail=False, refresh=True)
             else:  # any other filesystem: its root directory is created on demand
                 self.fs.makedirs(self.root, exist_ok=True)
+
+    def init(self, *, parents: bool = False) -> Initialised | None:
+        """Make a directory remote usable: create its root (the parent must exist unless
+        ``parents``) or adopt an existing directory, and mark it. Other remotes are only
+        checked (None): a bucket is created with the provider's tools."""
+        with translate_errors(self.name, self.url):
+            if self.protocol == "file":
+                return init_root(self.name, Path(self.root), parents=parents)
+        self.check()
+        return None
 
     def present(self, oids: Iterable[ObjectId], jobs: int = 8) -> set[ObjectId]:
         """Which of ``oids`` the remote has, discovered by listing fan-out directories."""
@@ -223,6 +248,15 @@ class RemoteStore:
             with open(dest, "wb") as target:
                 shutil.copyfileobj(source, target, 4 * 1024 * 1024)
 
+    def _make_dirs(self, path: str) -> None:
+        """Create the directories from the root down to ``path``, never the root itself: if it
+        is gone, the remote is (FileNotFoundError, exit 2)."""
+        current = self.root
+        for part in path[len(self.root) + 1 :].split("/"):
+            current = f"{current}/{part}"
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(current)
+
     def _not_regular(self, key: str) -> RemoteError:
         return RemoteError(
             f"remote {self.name}: {key} is not a regular file (a link, a FIFO, a device or a"
@@ -242,10 +276,14 @@ class RemoteStore:
             if self.protocol == "file":
                 self._check_no_links(tmp)
                 self._check_no_links(key)
+                self._make_dirs(f"{self.root}/tmp")
             faults.write(tmp)
             self.fs.put_file(str(local), tmp)
             try:
-                self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
+                if self.protocol == "file":
+                    self._make_dirs(key.rpartition("/")[0])
+                else:
+                    self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
                 faults.step(key)
                 if self.protocol == "file":
                     # rename replaces whatever stands under the name (a link, a FIFO) itself;

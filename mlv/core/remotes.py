@@ -1,9 +1,12 @@
-"""``mlv remote add|list|remove``: the remotes declared in mlv.toml."""
+"""``mlv remote add|init|list|remove``: the remotes declared in mlv.toml."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from mlv.adapters.dir_remote import Initialised
+from mlv.adapters.remote import RemoteStore, directory_root
 from mlv.core.project import Project
 from mlv.errors import UsageError
 from mlv.model.declarations import (
@@ -18,6 +21,13 @@ from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 
 
+@dataclass(frozen=True)
+class ReadyRemote:
+    decl: RemoteDecl
+    directory: str | None = None  # the root of a directory remote
+    done: Initialised | None = None  # what initialising the directory did
+
+
 def add_remote(
     project: Project,
     name: str,
@@ -26,7 +36,10 @@ def add_remote(
     default: bool = False,
     endpoint_url: str | None = None,
     force: bool = False,
-) -> RemoteDecl:
+    parents: bool = False,
+) -> ReadyRemote:
+    """Declare a remote in mlv.toml; a directory remote is created (or adopted) and marked
+    first, so that a path with a typo is refused here rather than used later."""
     check_name(name, "remote")
     check_url(url)
     if endpoint_url is not None:
@@ -34,8 +47,26 @@ def add_remote(
     if name in project.declarations.remotes and not force:
         raise UsageError(f"remote {name} already exists", "pass --force to replace it")
     remote = RemoteDecl(name, url, default or not project.declarations.remotes, endpoint_url)
+    ready = ReadyRemote(remote)
+    if directory_root(url, project.root) is not None:  # other remotes are not contacted here
+        ready = _initialise(project, remote, parents)
     _rewrite(project, lambda text: with_remote(text, remote))
-    return remote
+    return ready
+
+
+def init_remote(project: Project, name: str, *, parents: bool = False) -> ReadyRemote:
+    """Make a declared remote usable from this clone: create and mark a directory remote's
+    root (``mlv remote add`` does it on the machine where the remote was added)."""
+    remote = project.declarations.remotes.get(name)
+    if remote is None:
+        raise UsageError(f"no remote named {name!r}", "`mlv remote list` shows the remotes")
+    return _initialise(project, remote, parents)
+
+
+def _initialise(project: Project, remote: RemoteDecl, parents: bool) -> ReadyRemote:
+    store = RemoteStore(remote, project.root)
+    done = store.init(parents=parents)
+    return ReadyRemote(remote, store.root if store.protocol == "file" else None, done)
 
 
 def remove_remote(project: Project, name: str) -> None:

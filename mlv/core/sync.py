@@ -71,9 +71,10 @@ def resolve_remote(project: Project, name: str | None) -> RemoteDecl:
     )
 
 
-def open_remote(project: Project, name: str | None) -> RemoteStore:
+def open_remote(project: Project, name: str | None, *, writing: bool = False) -> RemoteStore:
+    """The remote, checked: a directory remote must have been initialised (never created here)."""
     remote = RemoteStore(resolve_remote(project, name), project.root)
-    remote.check()
+    remote.check(writing=writing)
     return remote
 
 
@@ -82,7 +83,8 @@ def _locks_and_remote(
 ) -> tuple[list[Lock], RemoteStore]:
     """The manifests to transfer for (default: HEAD and the work tree's), and the remote."""
     locks = locks_at(project, revs or default_revs(project), include_worktree=not revs)
-    return require_locks(locks, what), open_remote(project, remote_name)
+    locks = require_locks(locks, what)
+    return locks, open_remote(project, remote_name, writing=what == "push")
 
 
 @shares_store

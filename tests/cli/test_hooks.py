@@ -171,9 +171,8 @@ def test_pre_push_uploads_to_the_mlv_remote(hooked: Path, mlv: MlvRunner, tmp_pa
     assert (data_remote / "xxh128" / tree[:2] / tree[2:]).exists()
 
     # A remote that cannot be written blocks the push with a clear message.
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file")
-    mlv("remote", "add", "storage", str(blocker / "remote"), "--force", "--default")
+    shutil.rmtree(data_remote / "tmp")
+    (data_remote / "tmp").write_text("a file where the upload directory belongs")
     write(hooked / "data/raw/a.csv", "v3\n")
     mlv("snapshot", "-m", "v3")
     refused = git_rc(hooked, "push", "-q", "origin", "main")

@@ -40,7 +40,7 @@ def clone(src: Path, dst: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def remote_objects(root: Path) -> dict[str, Path]:
-    # A directory remote exists only after the first push, and one test counts its objects before.
+    # The objects of a directory remote (none before the first push, when it may not exist).
     return store_objects(root) if root.exists() else {}
 
 
@@ -157,7 +157,7 @@ def test_remote_management_and_errors(project: Path, mlv: MlvRunner, tmp_path: P
     listing = mlv("remote", "list").out
     assert "a " in listing and "b " in listing
     assert mlv("push").code == 0 and (tmp_path / "b/xxh128").exists()
-    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "a/xxh128").exists()
     assert mlv("push", "-r", "a").code == 0 and (tmp_path / "a/xxh128").exists()
     assert mlv("remote", "add", "a", str(tmp_path / "x")).code == 2
     assert mlv("remote", "remove", "a").code == 0
