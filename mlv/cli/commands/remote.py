@@ -75,11 +75,12 @@ def add(
 @click.argument("name")
 @parents_option
 def init(name: str, parents: bool) -> int:
-    """Create and mark the directory of remote NAME, declared in mlv.toml, from this clone.
+    """Create the directory of a declared remote.
 
-    For a new directory remote that another clone added (mlv.toml is shared, the directory is
-    not). Its parent must exist unless --parents; an existing directory is adopted. Other
-    remotes are only checked: create a bucket with the provider's tools.
+    Creates and marks (mlv-remote.json) the directory of remote NAME, declared in mlv.toml by
+    another clone (mlv.toml is shared, the directory is not). Its parent must exist unless
+    --parents; an existing directory is adopted. Other remotes are only checked: create a
+    bucket with the provider's tools.
     """
     project = open_project()
     try:
