@@ -124,11 +124,11 @@ def _add_scope(needed: _Closure, project: Project, scope: Scope) -> None:
     """This work tree's scope. What it has checked out (work tree, index, HEAD) and what a flag
     names must be readable; the rest of history is kept as far as this store holds it."""
     now = Named()
-    current(project, now)
-    commits = scope_commits(project, scope)
     head = project.git.head()
     at_commits(project, [head] if head else [], now)
+    current(project, now)
     needed.add(now, strict=True)
+    commits = scope_commits(project, scope)
     rest = Named()
     at_commits(project, [c for c in commits if c != head], rest)
     needed.add(rest, strict=scope.narrowed)
