@@ -150,7 +150,7 @@ class Tool:
 
     def gc(self) -> list[list[str]]:
         if self.name == "mlv":
-            return [[self.exe, "gc"]]
+            return [[self.exe, "gc", "--workspace", "--force"]]  # as dvc gc -w -f
         return [[self.exe, "gc", "-w", "-f"]]
 
 

@@ -177,9 +177,14 @@ def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Pat
     write(b / "data/new.csv", "B's data\n")
     assert run_mlv(b, "snapshot", "-m", "B").returncode == 0
     new_id = str(hash_bytes(b"B's data\n"))
+    write(b / "data/new.csv", "B's next data\n")
+    assert run_mlv(b, "snapshot", "-m", "B again").returncode == 0
     garbage = run_mlv(a, "gc", "--json")
     assert garbage.returncode == 0, garbage.stderr
-    assert new_id in store_objects(cache)  # A never saw it; B needs it
+    assert new_id in store_objects(cache)  # A never saw it; B's history needs it
+    narrowed = run_mlv(a, "gc", "--workspace")  # B's history: kept, no remote holds it
+    assert narrowed.returncode == 0 and "no remote holds" in narrowed.stderr, narrowed.stderr
+    assert new_id in store_objects(cache)
 
     # A registered work tree that cannot be read stops gc: deleting its objects would be a guess.
     (b / "mlv.toml").write_text("[[[ not toml")
@@ -194,6 +199,23 @@ def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Pat
     users = [p.read_text() for p in (cache / "users").iterdir()]
     assert users == [str(a.resolve())]  # A only
     assert run_mlv(a, "verify").returncode == 0
+
+
+def test_gc_stops_when_a_sharing_work_tree_lost_its_declarations(tmp_path: Path) -> None:
+    """The work tree is still there but its mlv.toml is not (deleted, or a checkout of a branch
+    without it): its objects are not garbage, and gc must not guess that they are."""
+    a, b, cache = shared_pair(tmp_path)
+    write(b / "data/new.csv", "B's data\n")
+    assert run_mlv(b, "snapshot", "-m", "B").returncode == 0
+    new_id = str(hash_bytes(b"B's data\n"))
+    (b / "mlv.toml").unlink()
+    entry = next(p for p in (cache / "users").iterdir() if p.read_text() == str(b.resolve()))
+    for args in (("gc",), ("gc", "--workspace", "--force")):
+        stopped = run_mlv(a, *args)
+        assert stopped.returncode == 1, stopped.stderr
+        assert str(b.resolve()) in stopped.stderr and "removed nothing" in stopped.stderr
+        assert f"remove {entry}" in stopped.stderr and entry.exists()
+        assert new_id in store_objects(cache)
 
 
 def test_two_clones_store_the_same_objects_at_once(tmp_path: Path) -> None:

@@ -1,145 +1,292 @@
-"""``mlv gc``: delete store objects that no kept revision references.
+"""``mlv gc``: delete store objects that nothing kept references.
 
-Kept: the work tree's mlv.lock and HEAD, plus every branch / tag / commit when asked, and the
-same for every other work tree that shares the store. What a revision references is the same
-closure push and fetch use (artifacts, every file of a tree, stage outputs, lockfiles, code
-patches). If a kept tree object cannot be read, gc stops rather than delete files that tree
-may list.
+By default gc keeps what any git revision can still reach (see ``mlv.core.kept``), so it never
+deletes committed history. A narrower scope is asked for with flags; even then an object that
+committed history needs and that no remote holds is removed only when forced (or confirmed).
+Objects no revision reaches at all are garbage and always go. The same holds for every other
+work tree sharing the store. What a manifest references is the closure push and fetch use
+(artifacts, every file of a tree, stage outputs, lockfiles, code patches).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from mlv import faults
+from mlv.adapters.remote import RemoteStore
+from mlv.core.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
 from mlv.core.project import Project, open_project
-from mlv.core.references import closure, local_tree_reader, locks_at
-from mlv.core.sharing import sharers, store_alone
+from mlv.core.sharing import Sharer, sharers, store_alone
 from mlv.errors import CheckFailed, MlvError
-from mlv.model.declarations import DECLARATIONS_FILE
-from mlv.model.manifest import LOCK_FILE, Lock
+from mlv.model.ids import ObjectId
+from mlv.model.tree import Tree
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
 
 # Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
 STALE_TMP_SECONDS = 24 * 3600
+_TREE_START = b'{"format":'  # how every tree object begins (a salvaged id may be a tree)
+
+
+@dataclass
+class Unbacked:
+    """Objects outside a narrowed scope that committed history needs and no remote holds."""
+
+    objects: int
+    bytes: int
+    unreachable_remotes: dict[str, str]  # remotes that could not be asked -> why
+
+
+# Asked (interactively) whether to remove the unbacked objects anyway; the default keeps them.
+Confirm = Callable[[Unbacked], bool]
 
 
 @dataclass
 class GcResult:
-    kept_revisions: int
+    scope: list[str]
     kept_objects: int
     removed_objects: int
     removed_bytes: int
     dry_run: bool
     other_worktrees: int = 0  # other work trees sharing the store, whose objects were kept
-
-
-def kept_revisions(
-    project: Project, *, all_branches: bool, all_tags: bool, all_commits: bool
-) -> list[str]:
-    revs = ["HEAD"] if project.git.head() is not None else []
-    if all_commits:
-        out = project.git.text("rev-list", "--all", "--", LOCK_FILE)
-        return revs + out.split()
-    refs = []
-    if all_branches:
-        refs.append("refs/heads")
-    if all_tags:
-        refs.append("refs/tags")
-    if refs:
-        out = project.git.text("for-each-ref", "--format=%(objectname)", *refs)
-        revs += out.split()
-    return revs
+    unbacked_objects: int = 0
+    unbacked_bytes: int = 0
+    unbacked_removed: bool = False
+    unreachable_remotes: dict[str, str] = field(default_factory=dict)
 
 
 def gc(
     project: Project,
+    scope: Scope = HISTORY,
     *,
     dry_run: bool = False,
-    all_branches: bool = False,
-    all_tags: bool = False,
-    all_commits: bool = False,
+    force: bool = False,
+    confirm: Confirm | None = None,
 ) -> GcResult:
-    flags = {"all_branches": all_branches, "all_tags": all_tags, "all_commits": all_commits}
-    with exclusive(project.process_lock), store_alone(project):
-        revs = kept_revisions(project, **flags)
-        locks = locks_at(project, revs, include_worktree=True)
-        others = _sharers_locks(project, flags, dry_run)
-        needed = closure(locks, local_tree_reader(project))
-        # Trees this work tree needs too were read just now: not again (they can be large).
-        done = frozenset(needed.trees - needed.unreadable_trees)
-        theirs = closure(others.locks, local_tree_reader(project), done)
-        # A tree another work tree names that this store never held was made with another
-        # store (that work tree moved, or was copied with its users/ list): nothing of it is
-        # here to keep. A tree of ours missing, or any tree present but damaged, stops gc.
-        unreadable = needed.unreadable_trees | {
-            t for t in theirs.unreadable_trees if project.store.exists(t)
-        }
-        if unreadable:
-            raise CheckFailed(
-                f"{len(unreadable)} kept tree object(s) are missing or corrupt "
-                f"(e.g. {min(unreadable)}); gc stopped and removed nothing",
-                "fetch them with `mlv fetch`, or check the store with `mlv verify`",
-            )
-        needed.objects |= theirs.objects
-        removed = 0
-        freed = 0
-        if project.store.root.exists():
-            for oid in list(project.store.iter_ids()):
-                if oid in needed.objects:
-                    continue
+    """Remove what ``scope`` does not keep; history no remote holds only if forced or confirmed."""
+    with (
+        exclusive(project.process_lock),
+        store_alone(project),
+        contextlib.ExitStack() as stack,
+    ):
+        others = _open_sharers(project, dry_run, stack)
+        needed = _Closure(project)
+        _add_scope(needed, project, scope)
+        for other in others:
+            with other.reading():
+                theirs = Named()
+                current(other.project, theirs)
+                at_commits(other.project, scope_commits(other.project, scope), theirs)
+            needed.add(theirs, strict=False)
+        needed.check()
+        removable = _sizes(project, needed.objects)
+        unbacked: set[ObjectId] = set()
+        unreachable: dict[str, str] = {}
+        if scope.narrowed and removable:
+            history = _history(project, others, needed)
+            at_risk = set(removable) & history
+            if at_risk:
+                backed, unreachable = _on_remotes(project, others, at_risk)
+                unbacked = at_risk - backed
+        unbacked_bytes = sum(removable[o] for o in unbacked)
+        remove_unbacked = force or bool(
+            unbacked
+            and not dry_run
+            and confirm is not None
+            and confirm(Unbacked(len(unbacked), unbacked_bytes, unreachable))
+        )
+        doomed = sorted(removable if remove_unbacked else set(removable) - unbacked)
+        if not dry_run:
+            for oid in doomed:
                 path = project.store.path_of(oid)
-                removed += 1
-                freed += path.stat().st_size
-                if not dry_run:
-                    faults.step(str(path))
-                    path.unlink()
-            if not dry_run:
-                _remove_stale_tmp(project)
+                faults.step(str(path))
+                path.unlink(missing_ok=True)
+            _remove_stale_tmp(project)
         return GcResult(
-            len(set(revs)) + 1, len(needed.objects), removed, freed, dry_run, others.worktrees
+            scope=scope.names(),
+            kept_objects=len(needed.objects),
+            removed_objects=len(doomed),
+            removed_bytes=sum(removable[o] for o in doomed),
+            dry_run=dry_run,
+            other_worktrees=len(others),
+            unbacked_objects=len(unbacked),
+            unbacked_bytes=unbacked_bytes,
+            unbacked_removed=remove_unbacked and bool(unbacked),
+            unreachable_remotes=unreachable,
         )
 
 
-@dataclass
-class _SharersLocks:
-    locks: list[Lock]
-    worktrees: int
+def _add_scope(needed: _Closure, project: Project, scope: Scope) -> None:
+    """This work tree's scope. What it has checked out (work tree, index, HEAD) and what a flag
+    names must be readable; the rest of history is kept as far as this store holds it."""
+    now = Named()
+    head = project.git.head()
+    at_commits(project, [head] if head else [], now)
+    current(project, now)
+    needed.add(now, strict=True)
+    commits = scope_commits(project, scope)
+    rest = Named()
+    at_commits(project, [c for c in commits if c != head], rest)
+    needed.add(rest, strict=scope.narrowed)
 
 
-def _sharers_locks(project: Project, flags: dict[str, bool], dry_run: bool) -> _SharersLocks:
-    """What the other work trees using this store keep, by the same rules as this one.
+def _history(project: Project, others: list[_Other], needed: _Closure) -> set[ObjectId]:
+    """Everything the default scope keeps: what a narrowed scope must not drop unbacked."""
+    history = needed.copy()
+    mine = Named()
+    at_commits(project, scope_commits(project, HISTORY), mine)
+    history.add(mine, strict=False)
+    for other in others:
+        with other.reading():
+            theirs = Named()
+            at_commits(other.project, scope_commits(other.project, HISTORY), theirs)
+        history.add(theirs, strict=False)
+    history.check()
+    return history.objects
 
-    A registered work tree that is gone is forgotten. One that exists is kept even if it may
-    have moved to another store since (its own settings or environment decide that, and gc
-    cannot see the environment it runs in); one that cannot be read stops gc, because deleting
-    its objects would be a guess.
+
+class _Closure:
+    """Objects needed, with the files of every tree among them.
+
+    A tree that cannot be read stops gc (the files it lists cannot be known) when ``strict``,
+    or when it is in the store but damaged. A tree absent from the store otherwise means that
+    nothing of it is here to keep: a revision this clone never fetched, or one another work tree
+    made with another store.
     """
-    found = _SharersLocks([], 0)
-    for sharer in sharers(project):
-        other: Project | None = None
-        try:
-            if not (sharer.root / DECLARATIONS_FILE).is_file():
-                if not dry_run:
-                    sharer.entry.unlink(missing_ok=True)
-                continue
-            other = open_project(sharer.root)
-            found.locks += locks_at(other, kept_revisions(other, **flags), include_worktree=True)
-            found.worktrees += 1
-        except (MlvError, OSError) as exc:
-            why = exc.message if isinstance(exc, MlvError) else str(exc)
+
+    def __init__(self, project: Project) -> None:
+        self.store = project.store
+        self.objects: set[ObjectId] = set()
+        self.expanded: set[ObjectId] = set()
+        self.unreadable: set[ObjectId] = set()
+
+    def copy(self) -> _Closure:
+        other = _Closure.__new__(_Closure)
+        other.store = self.store
+        other.objects, other.expanded = set(self.objects), set(self.expanded)
+        other.unreadable = set(self.unreadable)
+        return other
+
+    def add(self, named: Named, *, strict: bool) -> None:
+        self.objects |= named.objects | named.salvaged
+        for tree_id in sorted(named.trees - self.expanded):
+            try:
+                self._expand(tree_id)
+            except MlvError:
+                if strict or self.store.exists(tree_id):
+                    self.unreadable.add(tree_id)
+        # An id a manifest this mlv cannot read names may be a tree: its files stay too.
+        for oid in sorted(named.salvaged - self.expanded):
+            with contextlib.suppress(MlvError, OSError):
+                with open(self.store.path_of(oid), "rb") as handle:
+                    if handle.read(len(_TREE_START)) != _TREE_START:
+                        continue
+                self._expand(oid)
+
+    def _expand(self, tree_id: ObjectId) -> None:
+        tree = Tree.decode(self.store.read_bytes(tree_id))
+        self.expanded.add(tree_id)
+        self.unreadable.discard(tree_id)
+        self.objects.update(e.id for e in tree.entries)
+
+    def check(self) -> None:
+        if self.unreadable:
             raise CheckFailed(
-                f"gc stopped and removed nothing: the work tree {sharer.root}, which shares"
-                f" this store, cannot be read ({why})",
-                f"fix it, or remove {sharer.entry} if it no longer uses this store",
-            ) from None
-        finally:
-            if other is not None:
-                other.close()
+                f"{len(self.unreadable)} kept tree object(s) are missing or corrupt "
+                f"(e.g. {min(self.unreadable)}); gc stopped and removed nothing",
+                "fetch them with `mlv fetch`, or check the store with `mlv verify`",
+            )
+
+
+def _sizes(project: Project, needed: set[ObjectId]) -> dict[ObjectId, int]:
+    """The stored objects nothing needs, with their sizes."""
+    if not project.store.root.exists():
+        return {}
+    found = {}
+    for oid in project.store.iter_ids():
+        if oid not in needed:
+            found[oid] = project.store.path_of(oid).stat().st_size
     return found
+
+
+def _on_remotes(
+    project: Project, others: list[_Other], oids: set[ObjectId]
+) -> tuple[set[ObjectId], dict[str, str]]:
+    """Which of ``oids`` some declared remote (of any work tree of the store) holds, and the
+    remotes that could not be asked: those count as holding nothing."""
+    held: set[ObjectId] = set()
+    unreachable: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    for owner in [project, *(o.project for o in others)]:
+        for decl in owner.declarations.remotes.values():
+            label = decl.name if owner is project else f"{decl.name} (of {owner.root})"
+            try:
+                remote = RemoteStore(decl, owner.root)
+                if (remote.protocol, remote.root) in seen:
+                    continue
+                seen.add((remote.protocol, remote.root))
+                held |= remote.present(oids - held)
+            except (MlvError, OSError) as exc:
+                unreachable[label] = exc.message if isinstance(exc, MlvError) else str(exc)
+            if held == oids:
+                return held, unreachable
+    return held, unreachable
+
+
+@dataclass
+class _Other:
+    """Another work tree registered as a user of the store, opened."""
+
+    sharer: Sharer
+    project: Project
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with _reading(self.sharer):
+            yield
+
+
+def _open_sharers(project: Project, dry_run: bool, stack: contextlib.ExitStack) -> list[_Other]:
+    """The other work trees using this store, opened (and closed with ``stack``).
+
+    A registered work tree whose directory is gone is forgotten. One that exists is kept even if
+    it may have moved to another store since (its own settings or environment decide that, and
+    gc cannot see the environment it runs in); one whose declarations are missing or cannot be
+    read stops gc, because deleting its objects would be a guess.
+    """
+    found = []
+    for sharer in sharers(project):
+        try:
+            sharer.root.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            if not dry_run:
+                sharer.entry.unlink(missing_ok=True)
+            continue
+        except OSError:
+            pass  # reported by opening it, below
+        with _reading(sharer):
+            other = open_project(sharer.root)
+        stack.callback(other.close)
+        found.append(_Other(sharer, other))
+    return found
+
+
+@contextlib.contextmanager
+def _reading(sharer: Sharer) -> Iterator[None]:
+    """A failure to read another work tree stops gc, naming it and its users/ entry."""
+    try:
+        yield
+    except (MlvError, OSError) as exc:
+        why = exc.message if isinstance(exc, MlvError) else str(exc)
+        raise CheckFailed(
+            f"gc stopped and removed nothing: the work tree {sharer.root}, which shares"
+            f" this store, cannot be read ({why})",
+            f"fix it, or remove {sharer.entry} if it no longer uses this store",
+        ) from None
 
 
 def _remove_stale_tmp(project: Project) -> None:

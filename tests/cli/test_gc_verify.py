@@ -46,25 +46,35 @@ def test_gc_keeps_exactly_what_kept_revisions_need(project: Path, mlv: MlvRunner
     lockfile_id = lock["environment"]["lockfiles"]["requirements.txt"]
     patch_id = lock["code"]["patch"]
 
-    dry = mlv("gc", "--dry-run", "--json")
-    assert dry.code == 0
-    before = store_ids(project)
-    assert store_ids(project) == before  # a dry run changes nothing
-    assert json.loads(dry.out)["removed_objects"] > 0
+    garbage = ObjectStore(project / ".mlv/cache").add_bytes(b"no revision names this\n")
 
     def everything_of(ids: dict[str, str]) -> set[str]:
         return set(ids.values())
 
+    before = store_ids(project)
+    dry = mlv("gc", "--dry-run", "--json")
+    assert dry.code == 0
+    assert store_ids(project) == before  # a dry run changes nothing
+    assert json.loads(dry.out)["removed_objects"] == 1
+
+    assert mlv("gc").code == 0  # the default keeps all history: only the garbage goes
+    assert store_ids(project) == before - {garbage}
+
     assert mlv("gc", "--all-commits").code == 0
     assert everything_of(old) <= store_ids(project)  # every commit kept
 
-    assert mlv("gc", "--all-branches").code == 0
+    before = store_ids(project)
+    unforced = mlv("gc", "--all-branches", "--json")  # no remote holds the rest: kept
+    assert unforced.code == 0 and store_ids(project) == before
+    assert json.loads(unforced.out)["unbacked_objects"] > 0
+
+    assert mlv("gc", "--all-branches", "--force").code == 0
     kept = store_ids(project)
     assert everything_of(on_branch) | everything_of(current) <= kept
     assert not everything_of(old) - everything_of(current) & kept
     assert not (everything_of(on_tag) - everything_of(current)) & kept
 
-    assert mlv("gc").code == 0
+    assert mlv("gc", "--workspace", "--force").code == 0
     kept = store_ids(project)
     assert everything_of(current) <= kept
     assert {tree_id, lockfile_id, patch_id} <= kept  # tree, lockfile and patch objects too
@@ -76,6 +86,10 @@ def test_gc_keeps_exactly_what_kept_revisions_need(project: Path, mlv: MlvRunner
     # Keeping the tag now is impossible: its tree is gone, so gc refuses to guess.
     refused = mlv("gc", "--all-tags")
     assert refused.code == 1 and "removed nothing" in refused.err
+    # The default keeps history as far as this store holds it: a revision whose tree is gone
+    # has nothing here to keep (as in a clone that fetched only the latest version).
+    assert mlv("gc").code == 0
+    assert store_ids(project) == kept
 
 
 def test_gc_stops_when_a_kept_tree_is_missing(project: Path, mlv: MlvRunner) -> None:

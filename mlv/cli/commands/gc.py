@@ -1,56 +1,116 @@
 from __future__ import annotations
 
+import sys
+
 import click
 
-from mlv.cli.output import human_size, json_option_help, out, print_json
+from mlv.cli.output import human_size, json_option_help, out, print_json, warn
+from mlv.core.gc import GcResult, Unbacked
 from mlv.core.gc import gc as do_gc
+from mlv.core.kept import Scope
 from mlv.core.project import open_project
 
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
-@click.option("--all-branches", is_flag=True, help="Also keep what every branch needs.")
-@click.option("--all-tags", is_flag=True, help="Also keep what every tag needs.")
-@click.option("--all-commits", is_flag=True, help="Keep what any commit in history needs.")
+@click.option("-w", "--workspace", is_flag=True, help="Keep the work tree's mlv.lock and HEAD.")
+@click.option("-a", "--all-branches", is_flag=True, help="Keep what every branch tip needs.")
+@click.option("-T", "--all-tags", is_flag=True, help="Keep what every tag needs.")
+@click.option(
+    "-A", "--all-commits", is_flag=True, help="Keep what every commit of every ref needs."
+)
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Also remove committed history that no remote holds (narrowed scope only).",
+)
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
-def gc(dry_run: bool, all_branches: bool, all_tags: bool, all_commits: bool, as_json: bool) -> int:
-    """Remove store objects that no kept revision needs (default: the work tree and HEAD).
+def gc(
+    dry_run: bool,
+    workspace: bool,
+    all_branches: bool,
+    all_tags: bool,
+    all_commits: bool,
+    force: bool,
+    as_json: bool,
+) -> int:
+    """Remove store objects that no kept revision needs.
 
-    Objects on remotes are never touched. Use --all-branches/--all-tags/--all-commits to keep
-    more history available for `mlv checkout REV` without fetching. A store shared by several
-    work trees (cache_dir) keeps what each of them needs, and gc waits while another mlv
-    process is using the store.
+    By default gc keeps everything any git revision still reaches: every branch, tag,
+    remote-tracking branch, stash and reflog entry, the index and the work tree. It then
+    removes only objects no revision needs at all.
+
+    To free more, name what to keep with --workspace, --all-branches, --all-tags and
+    --all-commits (any combination; the work tree and HEAD are always kept). Objects
+    committed history still needs but that no declared remote holds are then kept, and
+    counted, unless you pass --force (in a terminal, gc asks). Push first to free them
+    safely. Remotes are never touched. A store shared by several work trees (cache_dir) keeps
+    what each of them needs, and gc waits while another mlv process is using the store.
     """
+    scope = Scope(workspace, all_branches, all_tags, all_commits)
     project = open_project()
     try:
         result = do_gc(
             project,
+            scope,
             dry_run=dry_run,
-            all_branches=all_branches,
-            all_tags=all_tags,
-            all_commits=all_commits,
+            force=force,
+            confirm=_ask if sys.stdin.isatty() else None,
         )
     finally:
         project.close()
+    for name, why in sorted(result.unreachable_remotes.items()):
+        warn(f"remote {name} could not be checked ({why}); counted as holding nothing")
     if as_json:
         print_json(
             {
                 "dry_run": result.dry_run,
+                "scope": result.scope,
                 "kept_objects": result.kept_objects,
                 "removed_objects": result.removed_objects,
                 "removed_bytes": result.removed_bytes,
                 "other_worktrees": result.other_worktrees,
+                "unbacked_objects": result.unbacked_objects,
+                "unbacked_bytes": result.unbacked_bytes,
+                "unbacked_removed": result.unbacked_removed,
+                "unreachable_remotes": sorted(result.unreachable_remotes),
             }
         )
-        return 0
-    verb = "would remove" if dry_run else "removed"
+    else:
+        _report(result)
+    return 0
+
+
+def _ask(unbacked: Unbacked) -> bool:
+    return click.confirm(
+        f"{unbacked.objects} object(s), {human_size(unbacked.bytes)}, that committed history"
+        " needs are on no remote; remove them anyway?",
+        default=False,
+        err=True,
+    )
+
+
+def _report(result: GcResult) -> None:
+    verb = "would remove" if result.dry_run else "removed"
+    scope = "all history" if result.scope == ["history"] else ", ".join(result.scope)
     out().print(
         f"{verb} {result.removed_objects} object(s), {human_size(result.removed_bytes)};"
-        f" kept {result.kept_objects}"
+        f" kept {result.kept_objects} ({scope}"
         + (
-            f" (also for {result.other_worktrees} other work tree(s) sharing the store)"
+            f"; also for {result.other_worktrees} other work tree(s) sharing the store)"
             if result.other_worktrees
-            else ""
+            else ")"
         )
     )
-    return 0
+    if not result.unbacked_objects:
+        return
+    amount = f"{result.unbacked_objects} object(s), {human_size(result.unbacked_bytes)},"
+    if result.unbacked_removed:
+        warn(f"{verb} {amount} of committed history that no remote holds")
+        return
+    warn(
+        f"{'would keep' if result.dry_run else 'kept'} {amount} that committed history needs"
+        " and no remote holds; push the revisions that need them (`mlv push REV...`) and run"
+        " gc again, or pass --force to remove them"
+    )
