@@ -110,9 +110,7 @@ def test_commit_refused_when_mlv_toml_is_broken_says_how_to_bypass(hooked: Path)
     assert lines[1].endswith("to commit anyway, once: `git commit --no-verify`")
 
 
-def test_hooks_stay_quiet_without_mlv_and_reject_unknown_names(
-    repo: Path, mlv: MlvRunner
-) -> None:
+def test_hooks_stay_quiet_without_mlv_and_reject_unknown_names(repo: Path, mlv: MlvRunner) -> None:
     for hook in ("pre-commit", "post-checkout", "post-merge", "pre-push", "lock-valid"):
         result = mlv("hooks", "run", hook, "a", "b", "1")
         assert (result.code, result.out, result.err) == (0, "", ""), hook
