@@ -1,5 +1,5 @@
 #!/bin/sh
-# mlv-hook-shim v1 -- installed by `mlv hooks install`; remove with `mlv hooks uninstall`.
+# mlv-hook-shim v2 -- installed by `mlv hooks install`; remove with `mlv hooks uninstall`.
 # HOOK_NAME and INSTALL_PYTHON are filled in at install time.
 HOOK_NAME=__HOOK_NAME__
 INSTALL_PYTHON=__INSTALL_PYTHON__
@@ -21,16 +21,32 @@ fi
 
 # The interpreter mlv was installed with (as pre-commit's own shim does: no extra start-up).
 if [ -x "$INSTALL_PYTHON" ]; then
-    exec "$INSTALL_PYTHON" -m mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
+    "$INSTALL_PYTHON" -m mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
+    status=$?
 elif command -v mlv > /dev/null 2>&1; then
-    exec mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
+    mlv hooks run "$HOOK_NAME" "$@" < "$stdin_file"
+    status=$?
+else
+    echo "mlv: the $HOOK_NAME hook cannot run because mlv is not installed here." >&2
+    echo "mlv: install it (pip install mlv) or activate its environment;" \
+         "remove the hooks with 'mlv hooks uninstall'." >&2
+    status=127
 fi
 
-echo "mlv: the $HOOK_NAME hook cannot run because mlv is not installed here." >&2
-echo "mlv: install it (pip install mlv) or activate its environment;" \
-     "remove the hooks with 'mlv hooks uninstall'." >&2
+# Only pre-commit and pre-push may stop git. When mlv refuses (exit 1) it says why and how to
+# bypass; when it could not run or failed, the bypass is said here. post-checkout and post-merge
+# run after git's work is done: whatever happens there, git must not report a failure.
 case "$HOOK_NAME" in
-    pre-commit) echo "mlv: to commit anyway, once: git commit --no-verify" >&2; exit 1 ;;
-    pre-push) echo "mlv: to push anyway, once: git push --no-verify" >&2; exit 1 ;;
-    *) exit 0 ;;
+    pre-commit|pre-push)
+        if [ "$status" -ne 0 ] && [ "$status" -ne 1 ] && [ "$status" -ne 130 ]; then
+            operation=${HOOK_NAME#pre-}
+            echo "mlv: to $operation anyway, once: git $operation --no-verify" >&2
+        fi
+        exit "$status" ;;
+    *)
+        if [ "$status" -ne 0 ] && [ "$status" -ne 127 ]; then
+            echo "mlv: warning: the $HOOK_NAME hook failed, so the data may not match" \
+                 "mlv.lock; run 'mlv checkout' once mlv works here" >&2
+        fi
+        exit 0 ;;
 esac

@@ -14,6 +14,7 @@ class MlvError(Exception):
 
     exit_code = 3
     default_hint: str | None = None  # shown when the raiser gave no more specific hint
+    details: tuple[str, ...] = ()  # what the message is about, one item a line (paths, stages)
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

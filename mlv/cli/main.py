@@ -76,7 +76,7 @@ def cli() -> None:
     """
 
 
-def _error(message: str, hint: str | None, code: int) -> int:
+def _error(message: str, hint: str | None, code: int, details: tuple[str, ...] = ()) -> int:
     # Whatever an error quotes (a backend's message, a URL, an exception's text), a secret from
     # the environment does not reach the terminal or a CI log.
     from mlv.model.secrets import scrub
@@ -85,6 +85,8 @@ def _error(message: str, hint: str | None, code: int) -> int:
     hint = scrub(hint, os.environ) if hint else hint
     sys.stdout.flush()  # keep what was printed before the error in front of it
     sys.stderr.write(f"error: {message}\n")
+    for detail in details:
+        sys.stderr.write(f"  {scrub(detail, os.environ)}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
     sys.stderr.flush()
@@ -105,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except MlvError as exc:
         if os.environ.get("MLV_DEBUG"):
             raise
-        return _error(exc.message, exc.hint, exc.exit_code)
+        return _error(exc.message, exc.hint, exc.exit_code, exc.details)
     except click.exceptions.NoSuchOption as exc:
         return _error(exc.format_message(), _usage_hint(exc.ctx), 2)
     except click.UsageError as exc:

@@ -1,121 +1,83 @@
-"""Git hooks: installing mlv's shims, and what each hook does when git runs it.
+"""What each git hook decides when git runs it, and what it tells the git user.
 
-pre-commit refuses a commit whose tracked artifacts or stage inputs differ from the mlv.lock
-being committed; post-checkout and post-merge bring artifacts in line with the new mlv.lock;
-pre-push uploads what the pushed commits need. None of these ever clobbers unsaved work.
+pre-commit refuses a commit whose tracked artifacts or stage inputs differ from the mlv.lock being
+committed; pre-push uploads what the pushed commits need and refuses the push when it cannot.
+Those two are the only hooks that block git: they raise ``Refused`` (or let an error through to
+the CLI's error boundary). post-checkout and post-merge run after git has done its work: they
+bring the artifacts in line with the new mlv.lock, never clobbering unsaved work, and whatever
+goes wrong there is a warning, never a failure of git's command. Installing the shims is
+``mlv.core.hook_install``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlv.adapters.git import GitRepo, find_toplevel
-from mlv.core.checkout import restore
-from mlv.core.pipeline import pipeline_states
-from mlv.core.project import Project
-from mlv.core.sharing import using_store
-from mlv.core.status import artifact_status
-from mlv.core.workspace import Scanner
-from mlv.errors import MissingObjects, MlvError, UsageError, WouldClobber
+from mlv.core.project import Project, open_project
+from mlv.errors import CheckFailed, ManifestError, MissingObjects, MlvError, WouldClobber, listing
+from mlv.model.declarations import DECLARATIONS_FILE
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
 from mlv.model.paths import is_within
-from mlv.storage.lock import Busy, exclusive
+from mlv.model.secrets import scrub
+from mlv.storage.lock import Busy, exclusive, lock_timeout
 
-HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push")
-MARKER = "# mlv-hook-shim"
-USER_SUFFIX = ".mlv-user"
 ZERO_SHA = "0" * 40
+AFTER_CHECKOUT = ("post-checkout", "post-merge")
+# A git hook must not hold git up for a minute: if mlv is busy longer, it says so and moves on.
+HOOK_LOCK_TIMEOUT = 5.0
+_BYPASS = {"commit": "git commit --no-verify", "push": "git push --no-verify"}
 
 
-def shim_template() -> str:
-    """The shim script, shipped in the package (or beside it in a source checkout)."""
-    packaged = Path(__file__).resolve().parents[1] / "_hooks" / "mlv-hook.sh"
-    source = Path(__file__).resolve().parents[2] / "hooks" / "mlv-hook.sh"
-    for candidate in (packaged, source):
-        if candidate.is_file():
-            return candidate.read_text(encoding="utf-8")
-    raise MlvError(
-        "the hook template is missing from this mlv installation", "reinstall mlv"
-    )  # pragma: no cover
+class Refused(CheckFailed):
+    """A blocking hook (pre-commit, pre-push) refuses git's operation: why, the paths or stages
+    concerned (``details``, one per line) and how to go on, bypass included."""
+
+    def __init__(self, message: str, hint: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message, hint)
+        self.details = tuple(details)
 
 
-def hooks_dir(git: GitRepo) -> Path:
-    """Where git looks for hooks (core.hooksPath and worktrees honoured)."""
-    path = Path(git.text("rev-parse", "--git-path", "hooks"))
-    return path if path.is_absolute() else git.root / path
+@dataclass(frozen=True)
+class HookOutcome:
+    """A hook that lets git go on: the lines it has for the git user (stderr), if any."""
+
+    notes: tuple[str, ...] = ()
+    # The error a post-checkout/post-merge hook turned into its warning (MLV_DEBUG shows it).
+    failure: Exception | None = None
 
 
-def is_ours(path: Path) -> bool:
+def project_or_none(start: Path | None = None) -> Project | None:
+    """The mlv project here, or None when this repository does not use mlv (hooks stay quiet)."""
+    root = find_toplevel(start or Path.cwd())
+    if not (root / DECLARATIONS_FILE).exists():
+        return None
+    return open_project(root)
+
+
+@contextlib.contextmanager
+def _refusing(operation: str) -> Iterator[None]:
+    """Any expected failure of a blocking hook refuses ``operation``, saying how to bypass it
+    once. Failures of the machine and mlv's own bugs go to the CLI's error boundary as such."""
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            return any(MARKER in handle.readline() for _ in range(3))
-    except (FileNotFoundError, IsADirectoryError):
-        return False
+        yield
+    except Refused:
+        raise
+    except MlvError as exc:
+        raise _refusal(operation, exc.message, exc.hint) from exc
 
 
-@dataclass
-class HookChange:
-    hook: str
-    action: str  # "installed", "updated", "kept user hook as ...", "removed", "restored"
+def _refusal(operation: str, why: str, todo: str | None, details: Sequence[str] = ()) -> Refused:
+    bypass = f"to {operation} anyway, once: `{_BYPASS[operation]}`"
+    hint = f"{todo}; {bypass}" if todo else bypass
+    return Refused(f"{operation} refused by mlv: {why}", hint, details)
 
 
-def install(git: GitRepo, *, force: bool = False) -> list[HookChange]:
-    """Write the shims; a user's existing hook is kept as <hook>.mlv-user and chained."""
-    directory = hooks_dir(git)
-    directory.mkdir(parents=True, exist_ok=True)
-    template = shim_template()
-    changes = []
-    for hook in HOOKS:
-        target = directory / hook
-        user = directory / (hook + USER_SUFFIX)
-        action = "installed"
-        if target.exists() or target.is_symlink():
-            if is_ours(target):
-                action = "updated"
-            elif user.exists() and not force:
-                raise UsageError(
-                    f"{target} is not mlv's and {user.name} already exists",
-                    "move one of them away, or pass --force to replace the saved hook",
-                )
-            else:
-                os.replace(target, user)
-                action = f"installed; your hook kept as {user.name} and run first"
-        text = template.replace("__HOOK_NAME__", hook).replace(
-            "__INSTALL_PYTHON__", _sh_quote(sys.executable)
-        )
-        tmp = target.with_name(f".{hook}.mlv-tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o755)
-        os.replace(tmp, target)
-        changes.append(HookChange(hook, action))
-    return changes
-
-
-def uninstall(git: GitRepo) -> list[HookChange]:
-    """Remove mlv's shims and put back the hooks they had replaced."""
-    directory = hooks_dir(git)
-    changes = []
-    for hook in HOOKS:
-        target = directory / hook
-        user = directory / (hook + USER_SUFFIX)
-        if is_ours(target):
-            target.unlink()
-            if user.exists():
-                os.replace(user, target)
-                changes.append(HookChange(hook, "removed; your hook is back"))
-            else:
-                changes.append(HookChange(hook, "removed"))
-    return changes
-
-
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-# --- what the hooks do ---------------------------------------------------------------------
+# --- pre-commit ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -134,11 +96,22 @@ def staged_lock(project: Project) -> Lock | None:
     proc = project.git.run(["show", f":{LOCK_FILE}"], check=False)
     if proc.returncode != 0:
         return None
-    return decode_lock(proc.stdout, source=f"the staged {LOCK_FILE}")
+    try:
+        return decode_lock(proc.stdout, source=f"the staged {LOCK_FILE}")
+    except ManifestError as exc:
+        # `git checkout -- mlv.lock` would restore the staged copy itself.
+        raise ManifestError(
+            exc.message,
+            f"restore it with `git checkout HEAD -- {LOCK_FILE}`, or fix it and `git add` it",
+        ) from exc
 
 
 def pre_commit(project: Project) -> PreCommitFindings:
     """Compare the work tree with the mlv.lock being committed."""
+    from mlv.core.pipeline import pipeline_states
+    from mlv.core.status import artifact_status
+    from mlv.core.workspace import Scanner
+
     findings = PreCommitFindings()
     lock = staged_lock(project) or Lock()
     declared = project.declarations.artifacts
@@ -161,35 +134,79 @@ def pre_commit(project: Project) -> PreCommitFindings:
     return findings
 
 
+def before_commit(start: Path | None = None) -> HookOutcome:
+    """pre-commit: refuse a commit whose work tree differs from the mlv.lock being committed."""
+    with _refusing("commit"):
+        project = project_or_none(start)
+        if project is None:
+            return HookOutcome()  # this repository does not use mlv
+        try:
+            findings = pre_commit(project)
+        finally:
+            project.close()
+    if findings.ok:
+        return HookOutcome()
+    raise _refusal(
+        "commit",
+        f"the work tree differs from the {LOCK_FILE} being committed",
+        "run `mlv run` for stale stages and `mlv snapshot` to record the data (it commits)",
+        [f"artifact {path}" for path in findings.stale_artifacts]
+        + [f"stage {stage}" for stage in findings.stale_stages]
+        + [
+            f"{path} is inside a tracked path but staged into git (`git rm --cached` it)"
+            for path in findings.staged_inside_tracked
+        ],
+    )
+
+
+def lock_valid(start: Path | None = None) -> HookOutcome:
+    """The pre-commit framework's mlv-lock-valid: the work tree's and the staged mlv.lock parse."""
+    with _refusing("commit"):
+        project = project_or_none(start)
+        if project is None:
+            return HookOutcome()
+        try:
+            project.read_lock()
+            staged_lock(project)
+        finally:
+            project.close()
+    return HookOutcome()
+
+
+# --- post-checkout and post-merge ------------------------------------------------------------
+
+
 @dataclass
 class SyncOutcome:
     written: int = 0
     removed: int = 0
     missing: list[str] = field(default_factory=list)
     kept_unsaved: list[str] = field(default_factory=list)
-    skipped: str | None = None
-
-
-HOOK_LOCK_TIMEOUT = 5.0
+    skipped: str | None = None  # why nothing was done (mlv busy, nothing recorded)
+    busy: bool = False
 
 
 def after_checkout(project: Project) -> SyncOutcome:
-    """post-checkout / post-merge: restore artifacts to the new mlv.lock, never clobbering."""
+    """Restore artifacts to the work tree's (new) mlv.lock, never clobbering unsaved work.
+
+    Missing objects, unsaved work and a busy mlv are outcomes; anything else wrong raises."""
+    from mlv.core.checkout import restore
+    from mlv.core.sharing import using_store
+
     outcome = SyncOutcome()
-    try:
-        lock = project.read_lock()
-    except MlvError as exc:
-        outcome.skipped = exc.message
-        return outcome
+    lock = project.read_lock()
     if lock is None or not lock.artifacts:
         outcome.skipped = "no artifacts recorded"
         return outcome
     try:
-        # A git hook must not hold git up for a minute: if mlv is busy, say so and move on.
-        with exclusive(project.process_lock, timeout=HOOK_LOCK_TIMEOUT), using_store(project):
+        timeout = min(HOOK_LOCK_TIMEOUT, lock_timeout())
+        with exclusive(project.process_lock, timeout=timeout), using_store(project):
+            # Read again under the lock, as `mlv checkout` does: a snapshot that held it may
+            # just have rewritten mlv.lock.
+            lock = project.read_lock() or Lock()
             result = restore(project, lock, [])
     except Busy as exc:
-        outcome.skipped = exc.message
+        outcome.skipped, outcome.busy = exc.message, True
         return outcome
     except MissingObjects as exc:
         outcome.missing = exc.missing
@@ -201,7 +218,76 @@ def after_checkout(project: Project) -> SyncOutcome:
     return outcome
 
 
-def pushed_revisions(project: Project, remote_name: str, ref_lines: list[str]) -> list[str]:
+def after_git_checkout(hook: str, args: Sequence[str], start: Path | None = None) -> HookOutcome:
+    """post-checkout / post-merge: bring the data in line with the new mlv.lock; never fail git."""
+    if hook == "post-checkout" and len(args) > 2 and args[2] == "0":
+        return HookOutcome()  # a file checkout, not a branch switch
+    # The one place mlv catches every error outside the CLI's boundary, on purpose: git runs
+    # these hooks after it has switched branches or merged, and a hook's non-zero exit would
+    # only make `git checkout` report a failure for a checkout that happened. So whatever
+    # goes wrong (a broken mlv.toml or mlv.lock on the new branch, a corrupt object, an
+    # unreadable store, a bug in mlv) becomes one warning saying what to do.
+    try:
+        project = project_or_none(start)
+        if project is None:
+            return HookOutcome()
+        try:
+            outcome = after_checkout(project)
+        finally:
+            project.close()
+    except Exception as exc:
+        return HookOutcome((_not_updated(exc),), failure=exc)
+    return HookOutcome(_sync_notes(outcome))
+
+
+def _sync_notes(outcome: SyncOutcome) -> tuple[str, ...]:
+    if outcome.missing:
+        return (
+            f"warning: data not updated: {len(outcome.missing)} object(s) this commit needs"
+            " are not in the local store; run `mlv pull` to get them",
+        )
+    if outcome.kept_unsaved:
+        return (
+            f"warning: data not updated: unsaved changes in {listing(outcome.kept_unsaved)};"
+            " `mlv snapshot` them, or `mlv checkout --force` to discard them",
+        )
+    if outcome.busy:
+        return (
+            f"warning: data not updated: {outcome.skipped}; run `mlv checkout` once it is done",
+        )
+    if outcome.written or outcome.removed:
+        return (
+            f"data updated to match {LOCK_FILE}: {outcome.written} file(s) written,"
+            f" {outcome.removed} removed",
+        )
+    return ()
+
+
+def _not_updated(exc: Exception) -> str:
+    """One line: what kept the data from being updated, and what to do about it."""
+    if isinstance(exc, MlvError):
+        todo = f"{exc.hint}, then run `mlv checkout`" if exc.hint else "run `mlv checkout`"
+        problem = exc.message
+    elif isinstance(exc, OSError):
+        where = str(exc.filename or "")
+        if where.endswith(".mlv-tmp"):  # a temporary file's name says nothing; its directory does
+            where = os.path.dirname(where)
+        problem = f"{exc.strerror or exc}" + (f": {where}" if where else "")
+        todo = "check the disk and its permissions, then run `mlv checkout`"
+    else:
+        problem = f"internal error: {type(exc).__name__}: {exc}"
+        todo = (
+            "run `mlv checkout` to see it again; this is a bug in mlv: report it"
+            " (MLV_DEBUG=1 shows the traceback)"
+        )
+    # An error may quote a URL or a value from the environment: no secret reaches the terminal.
+    return scrub(f"warning: data not updated: {problem}; {todo}", os.environ)
+
+
+# --- pre-push --------------------------------------------------------------------------------
+
+
+def pushed_revisions(project: Project, remote_name: str, ref_lines: Iterable[str]) -> list[str]:
     """Commits being pushed that carry an mlv.lock change, from pre-push's stdin lines."""
     revs: list[str] = []
     for line in ref_lines:
@@ -223,11 +309,47 @@ def _known(git: GitRepo, sha: str) -> bool:
     return git.run(["cat-file", "-e", f"{sha}^{{commit}}"], check=False).returncode == 0
 
 
-def project_or_none(start: Path | None = None) -> Project | None:
-    """The mlv project here, or None when this repository does not use mlv (hooks stay quiet)."""
-    from mlv.core.project import open_project
+def before_push(
+    args: Sequence[str], ref_lines: Iterable[str], start: Path | None = None
+) -> HookOutcome:
+    """pre-push: upload what the pushed commits need to the default mlv remote, or refuse.
 
-    root = find_toplevel(start or Path.cwd())
-    if not (root / "mlv.toml").exists():
-        return None
-    return open_project(root)
+    ``ref_lines`` are git's lines on stdin, read only in a repository that uses mlv."""
+    from mlv.adapters.remote import RemoteError
+    from mlv.core.sync import push
+
+    remote_name = args[0] if args else "origin"
+    with _refusing("push"):
+        project = project_or_none(start)
+        if project is None:
+            return HookOutcome()
+        try:
+            revs = pushed_revisions(project, remote_name, ref_lines)
+            if not revs:
+                return HookOutcome()
+            if not project.declarations.remotes:
+                return HookOutcome(
+                    (
+                        "warning: no mlv remote is configured, so the data of these commits"
+                        " stays on this machine; add one with `mlv remote add NAME URL --default`",
+                    )
+                )
+            try:
+                result = push(project, None, revs)
+            except RemoteError as exc:
+                why = f"the data could not be uploaded: {exc.message}"
+                raise _refusal("push", why, exc.hint or "fix the remote, then push again") from exc
+        finally:
+            project.close()
+    if result.missing:
+        raise _refusal(
+            "push",
+            f"{len(result.missing)} object(s) the pushed commits need are not in the local store"
+            f" (e.g. {result.missing[0]}); others could not get them",
+            "fetch them (`mlv fetch`), then push again",
+        )
+    if result.transferred:
+        return HookOutcome(
+            (f"uploaded {result.transferred} object(s) to mlv remote {result.remote}",)
+        )
+    return HookOutcome()

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +98,26 @@ def test_malformed_staged_lock_is_refused(hooked: Path) -> None:
     assert "malformed" in refused.stderr
 
 
+def test_commit_refused_when_mlv_toml_is_broken_says_how_to_bypass(hooked: Path) -> None:
+    """Any error of the pre-commit check refuses the commit through the error boundary, with
+    the bypass in the hint."""
+    (hooked / "mlv.toml").write_text("this is [not toml\n")
+    refused = git_rc(hooked, "commit", "-qam", "broken declarations")
+    assert refused.returncode == 1
+    lines = refused.stderr.splitlines()
+    assert lines[0].startswith("error: commit refused by mlv: mlv.toml is not valid TOML")
+    assert lines[1].startswith("hint: fix the syntax in mlv.toml")
+    assert lines[1].endswith("to commit anyway, once: `git commit --no-verify`")
+
+
+def test_hooks_stay_quiet_without_mlv_and_reject_unknown_names(repo: Path, mlv: MlvRunner) -> None:
+    for hook in ("pre-commit", "post-checkout", "post-merge", "pre-push", "lock-valid"):
+        result = mlv("hooks", "run", hook, "a", "b", "1")
+        assert (result.code, result.out, result.err) == (0, "", ""), hook
+    unknown = mlv("hooks", "run", "post-rewrite")
+    assert unknown.code == 2 and "unknown hook 'post-rewrite'" in unknown.err
+
+
 def test_checkout_and_merge_bring_the_data_along(hooked: Path, mlv: MlvRunner) -> None:
     git(hooked, "checkout", "-q", "-b", "feature")
     write(hooked / "data/raw/a.csv", "feature data\n")
@@ -128,6 +149,235 @@ def test_checkout_lists_missing_objects_and_says_pull(hooked: Path, mlv: MlvRunn
     switched = git_rc(hooked, "checkout", "-q", "feature")
     assert switched.returncode == 0  # git's checkout is not broken
     assert "mlv pull" in switched.stderr
+
+
+def _object_path(root: Path, oid: str) -> Path:
+    digest = oid.split(":")[1]
+    return root / ".mlv/cache/xxh128" / digest[:2] / digest[2:]
+
+
+def _rewrite(path: Path, content: bytes) -> None:
+    path.chmod(0o644)  # store objects are read-only
+    path.write_bytes(content)
+
+
+@pytest.fixture
+def feature(hooked: Path, mlv: MlvRunner) -> Path:
+    """A branch "feature" with new code and new data, snapshotted; main checked out again."""
+    git(hooked, "checkout", "-q", "-b", "feature")
+    write(hooked / "train.py", "print('train on feature')\n")
+    git(hooked, "commit", "-qam", "feature code")
+    write(hooked / "data/raw/a.csv", "feature data\n")
+    assert mlv("snapshot", "-m", "feature data").code == 0
+    git(hooked, "checkout", "-q", "main")
+    assert (hooked / "data/raw/a.csv").read_text() == "v1\n"
+    return hooked
+
+
+def _commit_on_feature(root: Path, name: str, content: str) -> None:
+    """Commit a file on feature as a user could (bypassing mlv's pre-commit), back on main."""
+    git(root, "checkout", "-q", "feature")
+    (root / name).write_text(content)
+    git(root, "commit", "-q", "--no-verify", "-am", f"break {name}")
+    git(root, "checkout", "-q", "main")
+
+
+def _feature_lock(root: Path) -> dict[str, Any]:
+    lock: dict[str, Any] = json.loads(git(root, "show", "feature:mlv.lock"))
+    return lock
+
+
+def _broken_toml(root: Path) -> dict[str, str]:
+    text = git(root, "show", "feature:mlv.toml") + "\nthis is [not toml\n"
+    _commit_on_feature(root, "mlv.toml", text)
+    return {}
+
+
+def _malformed_lock(root: Path) -> dict[str, str]:
+    _commit_on_feature(root, "mlv.lock", '{"schema": 1, "artifacts": {"data/raw": 1}}')
+    return {}
+
+
+def _newer_lock(root: Path) -> dict[str, str]:
+    lock = _feature_lock(root)
+    lock["schema"] = 99
+    _commit_on_feature(root, "mlv.lock", json.dumps(lock))
+    return {}
+
+
+def _escaping_lock(root: Path) -> dict[str, str]:
+    lock = _feature_lock(root)
+    lock["artifacts"]["../outside"] = lock["artifacts"].pop("data/raw")
+    _commit_on_feature(root, "mlv.lock", json.dumps(lock))
+    return {}
+
+
+def _corrupt_object(root: Path) -> dict[str, str]:
+    from mlv.storage.hashing import hash_bytes
+
+    _rewrite(_object_path(root, str(hash_bytes(b"feature data\n"))), b"featURE data\n")
+    return {}
+
+
+def _corrupt_tree(root: Path) -> dict[str, str]:
+    tree = _feature_lock(root)["artifacts"]["data/raw"]["id"]
+    _rewrite(_object_path(root, tree), b"not a tree")
+    return {}
+
+
+def _missing_objects(root: Path) -> dict[str, str]:
+    shutil.rmtree(root / ".mlv/cache")
+    return {}
+
+
+def _store_unreadable(root: Path) -> dict[str, str]:
+    shutil.rmtree(root / ".mlv/cache")
+    (root / ".mlv/cache").write_text("not a directory")  # as root, chmod 000 would not stop us
+    return {}
+
+
+def _disk_error(root: Path) -> dict[str, str]:
+    return {"MLV_FAULT": "eio@1"}  # the first data write of the checkout fails with EIO
+
+
+def _stat_cache_corrupt(root: Path) -> dict[str, str]:
+    for leftover in (root / ".mlv").glob("state.db*"):
+        leftover.unlink()
+    (root / ".mlv/state.db").write_text("garbage")  # sqlite3.DatabaseError: a bug's shape
+    return {}
+
+
+# (how the new branch or the store is broken, what the warning says, what it tells to do)
+FAILURES = {
+    "broken mlv.toml": (_broken_toml, "mlv.toml is not valid TOML", "mlv checkout"),
+    "malformed mlv.lock": (_malformed_lock, "mlv.lock is malformed", "mlv checkout"),
+    "newer mlv.lock": (_newer_lock, "mlv.lock has schema version 99", "upgrade mlv"),
+    "path escape in mlv.lock": (_escaping_lock, "'../outside' is not normalised", "mlv checkout"),
+    "corrupt object": (_corrupt_object, "is corrupt", "mlv verify"),
+    "corrupt tree": (_corrupt_tree, "is corrupt", "mlv verify"),
+    "missing objects": (_missing_objects, "not in the local store", "mlv pull"),
+    "unreadable store": (_store_unreadable, ".mlv/cache", "mlv checkout"),
+    "disk error": (_disk_error, "Input/output error", "mlv checkout"),
+    "internal error": (_stat_cache_corrupt, "internal error: DatabaseError", "mlv checkout"),
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "failure"),
+    [("checkout", failure) for failure in FAILURES]
+    + [("switch", "broken mlv.toml"), ("switch", "corrupt object")],
+)
+def test_a_failing_post_checkout_warns_and_git_switches(
+    feature: Path, command: str, failure: str
+) -> None:
+    """post-checkout never fails git: the branch switches, and one line says what to do."""
+    breaks, problem, todo = FAILURES[failure]
+    env = {**os.environ, **breaks(feature)}
+    switched = subprocess.run(
+        ["git", command, "feature"],
+        cwd=feature,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert switched.returncode == 0, switched.stderr
+    assert git(feature, "branch", "--show-current") == "feature"
+    assert (feature / "train.py").read_text() == "print('train on feature')\n"
+    warnings = [line for line in switched.stderr.splitlines() if line.startswith("mlv: warning")]
+    assert len(warnings) == 1, switched.stderr
+    assert "data not updated" in warnings[0] and problem in warnings[0]
+    assert todo in warnings[0], warnings[0]
+    assert "Traceback" not in switched.stderr
+    # Nothing half-done: the data is the old branch's, untouched, and nothing went elsewhere.
+    assert (feature / "data/raw/a.csv").read_text() == "v1\n"
+    assert not (feature.parent / "outside").exists()
+
+
+@pytest.mark.parametrize("failure", ["broken mlv.toml", "corrupt object", "internal error"])
+def test_a_failing_post_merge_warns_and_git_merges(feature: Path, failure: str) -> None:
+    breaks, problem, todo = FAILURES[failure]
+    env = {**os.environ, **breaks(feature)}
+    merged = subprocess.run(
+        ["git", "merge", "-q", "--ff-only", "feature"],
+        cwd=feature,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert merged.returncode == 0, merged.stderr
+    assert git(feature, "rev-parse", "main") == git(feature, "rev-parse", "feature")
+    assert (feature / "train.py").read_text() == "print('train on feature')\n"
+    assert "mlv: warning: data not updated" in merged.stderr and problem in merged.stderr
+    assert todo in merged.stderr
+
+
+def test_post_checkout_says_when_mlv_is_busy(feature: Path) -> None:
+    """Another mlv process holds the repository: the hook waits briefly, then says so."""
+    import fcntl
+
+    with open(feature / ".mlv/lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        env = {**os.environ, "MLV_LOCK_TIMEOUT": "0.2"}  # the hook waits at most this long
+        switched = subprocess.run(
+            ["git", "checkout", "feature"],
+            cwd=feature,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    assert switched.returncode == 0, switched.stderr
+    assert git(feature, "branch", "--show-current") == "feature"
+    assert "mlv: warning: data not updated: another mlv process" in switched.stderr
+    assert "run `mlv checkout` once it is done" in switched.stderr
+    assert (feature / "data/raw/a.csv").read_text() == "v1\n"
+
+
+def test_debug_shows_the_traceback_and_git_still_succeeds(feature: Path) -> None:
+    _stat_cache_corrupt(feature)
+    switched = subprocess.run(
+        ["git", "checkout", "feature"],
+        cwd=feature,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLV_DEBUG": "1"},
+        check=False,
+    )
+    assert switched.returncode == 0, switched.stderr
+    assert "mlv: warning: data not updated: internal error" in switched.stderr
+    assert "Traceback (most recent call last)" in switched.stderr
+    assert "sqlite3.DatabaseError" in switched.stderr
+
+
+def _shim_python(root: Path, hook: str, python: Path) -> None:
+    """Point an installed shim at another interpreter (one that is not mlv's)."""
+    shim = root / ".git/hooks" / hook
+    text = shim.read_text()
+    start = text.index("INSTALL_PYTHON=")
+    end = text.index("\n", start)
+    shim.write_text(text[:start] + f"INSTALL_PYTHON={python}" + text[end:])
+
+
+def test_shim_keeps_git_going_when_mlv_cannot_start(feature: Path, tmp_path: Path) -> None:
+    """Even when mlv fails before it can catch anything (a broken installation), post-checkout
+    exits 0 and pre-commit says how to bypass it."""
+    broken = write(tmp_path / "broken-python", "#!/bin/sh\necho 'ImportError: boom' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    for hook in ("post-checkout", "pre-commit"):
+        _shim_python(feature, hook, broken)
+    switched = git_rc(feature, "checkout", "feature")
+    assert switched.returncode == 0, switched.stderr
+    assert git(feature, "branch", "--show-current") == "feature"
+    assert "the post-checkout hook failed" in switched.stderr
+    assert "mlv checkout" in switched.stderr
+
+    write(feature / "train.py", "print('v3')\n")
+    refused = git_rc(feature, "commit", "-qam", "v3")
+    assert refused.returncode == 1
+    assert "ImportError: boom" in refused.stderr
+    assert "to commit anyway, once: git commit --no-verify" in refused.stderr
 
 
 def test_user_hook_is_chained_and_restored(project: Path, mlv: MlvRunner) -> None:
