@@ -128,7 +128,10 @@ def pre_commit(project: Project) -> PreCommitFindings:
             findings.stale_artifacts.append(f"{path} ({status.state})")
     if project.declarations.stages:
         for state in pipeline_states(project, lock, scanner):
-            if state.stale:
+            # A record the lock marks stale is the lock saying so (`mlv snapshot` marked it):
+            # the commit describes the work tree. A stage stale only through its upstream is
+            # reported there.
+            if state.own and not state.marked:
                 findings.stale_stages.append(f"{state.name} ({'; '.join(state.reasons)})")
     project.state.flush()
     return findings

@@ -154,11 +154,13 @@ def _judge_outputs(
 ) -> list[OutputVerdict]:
     verdicts = []
     current_metrics: dict[str, Any] = {}
-    for path, recorded_id in sorted(record.outs.items()):
+    for path, run_id in sorted(record.outs.items()):
+        # The result to re-derive is what the snapshot records for the path. It differs from
+        # what the stage wrote only in a record marked stale (an output kept after an edit by
+        # hand): that output is judged too, and no tolerance can excuse it.
         artifact = lock.artifacts.get(path)
-        recorded_size = (
-            artifact.size if artifact is not None and artifact.id == recorded_id else None
-        )
+        recorded_id = run_id if artifact is None else artifact.id
+        recorded_size = None if artifact is None else artifact.size
         scan = scanner.scan(path)
         if scan is None:
             verdicts.append(OutputVerdict(name, path, MISSING, recorded_id, None, recorded_size))
@@ -173,7 +175,7 @@ def _judge_outputs(
             recorded_size,
             scan.size,
         )
-        if verdict.verdict == DIFFERS and path in metrics_files:
+        if verdict.verdict == DIFFERS and path in metrics_files and recorded_id == run_id:
             try:
                 current_metrics.update(metric_values(scanner.root, (path,)))
             except UsageError:
@@ -241,6 +243,7 @@ def reproduce(
                 for stage_name in order:
                     record = lock.stages[stage_name]
                     verdict = StageVerdict(stage_name, record.cmd, True)
+                    verdict.marked_stale = record.stale_reasons
                     report.stages.append(verdict)
                     if failed:
                         verdict.outputs = [

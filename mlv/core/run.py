@@ -22,9 +22,9 @@ import msgspec
 
 from mlv import faults
 from mlv.core import environment, gitignore
-from mlv.core.interrupted import OutputIds, RunMarker
+from mlv.core.interrupted import RunMarker
 from mlv.core.params import metric_values, param_values
-from mlv.core.pipeline import StageState, dependency_ids, path_id, pipeline_states
+from mlv.core.pipeline import StageState, decide, dependency_ids, output_ids, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.sharing import using_store
@@ -103,10 +103,6 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _output_ids(scanner: Scanner, stage: StageDecl) -> OutputIds:
-    return {out: path_id(scanner, out) for out in stage.outputs}
-
-
 def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Path) -> None:
     """Save the stage's current outputs in the store, then remove them."""
     scans = [s for s in (scanner.scan(out) for out in stage.outputs) if s is not None]
@@ -160,7 +156,10 @@ def run(
     on_event: StageEvent = lambda *_: None,
     progress: Progress = NULL_PROGRESS,
 ) -> RunResult:
-    """Run the stale stages among ``wanted`` (default: all) and what they depend on."""
+    """Run the stale stages among ``wanted`` (default: all) and what they depend on.
+
+    With ``dry_run``, decide as a run would, stage by stage, refusals included, and run nothing.
+    """
     result = RunResult()
     stages = project.declarations.stages
     with exclusive(project.process_lock), using_store(project):
@@ -169,13 +168,19 @@ def run(
             project.root, project.state, jobs=project.settings.jobs, progress=progress
         )
         if dry_run:
+            # Nothing runs, so nothing changes between stages: the states of now are the ones
+            # each stage would be judged by (a stage after one that would run is stale too).
             for state in pipeline_states(project, lock, scanner, wanted):
-                if state.stale or force:
+                verdict = decide(project, lock, scanner, state, force=force)
+                if verdict.refusal is not None:
+                    raise verdict.refusal
+                if verdict.run:
                     result.would_run.append(state)
-                    on_event("would run", state.name, "; ".join(state.reasons) or "forced")
+                    on_event("would run", state.name, verdict.detail)
                 else:
                     result.skipped.append(state.name)
-                    on_event("skip", state.name, "up to date")
+                    on_event("skip", state.name, verdict.detail)
+            project.state.flush()
             return result
         gitignore.update(project.root, add=[o for s in stages.values() for o in s.outputs])
         env = environment.capture(project.root, project.declarations.env_variables, project.store)
@@ -184,28 +189,17 @@ def run(
             stage = stages[name]
             # Re-evaluated now: a stage that ran upstream may have changed this one's inputs.
             state = pipeline_states(project, lock, scanner, [name])[-1]
+            verdict = decide(project, lock, scanner, state, force=force)
+            if verdict.refusal is not None:
+                raise verdict.refusal
             marker = RunMarker.of(project.tmp_dir, name)
-            if not state.stale and not force:
+            if not verdict.run:
                 # Up to date (checked out, say): whatever an interrupted run left is gone.
-                marker.refuse_if_still_running()
                 marker.finish()
                 result.skipped.append(name)
-                on_event("skip", name, "up to date")
+                on_event("skip", name, verdict.detail)
                 continue
-            edited = [
-                r.removeprefix("output changed: ")
-                for r in state.reasons
-                if r.startswith("output changed: ")
-            ]
-            marker.refuse_if_still_running()
-            if edited and not force and not marker.explains(_output_ids(scanner, stage)):
-                raise CheckFailed(
-                    f"stage {name}: output(s) changed since the stage last ran: "
-                    f"{', '.join(edited)}; running it would replace them",
-                    "keep them with `mlv snapshot`, restore them with `mlv checkout`, or pass"
-                    " --force to re-run (their content stays in the store)",
-                )
-            on_event("run", name, "; ".join(state.reasons) or "forced")
+            on_event("run", name, verdict.detail)
             deps = dependency_ids(scanner, stage)
             marker.start()
             clear_outputs(project, scanner, stage, project.root)
@@ -219,13 +213,13 @@ def run(
             )
             duration = time.monotonic() - clock
             if code != 0:
-                marker.note_failure(_output_ids(scanner, stage))
+                marker.note_failure(output_ids(scanner, stage))
                 project.state.flush()
                 raise StageFailed(name, code)
             try:
                 record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
             except MlvError:  # e.g. an output missing: as good as a failure
-                marker.note_failure(_output_ids(scanner, stage))
+                marker.note_failure(output_ids(scanner, stage))
                 raise
             artifacts = dict(lock.artifacts)
             for out, scan in outs.items():

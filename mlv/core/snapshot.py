@@ -7,17 +7,21 @@ replaced atomically, so an interrupted snapshot leaves the old manifest and a st
 
 from __future__ import annotations
 
+import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.core import code, environment
+from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
 from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
+from mlv.model.ids import ObjectId
 from mlv.model.manifest import LOCK_FILE, ArtifactRecord, Kind, Lock, decode_lock, encode_lock
+from mlv.model.stages import producers
 from mlv.storage.lock import exclusive
 
 # Files mlv writes and a snapshot commit carries along with mlv.lock.
@@ -40,18 +44,30 @@ class SnapshotResult:
     lock_changed: bool = False
     commit: str | None = None
     warnings: list[str] = field(default_factory=list)
+    stages: list[StageState] = field(default_factory=list)  # every declared stage
+    dropped_stages: list[str] = field(default_factory=list)  # records of undeclared stages
+
+    @property
+    def marked_stale(self) -> list[StageState]:
+        """The stages whose record this snapshot marks stale in mlv.lock."""
+        return [s for s in self.stages if s.marked]
 
 
-def scan_declared(project: Project, scanner: Scanner) -> dict[str, Scan]:
+def scan_declared(project: Project, scanner: Scanner, old: Lock) -> dict[str, Scan]:
     """Scan every declared artifact; a declared path that does not exist is an error."""
     scans: dict[str, Scan] = {}
+    writers = producers(project.declarations.stages)
     for path in sorted(project.declarations.artifacts):
         scan = scanner.scan(path)
         if scan is None:
-            raise PathError(
-                f"tracked path {path} does not exist",
-                "restore it with `mlv checkout`, or stop tracking it with `mlv untrack`",
+            # Only what mlv.lock records can be checked out; a stage's output can be made.
+            ways = (
+                [f"`mlv checkout {shlex.quote(path)}` restores it"] if path in old.artifacts else []
             )
+            if path in writers:
+                ways.append(f"`mlv run {shlex.quote(writers[path])}` writes it")
+            ways.append(f"`mlv untrack {shlex.quote(path)}` stops tracking it")
+            raise PathError(f"tracked path {path} does not exist", "; ".join(ways))
         scans[path] = scan
     return scans
 
@@ -116,6 +132,28 @@ def _previous_snapshot(project: Project) -> Lock | None:
         return None
 
 
+def _check_stages(
+    project: Project,
+    old: Lock,
+    scanner: Scanner,
+    scans: dict[str, Scan],
+    records: dict[str, ArtifactRecord],
+) -> RecordCheck:
+    """The stage records this snapshot writes: each matches the artifacts or is marked stale.
+
+    A path is judged by the id recorded for it here (an artifact, or a file inside one), so
+    the manifest agrees with itself; other paths (code in git) as they are in the work tree.
+    """
+    inner = {f.relpath: f.id for scan in scans.values() if scan.type == "dir" for f in scan.files}
+
+    def id_of(path: str) -> ObjectId | None:
+        if path in records:
+            return records[path].id
+        return inner.get(path) or path_id(scanner, path)
+
+    return check_records(project, old, scanner, id_of)
+
+
 def snapshot(
     project: Project,
     *,
@@ -130,7 +168,7 @@ def snapshot(
         scanner = Scanner(
             project.root, project.state, jobs=project.settings.jobs, progress=progress
         )
-        scans = scan_declared(project, scanner)
+        scans = scan_declared(project, scanner, old)
         added, added_bytes = store_scans(project, list(scans.values()), scanner.jobs, progress)
         project.state.flush()
 
@@ -142,6 +180,8 @@ def snapshot(
             before = previous.artifacts.get(path)
             change = "new" if before is None else ("unchanged" if before == record else "modified")
             changes.append(ArtifactChange(path, record, change))
+        stage_check = _check_stages(project, old, scanner, scans, records)
+        project.state.flush()
 
         env = environment.capture(project.root, project.declarations.env_variables, project.store)
         if old.environment is not None and old.environment.fingerprint == env.fingerprint:
@@ -158,9 +198,10 @@ def snapshot(
             code_record = old.code
         else:
             code_record = code.record(project.git, state, project.store, dirty=dirty)
-        lock = Lock(artifacts=records, stages=old.stages, environment=env, code=code_record)
+        lock = Lock(artifacts=records, stages=stage_check.stages, environment=env, code=code_record)
 
         result = SnapshotResult(lock, changes, added, added_bytes)
+        result.stages, result.dropped_stages = stage_check.states, stage_check.dropped
         result.lock_changed = encode_lock(lock) != encode_lock(old)
         if result.lock_changed:
             project.write_lock(lock)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from mlv.core import code, environment
 from mlv.core.environment import EnvDrift
-from mlv.core.pipeline import StageState, pipeline_states
+from mlv.core.pipeline import StageState, decide, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.workspace import Scan, Scanner
-from mlv.errors import MissingObjects
+from mlv.errors import MissingObjects, MlvError
 from mlv.model.manifest import ArtifactRecord, Lock
 from mlv.model.tree import Tree
 
@@ -43,6 +43,8 @@ class StatusReport:
     artifacts: list[ArtifactStatus]
     snapshotted: bool
     stages: list[StageState] = field(default_factory=list)
+    # Stages `mlv run` would refuse to run, and why (the same decision run makes).
+    refusals: dict[str, MlvError] = field(default_factory=dict)
     environment: EnvDrift | None = None
     code_changed: bool | None = None  # None when there is no record to compare with
 
@@ -114,8 +116,12 @@ def status(
             artifact_status(project, path, declared[path].kind, record, scanner.scan(path))
         )
     stages = pipeline_states(project, recorded, scanner) if project.declarations.stages else []
-    project.state.flush()
     report = StatusReport(results, lock is not None, stages)
+    for stage in stages:
+        refusal = decide(project, recorded, scanner, stage, force=False).refusal
+        if refusal is not None:
+            report.refusals[stage.name] = refusal
+    project.state.flush()
     if lock is not None and include_environment and lock.environment is not None:
         current = environment.capture(project.root, project.declarations.env_variables, None)
         report.environment = environment.compare(lock.environment, current)

@@ -23,6 +23,12 @@ from mlv.model.paths import (
 from mlv.model.tree import MAX_SIZE
 
 SCHEMA_VERSION = 1
+# Version 2 adds one thing, the stale mark of a stage record. A manifest is written with the
+# lowest version that holds its content, so one without marks stays byte-identical to what
+# earlier versions wrote, and an mlv that predates marks says "upgrade mlv" for one with them
+# instead of calling it malformed. This version reads both.
+STALE_MARK_VERSION = 2
+READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION)
 LOCK_FILE = "mlv.lock"
 # The largest mlv.lock mlv reads. It lists artifacts, not the files of directories (those are
 # in tree objects), so real manifests are kilobytes; a stage record per file of 10^6 files
@@ -81,7 +87,12 @@ class CodeRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
 
 
 class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One executed pipeline stage (filled by ``mlv run``)."""
+    """One executed pipeline stage (filled by ``mlv run``).
+
+    ``stale`` (absent unless set) says why the record no longer describes the artifacts of the
+    manifest that holds it: ``mlv snapshot`` recorded outputs edited by hand, or inputs the
+    stage has not run on, and kept the record of the run that did happen.
+    """
 
     cmd: str
     deps: dict[str, ObjectId]
@@ -92,6 +103,11 @@ class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     duration: float = 0.0
     exit_status: int = 0
     env_fingerprint: ObjectId | None = None
+    stale: list[str] | msgspec.UnsetType = msgspec.UNSET  # UNSET: never encoded
+
+    @property
+    def stale_reasons(self) -> list[str]:
+        return [] if isinstance(self.stale, msgspec.UnsetType) else self.stale
 
 
 class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -144,8 +160,17 @@ _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, order="sorted")
 _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
 
+def required_schema(lock: Lock) -> int:
+    """The lowest schema version that holds everything in ``lock``."""
+    marked = any(s.stale_reasons for s in lock.stages.values())
+    return STALE_MARK_VERSION if marked else SCHEMA_VERSION
+
+
 def encode_lock(lock: Lock) -> bytes:
     """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
+    schema = required_schema(lock)
+    if lock.schema != schema:
+        lock = msgspec.structs.replace(lock, schema=schema)
     return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
 
 
@@ -168,10 +193,11 @@ def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
             f"{source} is malformed: {exc}",
             _RESTORE_HINT,
         ) from None
-    if probe.schema != SCHEMA_VERSION:
-        newer = probe.schema > SCHEMA_VERSION
+    if probe.schema not in READABLE_VERSIONS:
+        newer = probe.schema > max(READABLE_VERSIONS)
         raise ManifestError(
-            f"{source} has schema version {probe.schema}; this mlv reads version {SCHEMA_VERSION}",
+            f"{source} has schema version {probe.schema}; this mlv reads versions"
+            f" {' and '.join(map(str, READABLE_VERSIONS))}",
             "upgrade mlv" if newer else "the file is not an mlv manifest this mlv understands",
         )
     try:
@@ -202,9 +228,17 @@ def _validate(lock: Lock, source: str) -> None:
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")
-        for stage in lock.stages.values():
+        for name, stage in lock.stages.items():
             for path in [*stage.deps, *stage.outs]:
                 check_relpath(path, what="stage path")
+            if not isinstance(stage.stale, msgspec.UnsetType):
+                if lock.schema < STALE_MARK_VERSION:
+                    raise ManifestError(
+                        f"stage {name!r} is marked stale, which schema version {lock.schema}"
+                        " cannot say"
+                    )
+                if not stage.stale:
+                    raise ManifestError(f"stage {name!r} is marked stale without a reason")
     except MlvError as exc:
         raise ManifestError(
             f"{source} is malformed: {exc.message}",

@@ -77,6 +77,7 @@ class StageVerdict:
     duration: float = 0.0
     log: str = ""
     outputs: list[OutputVerdict] = field(default_factory=list)
+    marked_stale: list[str] = field(default_factory=list)  # the snapshot's stale mark, if any
 
     @property
     def ok(self) -> bool:
@@ -117,6 +118,7 @@ class ReproduceReport:
                     "cmd": s.cmd,
                     "inputs_matched": s.inputs_matched,
                     "input_differences": s.input_differences,
+                    "marked_stale": s.marked_stale,
                     "exit_code": s.exit_code,
                     "duration": round(s.duration, 3),
                     "outputs": [

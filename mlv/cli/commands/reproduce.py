@@ -58,6 +58,12 @@ def render(report: ReproduceReport) -> None:
             table.add_row(stage.name, o.path, f"[{style}]{o.verdict}[/{style}]", detail)
     console.print(table)
     for stage in report.stages:
+        if stage.marked_stale:
+            console.print(
+                f"stage {stage.name} was marked stale in {report.rev}:"
+                f" {'; '.join(stage.marked_stale)}",
+                markup=False,
+            )
         if stage.exit_code not in (0, None):
             console.print(f"[red]stage {stage.name} failed with exit code {stage.exit_code}[/red]")
             for line in stage.log.splitlines()[-20:]:

@@ -10,13 +10,18 @@ from mlv.core.run import run as do_run
 @click.command()
 @click.argument("stages", nargs=-1, metavar="[STAGE...]")
 @click.option("--force", is_flag=True, help="Run the stages even when they are up to date.")
-@click.option("--dry-run", is_flag=True, help="Say which stages would run, and why; run nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide as a run would (which stages run and why, or the refusal); run nothing.",
+)
 def run(stages: tuple[str, ...], force: bool, dry_run: bool) -> int:
     """Run the stale stages (all, or STAGE... and what they need) in dependency order.
 
     A stage is stale when it never ran, or its command, a dependency, a param value or an
     output differs from mlv.lock. Each successful stage is recorded in mlv.lock at once:
     commands, dependency and output ids, params, metrics, timing and the environment.
+    Outputs edited by hand and not recorded in mlv.lock are not replaced without --force.
     """
     project = open_project()
 

@@ -36,7 +36,30 @@ def result_json(result: SnapshotResult) -> dict[str, Any]:
         if code is None
         else {"commit": code.commit, "tree": code.tree, "patch": code.patch},
         "warnings": result.warnings,
+        "stages": [
+            {"name": s.name, "stale": s.stale, "marked_stale": s.marked, "reasons": s.reasons}
+            for s in result.stages
+        ],
+        "dropped_stages": result.dropped_stages,
     }
+
+
+def stage_lines(result: SnapshotResult) -> list[str]:
+    """What the snapshot says about stages: marked stale, still stale, dropped."""
+    lines = []
+    for s in result.stages:
+        if s.marked:
+            lines.append(
+                f"stage {s.name}: marked stale in mlv.lock ({'; '.join(s.marked)}): its record"
+                " describes an earlier run, not these artifacts; `mlv run` re-runs it"
+            )
+        elif s.stale:
+            lines.append(f"stage {s.name}: stale ({'; '.join(s.reasons)}); `mlv run` runs it")
+    lines += [
+        f"stage {name}: no longer declared in mlv.toml; its record is dropped"
+        for name in result.dropped_stages
+    ]
+    return lines
 
 
 @click.command()
@@ -79,6 +102,8 @@ def snapshot(message: str | None, no_commit: bool, as_json: bool) -> int:
         )
     if result.artifacts:
         console.print(table)
+    for line in stage_lines(result):
+        console.print(line, markup=False)
     console.print(f"stored {result.objects_added} new object(s), {human_size(result.bytes_added)}")
     if result.commit:
         console.print(f"committed snapshot {result.commit[:10]}")

@@ -7,7 +7,7 @@ import click
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
 from mlv.core.environment import EnvDrift
 from mlv.core.project import open_project
-from mlv.core.status import StatusReport
+from mlv.core.status import DELETED, MODIFIED, NEW, ORPHANED, StatusReport
 from mlv.core.status import status as do_status
 
 _STYLE = {"unchanged": "green", "modified": "yellow", "deleted": "red", "missing": "red"}
@@ -29,10 +29,24 @@ def report_json(report: StatusReport) -> dict[str, Any]:
             }
             for a in report.artifacts
         ],
-        "stages": [{"name": s.name, "stale": s.stale, "reasons": s.reasons} for s in report.stages],
+        "stages": [
+            {
+                "name": s.name,
+                "stale": s.stale,
+                "reasons": s.reasons,
+                "marked_stale": s.marked,
+                "run_refuses": None if s.name not in report.refusals else _refusal(report, s.name),
+            }
+            for s in report.stages
+        ],
         "environment": None if report.environment is None else report.environment.to_dict(),
         "code": None if report.code_changed is None else {"changed": report.code_changed},
     }
+
+
+def _refusal(report: StatusReport, name: str) -> dict[str, Any]:
+    refusal = report.refusals[name]
+    return {"message": refusal.message, "hint": refusal.hint}
 
 
 def _env_lines(drift: EnvDrift) -> list[str]:
@@ -86,9 +100,17 @@ def render(report: StatusReport) -> None:
                 console.print(f"  ... and {len(changed) - _LISTED} more in {a.path}")
     for s in report.stages:
         if s.stale:
-            console.print(f"stage {s.name}: [yellow]stale[/yellow] ({'; '.join(s.reasons)})")
+            marked = ", marked so in mlv.lock" if s.marked else ""
+            console.print(
+                f"stage {s.name}: [yellow]stale[/yellow] ({'; '.join(s.reasons)}){marked}"
+            )
         else:
             console.print(f"stage {s.name}: [green]up to date[/green]")
+        refusal = report.refusals.get(s.name)
+        if refusal is not None:
+            console.print(f"  `mlv run` refuses: {refusal.message}", markup=False)
+            if refusal.hint:
+                console.print(f"  hint: {refusal.hint}", markup=False)
     if report.environment is not None:
         lines = _env_lines(report.environment)
         if lines:
@@ -108,11 +130,24 @@ def render(report: StatusReport) -> None:
                 else "[green]as recorded[/green]"
             )
         )
-    if report.stale:
-        console.print(
-            "Run `mlv run` for stale stages, `mlv snapshot` to record changed artifacts,"
-            " or `mlv checkout` to undo them."
-        )
+    steps = _next_steps(report)
+    if steps:
+        console.print(f"Next: {'; '.join(steps)}.", markup=False)
+
+
+def _next_steps(report: StatusReport) -> list[str]:
+    """Commands that work from here (a refused stage has its own hint above)."""
+    steps = []
+    if any(s.stale for s in report.stages) and not report.refusals:
+        steps.append("`mlv run` runs the stale stages")  # a refusal would stop it
+    states = {a.state for a in report.artifacts}
+    if states & {MODIFIED, NEW, ORPHANED}:
+        steps.append("`mlv snapshot` records the changed artifacts")
+    if MODIFIED in states:
+        steps.append("`mlv checkout --force PATH` discards a change")
+    if DELETED in states:
+        steps.append("`mlv checkout` restores what was deleted")
+    return steps
 
 
 @click.command()
