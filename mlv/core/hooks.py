@@ -203,7 +203,11 @@ def after_checkout(project: Project) -> SyncOutcome:
         return outcome
     try:
         timeout = min(HOOK_LOCK_TIMEOUT, lock_timeout())
-        with exclusive(project.process_lock, timeout=timeout), using_store(project):
+        # Both locks: a gc holding the store must not hold git up for a minute either.
+        with (
+            exclusive(project.process_lock, timeout=timeout),
+            using_store(project, timeout=timeout),
+        ):
             # Read again under the lock, as `mlv checkout` does: a snapshot that held it may
             # just have rewritten mlv.lock.
             lock = project.read_lock() or Lock()

@@ -63,10 +63,12 @@ def register(project: Project) -> None:
 
 
 @contextlib.contextmanager
-def using_store(project: Project) -> Iterator[None]:
-    """Add or read objects: registered, and with the store's lock held shared (gc waits)."""
+def using_store(project: Project, timeout: float | None = None) -> Iterator[None]:
+    """Add or read objects: registered, and with the store's lock held shared (gc waits).
+
+    ``timeout`` caps the wait for a running gc (default: ``MLV_LOCK_TIMEOUT``)."""
     what = f"cleaning the object store {project.store.root} (mlv gc)"
-    with shared(project.store.root / LOCK_NAME, what=what):
+    with shared(project.store.root / LOCK_NAME, timeout=timeout, what=what):
         register(project)  # under the lock: a gc listing users/ right now cannot miss it
         yield
 

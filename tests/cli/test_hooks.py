@@ -335,6 +335,31 @@ def test_post_checkout_says_when_mlv_is_busy(feature: Path) -> None:
     assert (feature / "data/raw/a.csv").read_text() == "v1\n"
 
 
+def test_post_checkout_does_not_wait_a_minute_for_gc(feature: Path) -> None:
+    """gc holds the object store (default MLV_LOCK_TIMEOUT, 60 s): the hook gives up after its
+    own short cap, as it does for the repository lock, and git's checkout is done."""
+    import fcntl
+
+    store_lock = feature / ".mlv/cache/lock"
+    store_lock.parent.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "MLV_LOCK_TIMEOUT"}
+    with open(store_lock, "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        switched = subprocess.run(
+            ["git", "checkout", "feature"],
+            cwd=feature,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=40,  # the old hook waited the full 60 s here
+        )
+    assert switched.returncode == 0, switched.stderr
+    assert git(feature, "branch", "--show-current") == "feature"
+    assert "mlv: warning: data not updated:" in switched.stderr
+    assert "object store" in switched.stderr
+
+
 def test_debug_shows_the_traceback_and_git_still_succeeds(feature: Path) -> None:
     _stat_cache_corrupt(feature)
     switched = subprocess.run(
