@@ -2,8 +2,10 @@
 
 Storage tools earn trust by dying on purpose in their tests (git's GIT_TEST_* variables, SQLite's
 fault hooks). mlv marks every durable step: a data write (``write``) and each rename into place,
-deletion or git update (``step``). With ``MLV_FAULT`` unset, as always outside tests, a mark costs
-one comparison. With it set:
+deletion or git update (``step``). A local data write's mark falls once half of its bytes are
+written (``fsutil.write_all``, ``fsutil.copy_into``), so a fault leaves a partial temporary file,
+as a real crash or full disk does; a transfer to or from a remote is marked before it starts.
+With ``MLV_FAULT`` unset, as always outside tests, a mark costs one comparison. With it set:
 
 ``count:FILE``  append one line per mark (``<n> <write|step> <label>``) to FILE
 ``kill@N``      SIGKILL this process at the N-th mark, writes and steps counted together
@@ -83,7 +85,7 @@ def _load() -> None:
 
 
 def write(label: str) -> None:
-    """Mark a data write about to happen (``label``: the file written)."""
+    """Mark a data write (``label``: the file written), half done where it is local."""
     if _INJECTOR is not None:
         _INJECTOR.mark(label, is_write=True)
 
