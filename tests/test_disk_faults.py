@@ -146,7 +146,6 @@ def small_filesystem(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_real_full_disk_then_retry(project: Path, mlv: MlvRunner, tmp_path: Path) -> None:
     """The store on an 8 MiB file system that another file has nearly filled: a 4 MiB artifact
@@ -221,7 +220,6 @@ def test_a_short_write_in_checkout_leaves_no_partial_file(
         assert (small / "a.bin").read_bytes() == content
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_read_only_shared_store_still_serves_checkouts(
     project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
