@@ -2,8 +2,9 @@
 
 Both finish, or one waits and then fails with a clear error; the store stays consistent; gc
 never deletes an object that a snapshot running elsewhere is about to name in its mlv.lock.
-The tests do not race: ``MLV_FAULT=stop@k`` freezes a process at its k-th durable step, the
-other command runs (and must wait, or succeed beside it), then the first is resumed.
+The tests do not race: ``MLV_FAULT=stop-at:SUFFIX`` freezes a process at the first durable step
+whose label ends so, the other command runs (and must wait, or succeed beside it), then the first
+is resumed.
 """
 
 from __future__ import annotations
