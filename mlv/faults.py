@@ -2,15 +2,16 @@
 
 Storage tools earn trust by dying on purpose in their tests (git's GIT_TEST_* variables, SQLite's
 fault hooks). mlv marks every durable step: a data write (``write``) and each rename into place,
-deletion or git update (``step``). With ``MLV_FAULT`` unset, as always outside tests, a mark costs
-one comparison. With it set:
+deletion or git update (``step``). A local data write's mark falls once half of its bytes are
+written (``fsutil.write_all``, ``fsutil.copy_into``), so a fault leaves a partial temporary file,
+as a real crash or full disk does; a transfer to or from a remote is marked before it starts.
+With ``MLV_FAULT`` unset, as always outside tests, a mark costs one comparison. With it set:
 
 ``count:FILE``  append one line per mark (``<n> <write|step> <label>``) to FILE
 ``kill@N``      SIGKILL this process at the N-th mark, writes and steps counted together
-``stop@N``      SIGSTOP this process at the N-th mark (a test resumes it with SIGCONT), to hold
-                it exactly there while another process runs
 ``stop-at:S``   SIGSTOP at the first mark whose label ends with S (e.g. ``/mlv.lock``: just
-                before mlv.lock is replaced), however many marks come before it
+                before mlv.lock is replaced), to hold the process exactly there while another
+                runs (a test resumes it with SIGCONT)
 ``enospc@N``    the N-th data write fails as on a full disk (ENOSPC)
 ``eio@N``       the N-th data write fails with an I/O error (EIO)
 """
@@ -28,10 +29,9 @@ from mlv.errors import UsageError
 ENV = "MLV_FAULT"
 _SPEC = re.compile(
     r"^(?:count:(?P<file>.+)|stop-at:(?P<suffix>.+)"
-    r"|(?P<action>kill|stop|enospc|eio)@(?P<n>[1-9][0-9]*))$"
+    r"|(?P<action>kill|enospc|eio)@(?P<n>[1-9][0-9]*))$"
 )
 _ERRNO = {"enospc": errno.ENOSPC, "eio": errno.EIO}
-_SIGNAL = {"kill": signal.SIGKILL, "stop": signal.SIGSTOP}
 
 
 class _Injector:
@@ -40,7 +40,7 @@ class _Injector:
         if match is None:
             raise UsageError(
                 f"{ENV}={spec!r} is not a fault specification",
-                "use count:FILE, kill@N, stop@N, stop-at:SUFFIX, enospc@N or eio@N (a test"
+                "use count:FILE, kill@N, stop-at:SUFFIX, enospc@N or eio@N (a test"
                 " setting; unset it otherwise)",
             )
         self.count_file = match["file"]
@@ -66,8 +66,8 @@ class _Injector:
                 self.suffix = None  # the first such mark only
                 os.kill(os.getpid(), signal.SIGSTOP)
             return
-        if self.action in _SIGNAL and mark == self.target:
-            os.kill(os.getpid(), _SIGNAL[self.action])
+        if self.action == "kill" and mark == self.target:
+            os.kill(os.getpid(), signal.SIGKILL)
         if is_write and write == self.target and self.action in _ERRNO:
             code = _ERRNO[self.action]
             raise OSError(code, f"{os.strerror(code)} (injected by {ENV})", label)
@@ -83,7 +83,7 @@ def _load() -> None:
 
 
 def write(label: str) -> None:
-    """Mark a data write about to happen (``label``: the file written)."""
+    """Mark a data write (``label``: the file written), half done where it is local."""
     if _INJECTOR is not None:
         _INJECTOR.mark(label, is_write=True)
 

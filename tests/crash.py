@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,19 +73,35 @@ class Killed:
     result: subprocess.CompletedProcess[str]
 
 
-def sweep(template: Path, scratch: Path, cwd: str, *args: str) -> Iterator[Killed]:
+def sweep(
+    template: Path,
+    scratch: Path,
+    cwd: str,
+    *args: str,
+    pick: Callable[[list[str]], list[int]] | None = None,
+) -> Iterator[Killed]:
     """For each chosen mark k: a fresh copy of the folder ``template`` in which ``mlv args``,
-    run in its subfolder ``cwd``, died at mark k. ``Killed.work`` is that subfolder."""
+    run in its subfolder ``cwd``, died at mark k. ``Killed.work`` is that subfolder.
+
+    ``pick`` chooses the marks from the counted ones (default: ``kill_points``)."""
     marks = count_marks(template, scratch, cwd, *args)
     assert marks, f"mlv {' '.join(args)} passed no fault marks"
-    record_sweep(" ".join(args), len(marks), len(kill_points(len(marks))))
-    for point in kill_points(len(marks)):
+    points = pick(marks) if pick else kill_points(len(marks))
+    assert points, "no kill point chosen"
+    if pick is None:
+        record_sweep(" ".join(args), len(marks), len(points))
+    for point in points:
         work = clone_dir(template, scratch / "work") / cwd
         result = run_mlv(work, *args, fault=f"kill@{point}")
         assert result.returncode == -9, (
             f"mlv {' '.join(args)} was not killed at mark {point}/{len(marks)}: {result.stderr}"
         )
         yield Killed(point, work, result)
+
+
+def marks_where(marks: list[str], *needles: str) -> list[int]:
+    """The numbers of the marks whose line contains one of ``needles`` (e.g. ``"/mlv.lock"``)."""
+    return [int(m.split()[0]) for m in marks if any(needle in m for needle in needles)]
 
 
 def record_sweep(command: str, marks: int, tried: int) -> None:

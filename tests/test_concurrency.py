@@ -2,8 +2,9 @@
 
 Both finish, or one waits and then fails with a clear error; the store stays consistent; gc
 never deletes an object that a snapshot running elsewhere is about to name in its mlv.lock.
-The tests do not race: ``MLV_FAULT=stop@k`` freezes a process at its k-th durable step, the
-other command runs (and must wait, or succeed beside it), then the first is resumed.
+The tests do not race: ``MLV_FAULT=stop-at:SUFFIX`` freezes a process at the first durable step
+whose label ends so, the other command runs (and must wait, or succeed beside it), then the first
+is resumed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from mlv.storage.hashing import hash_bytes
 from mlv.storage.lock import Busy, exclusive, shared
 from tests.conftest import git, make_repo, write
 from tests.crash import assert_store_consistent, run_mlv, store_objects, workspace_files
-
-pytestmark = pytest.mark.slow
 
 # Freeze a snapshot after its objects are stored, just before mlv.lock is replaced.
 BEFORE_LOCK_WRITE = "stop-at:/mlv.lock"
@@ -68,6 +67,7 @@ def many_files(tmp_path: Path) -> Path:
 
 
 def test_two_snapshots_at_once(many_files: Path, tmp_path: Path) -> None:
+    """The fast representative of this file (`make unit` runs it; the rest are slow)."""
     repo = many_files
     # The first is frozen mid-way (objects stored, mlv.lock not yet written): the second must
     # wait for it, not interleave.
@@ -88,6 +88,7 @@ def test_two_snapshots_at_once(many_files: Path, tmp_path: Path) -> None:
     assert run_mlv(repo, "status", "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_a_held_repository_is_a_clear_wait_then_error(many_files: Path) -> None:
     repo = many_files
     with exclusive(repo / ".mlv/lock"):
@@ -102,6 +103,7 @@ def test_a_held_repository_is_a_clear_wait_then_error(many_files: Path) -> None:
     assert run_mlv(repo, "snapshot").returncode == 0  # once free, it works
 
 
+@pytest.mark.slow
 def test_checkout_and_snapshot_at_once(many_files: Path, tmp_path: Path) -> None:
     repo = many_files
     assert run_mlv(repo, "snapshot", "-m", "one").returncode == 0
@@ -144,6 +146,7 @@ def shared_pair(tmp_path: Path) -> tuple[Path, Path, Path]:
     return a, b, cache
 
 
+@pytest.mark.slow
 def test_gc_waits_for_a_snapshot_in_another_clone(tmp_path: Path) -> None:
     a, b, cache = shared_pair(tmp_path)
     content = b"only B has this\n"
@@ -172,6 +175,7 @@ def test_gc_waits_for_a_snapshot_in_another_clone(tmp_path: Path) -> None:
     assert run_mlv(a, "verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Path) -> None:
     a, b, cache = shared_pair(tmp_path)
     write(b / "data/new.csv", "B's data\n")
@@ -201,6 +205,7 @@ def test_gc_keeps_what_other_work_trees_need_and_forgets_gone_ones(tmp_path: Pat
     assert run_mlv(a, "verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_gc_stops_when_a_sharing_work_tree_lost_its_declarations(tmp_path: Path) -> None:
     """The work tree is still there but its mlv.toml is not (deleted, or a checkout of a branch
     without it): its objects are not garbage, and gc must not guess that they are."""
@@ -218,6 +223,7 @@ def test_gc_stops_when_a_sharing_work_tree_lost_its_declarations(tmp_path: Path)
         assert new_id in store_objects(cache)
 
 
+@pytest.mark.slow
 def test_two_clones_store_the_same_objects_at_once(tmp_path: Path) -> None:
     a, b, cache = shared_pair(tmp_path)
     payload = {f"data/f{i:03}.bin": os.urandom(4096) for i in range(200)}
@@ -246,6 +252,7 @@ def hold_lock(path: Path, mode: str) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_shared_lock_lets_readers_in_together(tmp_path: Path) -> None:
     """Many sharers at once (snapshots, checkouts, pushes), one exclusive holder (gc) alone; a
     lock this process holds already is counted, not taken again."""
@@ -275,6 +282,7 @@ def test_shared_lock_lets_readers_in_together(tmp_path: Path) -> None:
         pass
 
 
+@pytest.mark.slow
 def test_gc_keeps_what_a_clone_using_another_clones_store_needs(tmp_path: Path) -> None:
     """B's store is A's own .mlv/cache (set by cache_dir, or only by MLV_CACHE_DIR in B's
     environment): gc on either side keeps what the other needs."""
@@ -304,6 +312,7 @@ def test_gc_keeps_what_a_clone_using_another_clones_store_needs(tmp_path: Path) 
     assert run_mlv(b, "verify", env=b_env).returncode == 0
 
 
+@pytest.mark.slow
 def test_gc_in_a_copied_repository_is_not_stopped_by_the_original(tmp_path: Path) -> None:
     """A copy (cp -a) carries the original's users/ entry; the original's new trees were never
     in the copy's store, so there is nothing of them to keep, and gc must not stop on them."""
@@ -321,6 +330,7 @@ def test_gc_in_a_copied_repository_is_not_stopped_by_the_original(tmp_path: Path
     assert run_mlv(copy, "verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_an_empty_registration_is_written_again(tmp_path: Path) -> None:
     a = make_repo(tmp_path / "a")
     assert run_mlv(a, "init").returncode == 0
@@ -334,6 +344,7 @@ def test_an_empty_registration_is_written_again(tmp_path: Path) -> None:
     assert entry.read_text() == str(a.resolve())
 
 
+@pytest.mark.slow
 def test_post_checkout_hook_moves_on_when_mlv_is_busy(
     many_files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -356,6 +367,7 @@ def test_post_checkout_hook_moves_on_when_mlv_is_busy(
     assert outcome.skipped is not None and "another mlv process" in outcome.skipped
 
 
+@pytest.mark.slow
 def test_checkout_that_waited_for_a_snapshot_restores_what_it_recorded(many_files: Path) -> None:
     """mlv.lock is read under the lock: a checkout queued behind a snapshot restores the new
     manifest, not the one it would have read before waiting (and overwritten the snapshot's

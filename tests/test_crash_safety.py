@@ -14,22 +14,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from mlv.storage.hashing import hash_file
 from tests.conftest import MlvRunner, git, make_repo, write
 from tests.crash import (
     assert_nothing_lost,
     assert_store_consistent,
     clone_dir,
+    marks_where,
     run_mlv,
     store_objects,
     sweep,
     workspace_files,
 )
-
-pytestmark = pytest.mark.slow
 
 CACHE = ".mlv/cache"
 
@@ -75,7 +76,9 @@ def commits(repo: Path) -> int:
     return int(git(repo, "rev-list", "--count", "HEAD"))
 
 
-def test_snapshot(template: Path, tmp_path: Path) -> None:
+def check_snapshot_sweep(
+    template: Path, tmp_path: Path, pick: Callable[[list[str]], list[int]] | None = None
+) -> None:
     args = ("snapshot", "-m", "second")
     repo = template / "repo"
     old_lock = (repo / "mlv.lock").read_bytes()
@@ -83,7 +86,7 @@ def test_snapshot(template: Path, tmp_path: Path) -> None:
     reference = reference_run(template, tmp_path, *args)
     new_lock = (reference / "mlv.lock").read_bytes()
     assert new_lock != old_lock
-    for killed in sweep(template, tmp_path, "repo", *args):
+    for killed in sweep(template, tmp_path, "repo", *args, pick=pick):
         work = killed.work
         assert_store_consistent(work / CACHE)
         assert (work / "mlv.lock").read_bytes() in (old_lock, new_lock), killed.point
@@ -97,6 +100,26 @@ def test_snapshot(template: Path, tmp_path: Path) -> None:
         assert run_mlv(work, "verify").returncode == 0
 
 
+@pytest.mark.slow
+def test_snapshot(template: Path, tmp_path: Path) -> None:
+    check_snapshot_sweep(template, tmp_path)
+
+
+def test_snapshot_at_its_decisive_kill_points(template: Path, tmp_path: Path) -> None:
+    """The fast subset (`make unit`): killed halfway through storing the large file, halfway
+    through writing mlv.lock, and just before the commit."""
+    big = hash_file(template / "repo/data/big.bin").digest
+
+    def decisive(marks: list[str]) -> list[int]:
+        writes = [m for m in marks if " write " in m]
+        chosen = marks_where(writes, big, "mlv.lock") + marks_where(marks, "git commit")
+        assert len(chosen) == 3, marks
+        return chosen
+
+    check_snapshot_sweep(template, tmp_path, decisive)
+
+
+@pytest.mark.slow
 def test_checkout(template: Path, tmp_path: Path) -> None:
     repo = template / "repo"
     assert run_mlv(repo, "snapshot", "-m", "second").returncode == 0
@@ -142,6 +165,7 @@ def wait_for_orphans(work: Path) -> None:
             time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_run(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "tmpl"
     repo = make_repo(folder / "repo")
@@ -182,6 +206,7 @@ def test_run(tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch) ->
         assert status == json.loads(run_mlv(reference, "status", "--json").stdout)
 
 
+@pytest.mark.slow
 def test_push_then_pull(template: Path, tmp_path: Path) -> None:
     repo = template / "repo"
     assert run_mlv(repo, "snapshot", "-m", "second").returncode == 0
@@ -209,6 +234,7 @@ def test_push_then_pull(template: Path, tmp_path: Path) -> None:
         assert workspace_files(work) == expected
 
 
+@pytest.mark.slow
 def test_gc(template: Path, tmp_path: Path) -> None:
     # The default keeps all history, so the first snapshot's objects are not garbage: the
     # narrowest scope, forced, is what removes them (none is on the remote).
@@ -230,6 +256,7 @@ def test_gc(template: Path, tmp_path: Path) -> None:
         assert set(store_objects(work / CACHE)) == kept
 
 
+@pytest.mark.slow
 def test_sweep_reaches_deep_into_the_command(template: Path, tmp_path: Path) -> None:
     """The marks cover the writes that matter: without them the sweeps above test little."""
     from tests.crash import count_marks
@@ -240,6 +267,7 @@ def test_sweep_reaches_deep_into_the_command(template: Path, tmp_path: Path) -> 
     assert sum(" write " in f" {m} " for m in marks) >= 5  # the changed objects, then the lock
 
 
+@pytest.mark.slow
 def test_run_killed_during_a_stage_waits_for_the_orphan(
     tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

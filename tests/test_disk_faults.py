@@ -146,7 +146,6 @@ def small_filesystem(path: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_real_full_disk_then_retry(project: Path, mlv: MlvRunner, tmp_path: Path) -> None:
     """The store on an 8 MiB file system that another file has nearly filled: a 4 MiB artifact
@@ -172,7 +171,55 @@ def test_real_full_disk_then_retry(project: Path, mlv: MlvRunner, tmp_path: Path
         assert mlv("status", "--check").code == 0
 
 
-@pytest.mark.slow
+def nearly_full(small: Path, room: int) -> Path:
+    """Fill the small file system but for about ``room`` bytes (tmpfs counts whole pages)."""
+    total = os.statvfs(small).f_frsize * os.statvfs(small).f_bavail
+    return write(small / "filler", b"\0" * (total - room))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_short_write_on_a_nearly_full_disk_is_no_object(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    """A disk with 12 KiB free takes 12 KiB of a 64 KiB write and refuses the next: the object
+    is not stored from the part that fitted (its id would name bytes it does not hold)."""
+    with small_filesystem(tmp_path / "small", "1m") as small:
+        cache = small / "cache"
+        (project / ".mlv/config.local.toml").write_text(f'cache_dir = "{cache}"\n')
+        write(project / "data/a.bin", os.urandom(64 * 1024))
+        assert mlv("track", "data").code == 0
+        (cache / "xxh128").mkdir(parents=True)  # the store's directories exist already
+        filler = nearly_full(small, 12 * 1024)
+        failed = mlv("snapshot", "-m", "too big")
+        assert failed.code == 3 and "No space left on device" in failed.err, failed.err
+        assert_store_consistent(cache)
+        assert leftovers(small) == [] and leftovers(project) == []
+        filler.unlink()
+        assert mlv("snapshot", "-m", "fits").code == 0
+        assert mlv("verify").code == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_short_write_in_checkout_leaves_no_partial_file(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    """The work tree's disk nearly full: checkout fails and places no file cut short."""
+    write(project / "data/a.bin", os.urandom(64 * 1024))
+    assert mlv("track", "data/a.bin").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    content = (project / "data/a.bin").read_bytes()
+    (project / "data/a.bin").unlink()
+    with small_filesystem(project / "data", "1m") as small:
+        filler = nearly_full(small, 12 * 1024)
+        failed = mlv("checkout")
+        assert failed.code == 3 and "No space left on device" in failed.err, failed.err
+        assert not (small / "a.bin").exists()
+        assert leftovers(small) == [] and leftovers(project) == []
+        filler.unlink()
+        assert mlv("checkout").code == 0
+        assert (small / "a.bin").read_bytes() == content
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_read_only_shared_store_still_serves_checkouts(
     project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

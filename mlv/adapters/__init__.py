@@ -1,1 +1,1 @@
-"""Boundaries to outside programs and heavy libraries (git, pandas, pyarrow), imported lazily."""
+"""Boundaries to outside programs and heavy libraries (git, fsspec for remotes), reached lazily."""

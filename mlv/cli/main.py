@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MLV_DEBUG"):
             raise
         return _error(exc.message, exc.hint, exc.exit_code, exc.details)
-    except click.exceptions.NoSuchOption as exc:
-        return _error(exc.format_message(), _usage_hint(exc.ctx), 2)
-    except click.UsageError as exc:
+    except click.UsageError as exc:  # NoSuchOption, BadParameter, ... too
         return _error(exc.format_message(), _usage_hint(exc.ctx), 2)
     except click.exceptions.Abort:
         return _error("interrupted", None, 130)

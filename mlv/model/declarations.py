@@ -1,4 +1,4 @@
-"""``mlv.toml``: what a person declares (artifacts, stages, settings; remotes later).
+"""``mlv.toml``: what a person declares (artifacts, stages, remotes, settings).
 
 Reading uses the standard TOML parser and validates into frozen records. Editing goes through
 tomlkit so that a person's comments and layout survive ``mlv track`` and ``mlv untrack``.

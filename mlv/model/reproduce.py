@@ -1,8 +1,10 @@
-"""The verdict of ``mlv reproduce``: per stage and per output, and its renderings (dict, JUnit)."""
+"""The verdict of ``mlv reproduce``: per stage and per output, and its JSON-ready dict.
+
+``mlv.render.junit`` writes it as JUnit XML.
+"""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,49 +149,3 @@ class ReproduceReport:
                 for s in self.stages
             ],
         }
-
-    def to_junit(self) -> bytes:
-        """JUnit XML: one test case per output, a failure for each that did not reproduce."""
-        cases = [(s, o) for s in self.stages for o in s.outputs]
-        failures = sum(1 for s, o in cases if not (s.exit_code == 0 and o.ok))
-        suite = ET.Element(
-            "testsuite",
-            name=f"mlv reproduce {self.rev}",
-            tests=str(len(cases)),
-            failures=str(failures),
-            errors="0",
-            time=f"{sum(s.duration for s in self.stages):.3f}",
-        )
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="commit", value=self.commit)
-        ET.SubElement(props, "property", name="first_divergence", value=self.first_divergence or "")
-        for stage, output in cases:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=f"mlv.{stage.name}",
-                name=output.path,
-                time=f"{stage.duration:.3f}",
-            )
-            if stage.exit_code not in (0, None):
-                failure = ET.SubElement(
-                    case,
-                    "failure",
-                    type="stage failed",
-                    message=f"stage {stage.name} exited {stage.exit_code}",
-                )
-                failure.text = stage.log[-4000:]
-            elif not output.ok:
-                note = "" if stage.inputs_matched else " (its inputs already differed)"
-                ET.SubElement(
-                    case,
-                    "failure",
-                    type=output.verdict,
-                    message=f"{output.path} {output.verdict}: {output.explain()}{note}",
-                )
-            elif output.verdict == WITHIN_TOLERANCE:
-                out = ET.SubElement(case, "system-out")
-                out.text = output.explain()
-        ET.indent(suite)
-        xml: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
-        return xml + b"\n"

@@ -17,8 +17,6 @@ from mlv.model.ids import ObjectId
 from mlv.model.paths import check_relpath, find_collision, find_nested, same_file_message
 
 TREE_FORMAT = 1
-# The largest tree object mlv reads: ~120 bytes an entry, so 10^6 files fit with room to spare.
-MAX_TREE_BYTES = 512 * 1024 * 1024
 # No file is larger than a signed 64-bit size; a bigger number is not a size.
 MAX_SIZE = 2**63 - 1
 
@@ -53,10 +51,6 @@ class Tree:
     entries: tuple[TreeEntry, ...]
     empty_dirs: tuple[str, ...] = ()
 
-    @classmethod
-    def build(cls, entries: list[TreeEntry], empty_dirs: list[str]) -> Tree:
-        return cls(tuple(sorted(entries, key=lambda e: e.path)), tuple(sorted(set(empty_dirs))))
-
     @property
     def size(self) -> int:
         return sum(e.size for e in self.entries)
@@ -71,12 +65,11 @@ class Tree:
 
     @classmethod
     def decode(cls, data: bytes) -> Tree:
-        """Parse and validate tree bytes; any defect is a ManifestError, never a crash."""
-        if len(data) > MAX_TREE_BYTES:
-            raise ManifestError(
-                f"tree object of {len(data):,} bytes is larger than the"
-                f" {MAX_TREE_BYTES:,} mlv reads"
-            )
+        """Parse and validate tree bytes; any defect is a ManifestError, never a crash.
+
+        The bytes come from ``ObjectStore.read_bytes``, which refuses an object too large to be
+        a tree before reading it (``MAX_IN_MEMORY``).
+        """
         try:
             raw = msgspec.json.decode(data, type=_Tree)
         except (

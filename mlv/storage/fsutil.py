@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 import uuid
 from pathlib import Path
@@ -43,18 +42,38 @@ def write_bytes_atomic(
     tmp = temp_name(tmp_dir or path.parent, path.name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            faults.write(str(tmp))
-            handle.write(data)
+        try:
+            write_all(fd, data, str(tmp))
             if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         faults.step(str(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def write_all(fd: int, data: bytes, label: str) -> None:
+    """Write every byte of ``data`` to ``fd`` (the data write ``label`` of fault injection).
+
+    A nearly full disk takes part of a write and refuses the next one: a short write is
+    continued until the disk takes it all or raises, never passed off as a whole file. The fault
+    mark falls after the first half, so an injected crash or disk error leaves a partial
+    temporary file, as a real one does.
+    """
+    view = memoryview(data)
+    half = len(view) // 2
+    _write_fully(fd, view[:half])
+    faults.write(label)
+    _write_fully(fd, view[half:])
+
+
+def _write_fully(fd: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def try_reflink(src: Path, dst_fd: int) -> bool:
@@ -79,27 +98,43 @@ def try_reflink(src: Path, dst_fd: int) -> bool:
     return True
 
 
-def copy_into(src: Path, dst_fd: int) -> None:
-    """Copy ``src``'s bytes into ``dst_fd``: a reflink where possible, else in-kernel copy."""
+def copy_into(src: Path, dst_fd: int, label: str) -> None:
+    """Copy ``src``'s bytes into the empty file ``dst_fd`` (the data write ``label`` of fault
+    injection): a reflink where possible, else an in-kernel copy, else read and write.
+
+    As in ``write_all``, the fault mark falls once half the bytes are copied; a reflink is all
+    or nothing, so its mark follows it.
+    """
     if try_reflink(src, dst_fd):
+        faults.write(label)
         return
     with open(src, "rb", buffering=0) as source:
         size = os.fstat(source.fileno()).st_size
-        copied = 0
-        try:
-            while copied < size:
-                n = os.copy_file_range(source.fileno(), dst_fd, size - copied)
-                if n == 0:
-                    break
-                copied += n
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-            os.lseek(dst_fd, 0, os.SEEK_SET)
-            os.ftruncate(dst_fd, 0)
-            source.seek(0)
-            with os.fdopen(os.dup(dst_fd), "wb") as target:
-                shutil.copyfileobj(source, target, 4 * 1024 * 1024)
+        half = size // 2
+        _copy_range(source.fileno(), dst_fd, 0, half)
+        faults.write(label)
+        _copy_range(source.fileno(), dst_fd, half, size)
+
+
+def _copy_range(src_fd: int, dst_fd: int, start: int, end: int) -> None:
+    """Copy bytes [start, end) of ``src_fd`` to the same offsets of ``dst_fd``."""
+    pos = start
+    in_kernel = True
+    while pos < end:
+        if in_kernel:
+            try:
+                n = os.copy_file_range(src_fd, dst_fd, end - pos, pos, pos)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                in_kernel = False  # not between these files: read and write instead
+                continue
+        else:
+            chunk = os.pread(src_fd, min(end - pos, 4 * 1024 * 1024), pos)
+            n = os.pwrite(dst_fd, chunk, pos) if chunk else 0
+        if n == 0:
+            break  # the source shrank; the caller's hash of the copy notices
+        pos += n
 
 
 def place(tmp: Path, dst: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from mlv import faults
 from mlv.errors import CheckFailed, CorruptObject, ManifestError, MissingObjects, MlvError
 from mlv.model.ids import ALGORITHMS, ObjectId
-from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name
+from mlv.storage.fsutil import copy_into, default_file_mode, place, temp_name, write_all
 from mlv.storage.hashing import hash_bytes, hash_file
 
 OBJECT_MODE = 0o444
@@ -108,11 +108,9 @@ class ObjectStore:
                     # if the source is being rewritten right now.
                     if hash_bytes(data) != expected:
                         raise FileChanged(display or str(src))
-                    faults.write(str(tmp))
-                    os.write(fd, data)
+                    write_all(fd, data, str(tmp))
                 else:
-                    faults.write(str(tmp))
-                    copy_into(src, fd)
+                    copy_into(src, fd, str(tmp))
                 os.fchmod(fd, OBJECT_MODE)
             finally:
                 os.close(fd)
@@ -153,8 +151,7 @@ class ObjectStore:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
-                faults.write(str(tmp))
-                os.write(fd, data)
+                write_all(fd, data, str(tmp))
             finally:
                 os.close(fd)
             self._publish(tmp, oid)
@@ -198,11 +195,9 @@ class ObjectStore:
                         data = source.read(size + 1)
                     if hash_bytes(data) != oid:
                         raise CorruptObject(str(oid), src)
-                    faults.write(str(tmp))
-                    os.write(fd, data)
+                    write_all(fd, data, str(tmp))
                 else:
-                    faults.write(str(tmp))
-                    copy_into(Path(src), fd)
+                    copy_into(Path(src), fd, str(tmp))
                 os.fchmod(fd, default_file_mode(executable))
             finally:
                 os.close(fd)

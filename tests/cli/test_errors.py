@@ -84,15 +84,48 @@ def test_help_and_version_in_a_real_process(tmp_path: Path) -> None:
     assert version.returncode == 0 and "mlv, version" in version.stdout
 
 
-def test_heavy_libraries_are_not_imported_for_help_or_status(project: Path) -> None:
-    write(project / "d.csv", "1")
+# What each fast entry point must not load. mlv imports these lazily, where they are needed:
+# rich and msgspec for output, xxhash for hashing, tomlkit only to rewrite mlv.toml, yaml only for
+# YAML params, fsspec (and s3fs through it) only to reach a remote. A module-level import of any
+# of them in a module these entry points load turns this red.
+_LAZY = ("fsspec", "s3fs", "tomlkit", "yaml")
+_ENTRY_POINTS = {
+    "help": ("--help",),
+    "status": ("status",),
+    "pre-commit hook": ("hooks", "run", "pre-commit"),
+    "post-checkout hook": ("hooks", "run", "post-checkout", "HEAD", "HEAD", "1"),
+}
+_FORBIDDEN = {
+    "help": ("rich", "msgspec", "xxhash", "mlv.core", *_LAZY),
+    "status": _LAZY,
+    "pre-commit hook": ("rich", *_LAZY),
+    "post-checkout hook": ("rich", *_LAZY),
+}
+
+
+@pytest.mark.parametrize("entry", list(_ENTRY_POINTS))
+def test_heavy_libraries_are_imported_only_when_needed(
+    entry: str, project: Path, mlv: MlvRunner
+) -> None:
+    # A project with data, a snapshot, an S3 remote declared and a staged change: the entry points
+    # have real work to do, and none of it needs the libraries above.
+    write(project / "d.csv", "a\n1\n")
+    assert mlv("track", "d.csv").code == 0
+    assert mlv("remote", "add", "origin", "s3://bucket/store").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    write(project / "notes.txt", "staged\n")
+    subprocess.run(["git", "add", "notes.txt"], cwd=project, check=True)
+    args = _ENTRY_POINTS[entry]
     code = (
-        "import sys; from mlv.cli.main import main; rc = main(['status']);"
-        "heavy = [m for m in ('pandas', 'pyarrow', 'git', 'fsspec') if m in sys.modules];"
-        "print(heavy); sys.exit(rc)"
+        "import sys\n"
+        "from mlv.cli.main import main\n"
+        f"rc = main({list(args)!r})\n"
+        f"forbidden = {_FORBIDDEN[entry]!r}\n"
+        "print([m for m in forbidden if m in sys.modules], file=sys.stderr)\n"
+        "sys.exit(rc)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("[]")
+    assert result.stderr.strip().splitlines()[-1] == "[]", result.stderr

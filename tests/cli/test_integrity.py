@@ -78,3 +78,22 @@ def test_a_link_planted_in_the_store_is_never_hard_linked(
     assert result.code == 1 and "corrupt" in result.err, result.err
     assert not (project / "m.bin").exists()
     assert outside.stat().st_nlink == 1
+
+
+def test_hardlink_checkout_replaces_a_file_that_is_there(project: Path, mlv: MlvRunner) -> None:
+    """The name is taken: the link is made under a temporary name and renamed over it, so the
+    file is old or new at every moment, and shares the store's inode afterwards."""
+    (project / ".mlv/config.toml").write_text('link = "hardlink"\n')
+    write(project / "data/a.csv", "one\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    (project / "data/a.csv").chmod(0o644)
+    (project / "data/a.csv").unlink()
+    write(project / "data/a.csv", "two\n")
+    assert mlv("snapshot", "-m", "two").code == 0
+    assert mlv("checkout", "HEAD~1").code == 0
+    restored = project / "data/a.csv"
+    assert restored.read_text() == "one\n"
+    store = ObjectStore(project / ".mlv/cache")
+    assert os.path.samefile(restored, store.path_of(hash_bytes(b"one\n")))
+    assert [p.name for p in (project / ".mlv/tmp").iterdir()] == []

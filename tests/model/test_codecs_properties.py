@@ -39,7 +39,7 @@ def trees(draw: st.DrawFn) -> Tree:
     entries = [
         TreeEntry(p, draw(ids), draw(st.integers(0, 2**40)), draw(st.booleans())) for p in files
     ]
-    return Tree.build(entries, [])
+    return Tree(tuple(sorted(entries, key=lambda e: e.path)))
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)

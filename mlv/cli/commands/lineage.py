@@ -7,20 +7,12 @@ from mlv.cli.output import out, print_json
 from mlv.core.lineage import lineage as do_lineage
 from mlv.core.project import open_project
 from mlv.model.lineage import LineageNode
-
-
-def _label(n: LineageNode) -> str:
-    oid = n.id.short if n.id else "?"
-    if n.origin == "stage":
-        params = ", ".join(f"{k}={v}" for k, v in sorted(n.params.items()))
-        extra = f" [{params}]" if params else ""
-        return f"{n.path} ({oid}) <- stage {n.stage}: {n.cmd}{extra}"
-    return f"{n.path} ({oid}) [{n.origin}]"
+from mlv.render.lineage import dot, mermaid, tree_label
 
 
 def _grow(tree: Tree, node: LineageNode) -> None:
     for child in node.inputs:
-        _grow(tree.add(_label(child)), child)
+        _grow(tree.add(tree_label(child)), child)
 
 
 @click.command()
@@ -44,11 +36,11 @@ def lineage(path: str, rev: str | None, fmt: str) -> int:
     if fmt == "json":
         print_json(result.to_dict())
     elif fmt == "mermaid":
-        click.echo(result.to_mermaid(), nl=False)
+        click.echo(mermaid(result), nl=False)
     elif fmt == "dot":
-        click.echo(result.to_dot(), nl=False)
+        click.echo(dot(result), nl=False)
     else:
-        tree = Tree(_label(result.root))
+        tree = Tree(tree_label(result.root))
         _grow(tree, result.root)
         out().print(tree, markup=False)
         out().print(f"code commit: {result.commit or '(none recorded)'}")

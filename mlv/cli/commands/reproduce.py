@@ -11,6 +11,7 @@ from mlv.core.reproduce import Options
 from mlv.core.reproduce import reproduce as do_reproduce
 from mlv.errors import UsageError
 from mlv.model.reproduce import ReproduceReport
+from mlv.render.junit import junit_xml
 from mlv.storage.fsutil import write_bytes_atomic
 
 _STYLE = {"identical": "green", "within tolerance": "cyan", "differs": "red", "missing": "red"}
@@ -162,7 +163,7 @@ def reproduce(
     finally:
         project.close()
     if junit is not None:
-        write_bytes_atomic(junit.resolve(), report.to_junit(), durable=False)
+        write_bytes_atomic(junit.resolve(), junit_xml(report), durable=False)
     if as_json:
         print_json(report.to_dict())
     else:
