@@ -1,7 +1,7 @@
 """``mlv snapshot``: hash and store every artifact, record environment and code, write mlv.lock.
 
-Order matters for crash safety: objects are stored before mlv.lock names them, and mlv.lock is
-replaced atomically, so an interrupted snapshot leaves the old manifest and a store with extra
+Order matters for crash safety: objects are stored (and synced to disk) before mlv.lock names
+them, and mlv.lock is replaced atomically, so an interrupted snapshot leaves the old manifest and a store with extra
 (complete) objects; running it again completes the work.
 """
 
@@ -162,6 +162,9 @@ def snapshot(
 
         result = SnapshotResult(lock, changes, added, added_bytes)
         result.lock_changed = encode_lock(lock) != encode_lock(old)
+        # On disk before a manifest names them: a power cut must not leave a committed
+        # mlv.lock naming objects that never reached the disk.
+        project.store.sync_written()
         if result.lock_changed:
             project.write_lock(lock)
 
