@@ -77,9 +77,8 @@ def test_a_large_file_rewritten_while_it_is_copied_is_never_stored_under_the_old
     assert proc.returncode == 1, err
     assert "data/big.bin changed while mlv was reading it" in err
     assert_store_consistent(project / CACHE)  # no object holds bytes other than its id's
-    assert not (project / CACHE / "xxh128" / hash_bytes(hashed).digest[:2]).joinpath(
-        hash_bytes(hashed).digest[2:]
-    ).exists()
+    digest = hash_bytes(hashed).digest
+    assert not (project / CACHE / "xxh128" / digest[:2] / digest[2:]).exists()
     assert (project / "mlv.lock").read_bytes() == lock
     assert list((project / CACHE / "tmp").iterdir()) == []
 

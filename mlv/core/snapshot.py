@@ -1,8 +1,8 @@
 """``mlv snapshot``: hash and store every artifact, record environment and code, write mlv.lock.
 
 Order matters for crash safety: objects are stored (and synced to disk) before mlv.lock names
-them, and mlv.lock is replaced atomically, so an interrupted snapshot leaves the old manifest and a store with extra
-(complete) objects; running it again completes the work.
+them, and mlv.lock is replaced atomically, so an interrupted snapshot leaves the old manifest and
+a store with extra (complete) objects; running it again completes the work.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def _load_syncfs() -> _SyncFs | None:
         return None
     function.argtypes = [ctypes.c_int]
     function.restype = ctypes.c_int
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def _syncfs() -> _SyncFs | None:

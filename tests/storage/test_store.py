@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mlv.errors import CorruptObject, MissingObjects
-from mlv.storage import fsutil, store as store_module
+from mlv.storage import fsutil
+from mlv.storage import store as store_module
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import (
     MAX_IN_MEMORY,
