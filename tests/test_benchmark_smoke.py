@@ -45,3 +45,24 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         assert operation in table
     rows = json.loads(data.read_text())["rows"]
     assert all(r["results"]["mlv"] for r in rows)
+
+
+@pytest.mark.slow
+def test_sync_cost_benchmark_smoke(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/sync_cost.py"),
+            "--smoke",
+            "--runs",
+            "1",
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| big")]
+    assert [row.split(" | ")[1] for row in rows] == ["syncfs", "no sync", "fsync each"]

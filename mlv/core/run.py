@@ -107,6 +107,7 @@ def clear_outputs(project: Project, scanner: Scanner, stage: StageDecl, root: Pa
     """Save the stage's current outputs in the store, then remove them."""
     scans = [s for s in (scanner.scan(out) for out in stage.outputs) if s is not None]
     store_scans(project, scans, scanner.jobs)
+    project.store.sync_written()  # the store may now hold their only copy: on disk first
     for out in stage.outputs:
         path = root / out
         faults.step(out)
@@ -230,6 +231,7 @@ def run(
                 stages={**lock.stages, name: record},
                 environment=env,
             )
+            project.store.sync_written()  # on disk before mlv.lock names them
             project.write_lock(lock)
             project.state.flush()
             marker.finish()

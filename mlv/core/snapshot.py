@@ -1,8 +1,8 @@
 """``mlv snapshot``: hash and store every artifact, record environment and code, write mlv.lock.
 
-Order matters for crash safety: objects are stored before mlv.lock names them, and mlv.lock is
-replaced atomically, so an interrupted snapshot leaves the old manifest and a store with extra
-(complete) objects; running it again completes the work.
+Order matters for crash safety: objects are stored (and synced to disk) before mlv.lock names
+them, and mlv.lock is replaced atomically, so an interrupted snapshot leaves the old manifest and
+a store with extra (complete) objects; running it again completes the work.
 """
 
 from __future__ import annotations
@@ -203,6 +203,9 @@ def snapshot(
         result = SnapshotResult(lock, changes, added, added_bytes)
         result.stages, result.dropped_stages = stage_check.states, stage_check.dropped
         result.lock_changed = encode_lock(lock) != encode_lock(old)
+        # On disk before a manifest names them: a power cut must not leave a committed
+        # mlv.lock naming objects that never reached the disk.
+        project.store.sync_written()
         if result.lock_changed:
             project.write_lock(lock)
 

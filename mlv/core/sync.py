@@ -184,6 +184,9 @@ def fetch(
             _download(project, remote, sorted(available), jobs, progress, result)
     finally:
         progress.finish()
+    # One sync for the whole download: a checkout may hard-link the work tree to these objects,
+    # and a truncated object left by a power cut would count as present to the next fetch.
+    project.store.sync_written()
     result.missing = sorted(missing)
     needed = closure(locks, local_tree_reader(project)).objects | top
     result.already_there = len(needed) - result.transferred - len(missing) - len(result.corrupt)

@@ -6,7 +6,9 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from mlv import faults
@@ -145,6 +147,67 @@ def place(tmp: Path, dst: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def fsync_path(path: str, *, directory: bool = False) -> None:
+    """fsync a file, or a directory (which makes the names created in it durable)."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_SyncFs = Callable[[int], int]
+_syncfs_cache: list[_SyncFs | None] = []  # loaded on first use: ctypes costs start-up time
+
+
+def _load_syncfs() -> _SyncFs | None:
+    """libc's syncfs(2), which Python's os module lacks; None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):  # a libc older than glibc 2.14, or none to load
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _syncfs() -> _SyncFs | None:
+    if not _syncfs_cache:
+        _syncfs_cache.append(_load_syncfs())
+    return _syncfs_cache[0]
+
+
+def sync_filesystem(path: Path) -> str | None:
+    """Flush every written byte and name on the file system holding ``path`` to the disk.
+
+    Linux: syncfs(2), which waits for that one file system; failing that (no syncfs in libc,
+    or a sandbox refusing it) sync(2), which on Linux waits too but flushes every file system.
+    Elsewhere sync(2) may return before the data is on disk, so None is returned and the caller
+    must fsync file by file. Returns the call that did it: "syncfs" or "sync".
+    """
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if syncfs(fd) == 0:
+                return "syncfs"
+            import ctypes
+
+            code = ctypes.get_errno()
+            if code not in (errno.ENOSYS, errno.EPERM):  # EPERM/ENOSYS: a seccomp filter
+                raise OSError(code, os.strerror(code), str(path))
+        finally:
+            os.close(fd)
+    if sys.platform.startswith("linux"):
+        os.sync()
+        return "sync"
+    return None
 
 
 def _read_umask() -> int:
