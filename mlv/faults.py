@@ -64,10 +64,13 @@ class _Injector:
         if self.suffix is not None:
             if label.endswith(self.suffix):
                 self.suffix = None  # the first such mark only
-                os.kill(os.getpid(), signal.SIGSTOP)
+                # Sent to this thread, not the process: a process-directed stop may be taken by
+                # another thread, and this one would go on writing until the group stop reaches
+                # it (seen: a copy finished after its "frozen" mark).
+                signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
             return
         if self.action == "kill" and mark == self.target:
-            os.kill(os.getpid(), signal.SIGKILL)
+            signal.pthread_kill(threading.get_ident(), signal.SIGKILL)  # before another byte
         if is_write and write == self.target and self.action in _ERRNO:
             code = _ERRNO[self.action]
             raise OSError(code, f"{os.strerror(code)} (injected by {ENV})", label)
