@@ -8,6 +8,7 @@ mlv.lock (or, for pull, the work tree) relies on them; with no object written th
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -146,3 +147,34 @@ def test_fetch_syncs_what_it_downloaded_before_pull_checks_it_out(
 
     assert mlv("fetch").code == 0  # everything is there: nothing downloaded, nothing synced
     assert syncs(marks()) == []
+
+
+def test_push_to_a_directory_remote_syncs_files_then_trees(
+    project: Path, mlv: MlvRunner, marks: Callable[[], Marks]
+) -> None:
+    """gc removes local history that a remote holds: a directory remote's copies must reach its
+    disk, the files before the tree object that lists them."""
+    write(project / "data/a.csv", "a\n1\n")
+    write(project / "data/b.csv", "b\n2\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    remote = project.parent / "remote"
+    assert mlv("remote", "add", "origin", str(remote)).code == 0
+    tree = json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
+    tree_key = f"/xxh128/{tree.split(':')[1][:2]}/{tree.split(':')[1][2:]}"
+    marks()
+    assert mlv("push").code == 0
+    taken = marks()
+    uploads = [
+        i
+        for i, (kind, label) in enumerate(taken)
+        if kind == "step" and label.startswith(str(remote) + "/xxh128/")
+    ]
+    remote_syncs = [i for i, (kind, label) in enumerate(taken) if label == f"sync {remote}"]
+    [tree_upload] = [i for i in uploads if taken[i][1].endswith(tree_key)]
+    assert len(remote_syncs) == 2, taken
+    assert max(i for i in uploads if i != tree_upload) < remote_syncs[0] < tree_upload
+    assert tree_upload < remote_syncs[1]
+
+    assert mlv("push").code == 0  # nothing new: no sync
+    assert not [label for _, label in marks() if label.startswith("sync ")]

@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import stat
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,7 @@ from mlv.errors import MlvError, PathError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
 from mlv.model.secrets import scrub
-from mlv.storage.fsutil import check_no_symlink_parents
+from mlv.storage.fsutil import check_no_symlink_parents, sync_names
 
 # Backends whose PUT is atomic: a partial upload is never visible under the final key.
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
@@ -152,6 +153,8 @@ class RemoteStore:
         self.root = path.rstrip("/")
         self.atomic_put = protocol in ATOMIC_PUT
         self._safe_dirs: set[str] = set()  # directories of a directory remote checked for links
+        self._unsynced: list[str] = []  # objects put on a directory remote, not yet synced
+        self._unsynced_lock = threading.Lock()  # uploads run in worker threads
 
     def key(self, oid: ObjectId) -> str:
         algorithm, _, digest = oid.partition(":")
@@ -182,30 +185,39 @@ class RemoteStore:
 
     def present(self, oids: Iterable[ObjectId], jobs: int = 8) -> set[ObjectId]:
         """Which of ``oids`` the remote has, discovered by listing fan-out directories."""
+        return set(self.sizes(oids, jobs))
+
+    def sizes(self, oids: Iterable[ObjectId], jobs: int = 8) -> dict[ObjectId, int]:
+        """The size of each of ``oids`` the remote has, from one listing per fan-out directory
+        (no object is read: a name alone, or a size alone, says nothing of the bytes)."""
         by_dir: dict[str, dict[str, ObjectId]] = defaultdict(dict)
         for oid in oids:
             key = self.key(oid)
             parent, _, name = key.rpartition("/")
             by_dir[parent][name] = oid
 
-        def listing(parent: str) -> set[ObjectId]:
+        def listing(parent: str) -> dict[ObjectId, int]:
             if self.protocol == "file":
                 found = self._regular_files(parent)
             else:
                 try:
                     entries = self.fs.ls(parent, detail=True, refresh=True)
                 except FileNotFoundError:
-                    return set()
+                    return {}
                 # Only objects: a "directory" (a key prefix) named like an object is not one.
                 found = {
-                    e["name"].rstrip("/").rpartition("/")[2]
+                    e["name"].rstrip("/").rpartition("/")[2]: int(e.get("size") or 0)
                     for e in entries
                     if e.get("type") == "file"
                 }
-            return {oid for name, oid in by_dir[parent].items() if name in found}
+            wanted = by_dir[parent]
+            return {wanted[name]: size for name, size in found.items() if name in wanted}
 
+        result: dict[ObjectId, int] = {}
         with translate_errors(self.name, self.url), ThreadPoolExecutor(jobs) as pool:
-            return set().union(*pool.map(listing, sorted(by_dir))) if by_dir else set()
+            for part in pool.map(listing, sorted(by_dir)):
+                result.update(part)
+        return result
 
     # -- a directory remote: its entries are looked at, never followed --------------------------
     # Anyone who can write to a shared directory could plant a link to elsewhere (or a FIFO, or
@@ -222,14 +234,19 @@ class RemoteStore:
                 " replace the link by a real directory (or remove it)",
             ) from None
 
-    def _regular_files(self, parent: str) -> set[str]:
-        """Names of the regular files in ``parent``: a link or special file is no object."""
+    def _regular_files(self, parent: str) -> dict[str, int]:
+        """Names and sizes of the regular files in ``parent``: a link or special file is no
+        object."""
         self._check_no_links(f"{parent}/-")
         try:
             with os.scandir(parent) as entries:
-                return {e.name for e in entries if e.is_file(follow_symlinks=False)}
+                return {
+                    e.name: e.stat(follow_symlinks=False).st_size
+                    for e in entries
+                    if e.is_file(follow_symlinks=False)
+                }
         except (FileNotFoundError, NotADirectoryError):
-            return set()
+            return {}
 
     def _copy_out(self, key: str, dest: Path) -> None:
         """Copy the object at ``key`` only if it is a regular file itself (never through a
@@ -289,12 +306,28 @@ class RemoteStore:
                     # rename replaces whatever stands under the name (a link, a FIFO) itself;
                     # fsspec's mv would move *into* a directory a link points to.
                     os.replace(tmp, key)
+                    with self._unsynced_lock:
+                        self._unsynced.append(key)
                 else:
                     self.fs.mv(tmp, key)
             except BaseException:
                 with contextlib.suppress(Exception):
                     self.fs.rm_file(tmp)
                 raise
+
+    def sync_uploaded(self) -> int:
+        """Make the objects uploaded to a directory remote since the last call survive a power
+        cut of the disk holding it, as the local store does before a manifest names them
+        (``gc`` deletes local copies that a remote holds). Object stores publish durably
+        themselves. Returns how many objects were synced."""
+        with self._unsynced_lock:
+            written, self._unsynced = self._unsynced, []
+        if not written:
+            return 0
+        with translate_errors(self.name, self.url):
+            faults.step(f"sync {self.root}")
+            sync_names(Path(self.root), written)
+        return len(written)
 
     def download(self, oid: ObjectId, dest: Path) -> None:
         with translate_errors(self.name, self.url):

@@ -87,11 +87,10 @@ def gc(
         unbacked: set[ObjectId] = set()
         unreachable: dict[str, str] = {}
         if scope.narrowed and removable:
-            history = _history(project, others, needed)
-            at_risk = set(removable) & history
+            histories = _histories(project, others, needed)
+            at_risk = set(removable) & set().union(*(h for _, h in histories))
             if at_risk:
-                backed, unreachable = _on_remotes(project, others, at_risk)
-                unbacked = at_risk - backed
+                unbacked, unreachable = _unbacked(histories, at_risk, removable)
         unbacked_bytes = sum(removable[o] for o in unbacked)
         remove_unbacked = force or bool(
             unbacked
@@ -134,19 +133,21 @@ def _add_scope(needed: _Closure, project: Project, scope: Scope) -> None:
     needed.add(rest, strict=scope.narrowed)
 
 
-def _history(project: Project, others: list[_Other], needed: _Closure) -> set[ObjectId]:
-    """Everything the default scope keeps: what a narrowed scope must not drop unbacked."""
-    history = needed.copy()
-    mine = Named()
-    at_commits(project, scope_commits(project, HISTORY), mine)
-    history.add(mine, strict=False)
-    for other in others:
-        with other.reading():
-            theirs = Named()
-            at_commits(other.project, scope_commits(other.project, HISTORY), theirs)
-        history.add(theirs, strict=False)
-    history.check()
-    return history.objects
+def _histories(
+    project: Project, others: list[_Other], needed: _Closure
+) -> list[tuple[Project, set[ObjectId]]]:
+    """Per work tree of the store, everything its default scope keeps: what a narrowed scope
+    must not drop unless that work tree can fetch it back."""
+    histories = []
+    for owner, other in [(project, None), *((o.project, o) for o in others)]:
+        history = needed.copy()
+        named = Named()
+        with other.reading() if other is not None else contextlib.nullcontext():
+            at_commits(owner, scope_commits(owner, HISTORY), named)
+        history.add(named, strict=False)
+        history.check()
+        histories.append((owner, history.objects))
+    return histories
 
 
 class _Closure:
@@ -213,28 +214,36 @@ def _sizes(project: Project, needed: set[ObjectId]) -> dict[ObjectId, int]:
     return found
 
 
-def _on_remotes(
-    project: Project, others: list[_Other], oids: set[ObjectId]
+def _unbacked(
+    histories: list[tuple[Project, set[ObjectId]]],
+    at_risk: set[ObjectId],
+    local_sizes: dict[ObjectId, int],
 ) -> tuple[set[ObjectId], dict[str, str]]:
-    """Which of ``oids`` some declared remote (of any work tree of the store) holds, and the
-    remotes that could not be asked: those count as holding nothing."""
-    held: set[ObjectId] = set()
+    """Which of ``at_risk`` some work tree needs but cannot fetch back from one of its own
+    remotes (another project's remote is no backup for this one: its `mlv pull` cannot reach
+    it), and the remotes that could not be asked: those count as holding nothing.
+
+    A remote holds an object when it lists it with the local object's size. Its bytes are not
+    read (that would download everything); `mlv verify --remote` checks them.
+    """
+    unbacked: set[ObjectId] = set()
     unreachable: dict[str, str] = {}
-    seen: set[tuple[str, str]] = set()
-    for owner in [project, *(o.project for o in others)]:
+    this = histories[0][0]  # the work tree gc runs in: its remotes go unlabelled
+    for owner, history in histories:
+        mine = at_risk & history
+        held: set[ObjectId] = set()
         for decl in owner.declarations.remotes.values():
-            label = decl.name if owner is project else f"{decl.name} (of {owner.root})"
+            if held == mine:
+                break
+            label = decl.name if owner is this else f"{decl.name} (of {owner.root})"
             try:
-                remote = RemoteStore(decl, owner.root)
-                if (remote.protocol, remote.root) in seen:
-                    continue
-                seen.add((remote.protocol, remote.root))
-                held |= remote.present(oids - held)
+                listed = RemoteStore(decl, owner.root).sizes(mine - held)
             except (MlvError, OSError) as exc:
                 unreachable[label] = exc.message if isinstance(exc, MlvError) else str(exc)
-            if held == oids:
-                return held, unreachable
-    return held, unreachable
+                continue
+            held |= {oid for oid, size in listed.items() if size == local_sizes[oid]}
+        unbacked |= mine - held
+    return unbacked, unreachable
 
 
 @dataclass

@@ -232,8 +232,8 @@ def decide(
             f"{', '.join(edited)}; running it would replace them",
             "keep them with `mlv snapshot` (then `mlv run` replaces them; the snapshot holds"
             f" them), restore the recorded ones with `mlv checkout --force {paths}` (the edits"
-            " are discarded), or re-run with `mlv run --force` (what it replaces is saved to"
-            " the store first)",
+            " are discarded), or discard them with `mlv run --force` (what it replaces stays"
+            " in the store only until the next `mlv gc`, since no revision records it)",
         )
         return Verdict(state, False, refusal.message, refusal)
     for dep in state.missing_deps:

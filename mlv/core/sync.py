@@ -119,6 +119,8 @@ def push(
         for batch in ordered:
             with ThreadPoolExecutor(jobs) as pool:
                 list(pool.map(send, batch))
+            # Durable before the trees that list them, and before gc may drop local copies.
+            remote.sync_uploaded()
     finally:
         progress.finish()
     result.transferred = len(todo)

@@ -210,6 +210,20 @@ def sync_filesystem(path: Path) -> str | None:
     return None
 
 
+def sync_names(root: Path, written: list[str]) -> None:
+    """Make the files ``written`` below ``root`` (``root/<algorithm>/<fan>/<name>``) and their
+    names survive a power cut, in a batch: one sync of the file system, then an fsync of each
+    directory that got new names (a few hundred at most, whatever the file count). Where no
+    whole-file-system sync waits for the disk (not Linux), each file is fsynced instead."""
+    if sync_filesystem(root) is None:
+        for path in written:
+            fsync_path(path)
+    fans = {path.rpartition("/")[0] for path in written}
+    parents = {fan.rpartition("/")[0] for fan in fans}
+    for directory in sorted(fans | parents | {str(root)}):
+        fsync_path(directory, directory=True)
+
+
 def _read_umask() -> int:
     # os.umask can only be read by setting it; do it once, at import, before any worker thread.
     umask = os.umask(0o022)

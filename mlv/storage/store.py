@@ -22,9 +22,8 @@ from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage.fsutil import (
     copy_into,
     default_file_mode,
-    fsync_path,
     place,
-    sync_filesystem,
+    sync_names,
     temp_name,
     write_all,
 )
@@ -120,15 +119,7 @@ class ObjectStore:
         if not written:
             return 0
         faults.step(f"sync {self._root}")
-        if sync_filesystem(self.root) is None:
-            for path in written:
-                fsync_path(path)
-        # Fan-out directories with new entries, their parents (which may have got the fan-out
-        # directory itself) and the store root: a few hundred at most, whatever the file count.
-        fans = {path.rpartition("/")[0] for path in written}
-        parents = {fan.rpartition("/")[0] for fan in fans}
-        for directory in sorted(fans | parents | {self._root}):
-            fsync_path(directory, directory=True)
+        sync_names(self.root, written)
         return len(written)
 
     def add_file(self, src: Path, expected: ObjectId, display: str | None = None) -> None:

@@ -240,6 +240,54 @@ def test_a_remote_that_cannot_be_asked_holds_nothing(project: Path, mlv: MlvRunn
     assert one <= stored(project)
 
 
+def test_a_remote_copy_of_the_wrong_size_is_no_backup(project: Path, mlv: MlvRunner) -> None:
+    """A remote listing an object's name is not enough: emptied (a disk that lost it, a
+    partial copy by another tool), it cannot give the object back."""
+    tracked(project, mlv)
+    assert mlv("remote", "add", "origin", "../remote", "--default").code == 0
+    one = version(project, mlv, "one\n")
+    assert mlv("push").code == 0
+    version(project, mlv, "two\n")
+    for path in (project.parent / "remote" / "xxh128").rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)
+            path.write_bytes(b"")
+    doc = gc_json(mlv, "--workspace")
+    assert doc["removed_objects"] == 0 and doc["unbacked_objects"] == 2
+    assert one <= stored(project)
+    assert mlv("checkout", "HEAD~1").code == 0  # still restorable from the local store
+
+
+def test_another_projects_remote_is_no_backup(tmp_path: Path) -> None:
+    """Two work trees share a store; only B declares a remote and pushed. A's own history,
+    though B's remote holds the same objects, cannot be fetched back by A: gc in A keeps it."""
+    from tests.test_concurrency import run_mlv, shared_pair
+
+    a, b, _cache = shared_pair(tmp_path)
+    write(a / "data/x.csv", "same\n")
+    assert run_mlv(a, "snapshot", "-m", "A one").returncode == 0
+    ids = {str(hash_bytes(b"same\n"))}
+    write(a / "data/x.csv", "A two\n")
+    assert run_mlv(a, "snapshot", "-m", "A two").returncode == 0
+    assert run_mlv(b, "remote", "add", "theirs", str(tmp_path / "theirs")).returncode == 0
+    write(b / "data/x.csv", "same\n")
+    assert run_mlv(b, "snapshot", "-m", "B").returncode == 0
+    assert run_mlv(b, "push").returncode == 0
+    assert ids <= set(store_objects(tmp_path / "theirs"))
+    # B's work tree still needs the object, so move B on and drop its need for it.
+    write(b / "data/x.csv", "B two\n")
+    assert run_mlv(b, "snapshot", "-m", "B two").returncode == 0
+    done = run_mlv(a, "gc", "--workspace", "--json")
+    assert done.returncode == 0, done.stderr
+    assert ids <= set(store_objects(_cache))  # A cannot pull it from B's remote: kept
+
+
+def test_force_needs_a_narrowed_scope(project: Path, mlv: MlvRunner) -> None:
+    result = mlv("gc", "--force")
+    assert result.code == 2
+    assert "narrowed scope" in result.err and "hint: add --workspace" in result.err
+
+
 def answer_in_a_terminal(cwd: Path, answer: str, *args: str) -> tuple[int, str]:
     """Run mlv with a real pseudo-terminal as its stdin, stdout and stderr; answer its prompt."""
     master, slave = pty.openpty()

@@ -9,7 +9,6 @@ import pytest
 
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.storage import fsutil
-from mlv.storage import store as store_module
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import (
     MAX_IN_MEMORY,
@@ -68,16 +67,18 @@ class SyncCalls:
         self.whole: list[Path] = []
         self.fsyncs: list[tuple[str, bool]] = []
 
+        real_sync, real_fsync = fsutil.sync_filesystem, fsutil.fsync_path
+
         def sync_filesystem(path: Path) -> str | None:
             self.whole.append(path)
-            return fsutil.sync_filesystem(path) if whole_fs else None
+            return real_sync(path) if whole_fs else None
 
         def fsync_path(path: str, *, directory: bool = False) -> None:
             self.fsyncs.append((path, directory))
-            fsutil.fsync_path(path, directory=directory)
+            real_fsync(path, directory=directory)
 
-        monkeypatch.setattr(store_module, "sync_filesystem", sync_filesystem)
-        monkeypatch.setattr(store_module, "fsync_path", fsync_path)
+        monkeypatch.setattr(fsutil, "sync_filesystem", sync_filesystem)
+        monkeypatch.setattr(fsutil, "fsync_path", fsync_path)
 
 
 def test_sync_written_syncs_once_what_was_published_since_the_last_call(

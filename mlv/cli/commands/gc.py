@@ -9,6 +9,7 @@ from mlv.core.gc import GcResult, Unbacked
 from mlv.core.gc import gc as do_gc
 from mlv.core.kept import Scope
 from mlv.core.project import open_project
+from mlv.errors import UsageError
 
 
 @click.command()
@@ -49,6 +50,18 @@ def gc(
     what each of them needs, and gc waits while another mlv process is using the store.
     """
     scope = Scope(workspace, all_branches, all_tags, all_commits)
+    if force and not scope.narrowed:
+        raise UsageError(
+            "--force applies to a narrowed scope only; the default scope removes nothing"
+            " that any revision needs",
+            "add --workspace, --all-branches, --all-tags or --all-commits to say what to keep",
+        )
+    asked: list[Unbacked] = []  # the question already named the remotes that were not checked
+
+    def ask(unbacked: Unbacked) -> bool:
+        asked.append(unbacked)
+        return _ask(unbacked)
+
     project = open_project()
     try:
         result = do_gc(
@@ -56,12 +69,12 @@ def gc(
             scope,
             dry_run=dry_run,
             force=force,
-            confirm=_ask if sys.stdin.isatty() else None,
+            confirm=ask if sys.stdin.isatty() else None,
         )
     finally:
         project.close()
-    for name, why in sorted(result.unreachable_remotes.items()):
-        warn(f"remote {name} could not be checked ({why}); counted as holding nothing")
+    if not asked:
+        _warn_unchecked(result.unreachable_remotes)
     if as_json:
         print_json(
             {
@@ -82,7 +95,13 @@ def gc(
     return 0
 
 
+def _warn_unchecked(remotes: dict[str, str]) -> None:
+    for name, why in sorted(remotes.items()):
+        warn(f"remote {name} could not be checked ({why}); counted as holding nothing")
+
+
 def _ask(unbacked: Unbacked) -> bool:
+    _warn_unchecked(unbacked.unreachable_remotes)
     return click.confirm(
         f"{unbacked.objects} object(s), {human_size(unbacked.bytes)}, that committed history"
         " needs are on no remote; remove them anyway?",
