@@ -197,6 +197,8 @@ def run(
             if not verdict.run:
                 # Up to date (checked out, say): whatever an interrupted run left is gone.
                 marker.finish()
+                if name in lock.stages and lock.stages[name].stale_reasons:
+                    lock = _unmark(project, lock, scanner, stage)
                 result.skipped.append(name)
                 on_event("skip", name, verdict.detail)
                 continue
@@ -238,3 +240,22 @@ def run(
             result.ran.append(name)
             on_event("done", name, f"{duration:.2f} s")
     return result
+
+
+def _unmark(project: Project, lock: Lock, scanner: Scanner, stage: StageDecl) -> Lock:
+    """A stage a snapshot marked stale is up to date again (its outputs were put back): record
+    its outputs as they are, drop the mark and write mlv.lock, so that status, run and the
+    manifest agree again (as after running it)."""
+    outs = {out: scanner.scan(out) for out in stage.outputs}
+    scans = {out: scan for out, scan in outs.items() if scan is not None}
+    store_scans(project, list(scans.values()), scanner.jobs)
+    artifacts = dict(lock.artifacts)
+    for out, scan in scans.items():
+        artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)
+    record = msgspec.structs.replace(lock.stages[stage.name], stale=msgspec.UNSET)
+    lock = msgspec.structs.replace(
+        lock, artifacts=artifacts, stages={**lock.stages, stage.name: record}
+    )
+    project.store.sync_written()  # on disk before mlv.lock names them
+    project.write_lock(lock)
+    return lock

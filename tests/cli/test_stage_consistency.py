@@ -347,3 +347,22 @@ def test_snapshot_of_a_stage_that_never_ran(stages: Path, mlv: MlvRunner) -> Non
     assert "stage early: stale (never ran); `mlv run` runs it" in again.out
     _same_verdict(mlv)
     assert (stages / "early.txt").read_text() == "early"
+
+
+def test_run_clears_a_mark_once_the_outputs_are_put_back(stages: Path, mlv: MlvRunner) -> None:
+    """A snapshot marked a hand-edited stage stale; the edit is then undone by hand. `mlv run`
+    finds the stage up to date and must not leave the mark behind: mlv.lock, status and run
+    agree again (schema 1, no contradiction, status --check clean)."""
+    original = (stages / "out.txt").read_text()
+    write(stages / "out.txt", "EDITED\n")
+    assert mlv("snapshot", "-m", "kept edit").code == 0
+    assert lock(stages)["stages"]["upper"].get("stale")
+    write(stages / "out.txt", original)  # put back as the stage wrote it
+    ran = mlv("run")
+    assert ran.code == 0, ran.err
+    doc = lock(stages)
+    assert "stale" not in doc["stages"]["upper"] and "stale" not in doc["stages"]["count"]
+    assert doc["schema"] == 1
+    assert contradictions(stages) == []
+    check = mlv("status", "--check")
+    assert check.code == 0, check.out + check.err
