@@ -66,9 +66,13 @@ def init_root(name: str, root: Path, *, parents: bool = False) -> Initialised:
     created = False
     if not os.path.lexists(root):
         if not parents and not root.parent.is_dir():
-            problem = "is not a directory" if os.path.lexists(root.parent) else "does not exist"
+            if os.path.lexists(root.parent):  # a file: --parents cannot help
+                raise UsageError(
+                    f"remote {name}: cannot create {root}: {root.parent} is not a directory",
+                    "check the path for a typo",
+                )
             raise UsageError(
-                f"remote {name}: cannot create {root}: {root.parent} {problem}",
+                f"remote {name}: cannot create {root}: {root.parent} does not exist",
                 "check the path for a typo and that the share is mounted; pass --parents to"
                 " create the missing directories too",
             )
@@ -106,7 +110,7 @@ def _require_directory(name: str, root: Path) -> None:
 def _not_a_directory(name: str, root: Path) -> UsageError:
     return UsageError(
         f"remote {name}: {root} is not a directory",
-        f"fix the path with `mlv remote add {name} PATH --force`",
+        f"check the path; to point the remote elsewhere: `mlv remote add {name} PATH --force`",
     )
 
 

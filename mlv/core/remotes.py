@@ -50,6 +50,8 @@ def add_remote(
     ready = ReadyRemote(remote)
     if directory_root(url, project.root) is not None:  # other remotes are not contacted here
         ready = _initialise(project, remote, parents)
+    elif parents:
+        raise _parents_not_a_directory(name)
     _rewrite(project, lambda text: with_remote(text, remote))
     return ready
 
@@ -60,6 +62,8 @@ def init_remote(project: Project, name: str, *, parents: bool = False) -> ReadyR
     remote = project.declarations.remotes.get(name)
     if remote is None:
         raise UsageError(f"no remote named {name!r}", "`mlv remote list` shows the remotes")
+    if parents and directory_root(remote.url, project.root) is None:
+        raise _parents_not_a_directory(name)
     return _initialise(project, remote, parents)
 
 
@@ -67,6 +71,13 @@ def _initialise(project: Project, remote: RemoteDecl, parents: bool) -> ReadyRem
     store = RemoteStore(remote, project.root)
     done = store.init(parents=parents)
     return ReadyRemote(remote, store.root if store.protocol == "file" else None, done)
+
+
+def _parents_not_a_directory(name: str) -> UsageError:
+    return UsageError(
+        f"--parents applies to a directory remote, and {name} is not one",
+        "create buckets and prefixes with the provider's tools; drop --parents",
+    )
 
 
 def remove_remote(project: Project, name: str) -> None:

@@ -197,3 +197,15 @@ def test_a_root_that_vanishes_during_a_push_is_not_recreated(tmp_path: Path) -> 
     with pytest.raises(UsageError, match="does not exist"):
         remote.upload(source, hash_file(source))
     assert not root.exists()
+
+
+def test_remote_add_hints_fit_the_mistake(project: Path, mlv: MlvRunner) -> None:
+    """A parent that is a file: --parents cannot help, so it is not suggested; --parents on a
+    bucket URL is refused rather than ignored; nothing is declared either time."""
+    (project.parent / "afile").write_text("x")
+    under_file = mlv("remote", "add", "r", str(project.parent / "afile" / "sub"))
+    assert under_file.code == 2
+    assert "is not a directory" in under_file.err and "--parents" not in under_file.err
+    bucket = mlv("remote", "add", "s3r", "s3://bucket/mlv", "--parents")
+    assert bucket.code == 2 and "--parents applies to a directory remote" in bucket.err
+    assert "[remotes" not in (project / "mlv.toml").read_text()
