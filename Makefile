@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test lint typecheck unit bench bench-quick clean
+.PHONY: demo test lint typecheck unit bench bench-quick coverage mutation clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,20 @@ bench-quick: $(PY)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py --quick
 
+# Branch coverage of the whole suite, subprocesses included, per layer (docs/reliability.md).
+coverage: $(PY)
+	$(PY) -m pip install -q -e '.[dev,coverage]'
+	rm -rf .coverage-data && mkdir .coverage-data
+	$(PY) -m coverage run -m pytest -n 2 -q
+	$(PY) -m coverage combine -q
+	$(PY) .ci/coverage_report.py
+
+# Mutation testing of the store, the model and core's integrity paths; long (hours for all of
+# it), resumable, never part of CI. Narrow it with MUTANTS='mlv.core.gc.*'.
+mutation: $(PY)
+	$(PY) -m pip install -q -e '.[dev,mutation]'
+	$(PY) -m mutmut run --max-children 2 $(MUTANTS) || true
+	$(PY) .ci/mutation_report.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.work
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.work .coverage-data mutants

@@ -175,12 +175,14 @@ def fetch(
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
     missing: set[ObjectId] = set()
+    tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
     progress.start("fetching", None, unit="bytes")
     try:
         # Round 1: what the manifests name (trees included); round 2: the files of the trees.
         for round_ in (1, 2):
             wanted = top if round_ == 1 else closure(locks, local_tree_reader(project)).objects
-            todo = project.store.missing(wanted)
+            todo = project.store.missing(wanted) - tried
+            tried |= todo
             available = remote.present(todo, jobs)
             missing |= todo - available
             _download(project, remote, sorted(available), jobs, progress, result)
@@ -191,7 +193,7 @@ def fetch(
     project.store.sync_written()
     result.missing = sorted(missing)
     needed = closure(locks, local_tree_reader(project)).objects | top
-    result.already_there = len(needed) - result.transferred - len(missing) - len(result.corrupt)
+    result.already_there = len(needed - tried)
     return result
 
 

@@ -104,6 +104,23 @@ def test_corrupt_object_on_remote_is_refused(
     assert not (other / "models/m.pkl").exists()  # nothing was checked out
 
 
+def test_fetch_counts_a_corrupt_download_once_and_nothing_as_already_there(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "r"
+    snapshot_with_remote(project, mlv, str(remote))
+    mlv("push")
+    model_id = str(hash_file(project / "models/m.pkl"))
+    bad = remote_objects(remote)[model_id]
+    bad.chmod(0o644)
+    bad.write_bytes(b"tampered")
+    clone(project, tmp_path / "c", monkeypatch)
+    fetched = json.loads(mlv("fetch", "--json").out)
+    assert fetched["corrupt"] == [model_id]  # tried once, not again in the second round
+    assert fetched["already_there"] == 0  # a fresh clone had nothing
+    assert fetched["transferred"] == len(remote_objects(remote)) - 1
+
+
 @pytest.mark.slow
 def test_interrupted_push_resumes_and_leaves_nothing_corrupt(
     project: Path, mlv: MlvRunner, tmp_path: Path
