@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mlv.core.project import Project, lock_size_check
+from mlv.core.references import top_level
 from mlv.errors import ManifestError
 from mlv.model.ids import ALGORITHMS, ObjectId
-from mlv.model.manifest import LOCK_FILE, check_lock_size, decode_lock
+from mlv.model.manifest import LOCK_FILE, Lock, check_lock_size, decode_lock
 from mlv.storage.hashing import hash_bytes
 
 # Manifests read from git per cat-file process: bounds the memory history of any length takes.
@@ -82,16 +83,20 @@ class Named:
                 except ManifestError:
                     continue
             return
-        self.objects |= lock.object_ids()
-        self.trees |= {a.id for a in lock.artifacts.values() if a.type == "dir"}
+        self.take(lock)
+
+    def take(self, lock: Lock) -> None:
+        """What a readable manifest names: the same rule push, fetch and verify use."""
+        objects, trees = top_level([lock])
+        self.objects |= objects
+        self.trees |= trees
 
 
 def current(project: Project, named: Named) -> None:
     """The work tree's mlv.lock (it must be readable) and the staged one."""
     lock = project.read_lock()
     if lock is not None:
-        named.objects |= lock.object_ids()
-        named.trees |= {a.id for a in lock.artifacts.values() if a.type == "dir"}
+        named.take(lock)
     size = project.git.run(["cat-file", "-s", f":{LOCK_FILE}"], check=False)
     if size.returncode == 0:
         check_lock_size(int(size.stdout), f"the staged {LOCK_FILE}")

@@ -1,8 +1,9 @@
 """Which objects revisions need: the closure over manifests and their tree objects.
 
-One definition shared by push, fetch, gc and verify, so that what gc keeps is exactly what a
-push sends and a fetch brings: artifacts (and every file of a directory's tree), stage outputs,
-environment lockfiles and code patches.
+One rule (``top_level``) for what a manifest names, shared by push, fetch, verify and gc, so that
+what gc keeps is what a push sends and a fetch brings: artifacts (and every file of a directory's
+tree), stage outputs, environment lockfiles and code patches. gc expands trees itself
+(``core/gc.py``), since it must also keep ids salvaged from manifests it cannot read.
 """
 
 from __future__ import annotations
