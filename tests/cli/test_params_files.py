@@ -33,6 +33,18 @@ def _refused(project: Path, mlv: MlvRunner) -> list[str]:
     return lines
 
 
+def test_a_toml_syntax_error_is_reported_once_with_its_own_hint(
+    project: Path, mlv: MlvRunner
+) -> None:
+    write(project / "params.toml", "lr = [\n")
+    _stage_with_params(project, mlv, "params.toml")
+    error, hint = _refused(project, mlv)
+    # Once, not "params.toml cannot be parsed: params.toml is not valid TOML: ...".
+    assert error.startswith("error: params.toml is not valid TOML: ")
+    assert error.count("params.toml") == 1
+    assert hint == "hint: fix the syntax in params.toml"
+
+
 def test_a_json_syntax_error_names_the_file_and_the_formats(
     project: Path, mlv: MlvRunner
 ) -> None:
