@@ -291,3 +291,17 @@ def test_lineage_of_a_lock_whose_stages_form_a_cycle_ends(project: Path, mlv: Ml
     (a,) = b["inputs"]
     (b_again,) = a["inputs"]
     assert (b["stage"], a["stage"], b_again["stage"], b_again["inputs"]) == ("b", "a", "b", [])
+
+
+def test_reproduce_of_a_stage_the_snapshot_does_not_record(project: Path, mlv: MlvRunner) -> None:
+    assert mlv("stage", "add", "prep", "-o", "o.txt", "--", "echo > o.txt").code == 0
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "prep ran").code == 0
+    before = state(project)
+    refused(
+        mlv("reproduce", "HEAD", "--stage", "train"),
+        "no stage 'train' recorded in this snapshot",
+        "recorded stages: prep",
+    )
+    assert state(project) == before
+    assert git(project, "worktree", "list").count("\n") == 0
