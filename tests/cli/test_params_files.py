@@ -45,9 +45,7 @@ def test_a_toml_syntax_error_is_reported_once_with_its_own_hint(
     assert hint == "hint: fix the syntax in params.toml"
 
 
-def test_a_json_syntax_error_names_the_file_and_the_formats(
-    project: Path, mlv: MlvRunner
-) -> None:
+def test_a_json_syntax_error_names_the_file_and_the_formats(project: Path, mlv: MlvRunner) -> None:
     write(project / "params.json", '{"lr": 0.1,}')
     _stage_with_params(project, mlv, "params.json")
     error, hint = _refused(project, mlv)
@@ -105,8 +103,9 @@ def test_params_broken_after_a_run_are_a_stale_reason_and_refuse_dry_run_and_run
     status = mlv("status", "--json")
     assert status.code == 0, status.err
     (stage,) = json.loads(status.out)["stages"]
-    assert any(r.startswith("params unreadable: params.json cannot be parsed: ")
-               for r in stage["reasons"]), stage
+    assert any(
+        r.startswith("params unreadable: params.json cannot be parsed: ") for r in stage["reasons"]
+    ), stage
     dry, real = mlv("run", "--dry-run"), mlv("run")
     assert dry.code == real.code == 2
     assert dry.err == real.err
