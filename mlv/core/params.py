@@ -31,6 +31,8 @@ def load_structured(path: Path, display: str) -> dict[str, Any]:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
+    except UsageError:
+        raise  # parse_toml's own message and hint, not wrapped in a second "cannot be parsed"
     except (ValueError, ImportError) as exc:
         raise UsageError(
             f"{display} cannot be parsed: {exc}",

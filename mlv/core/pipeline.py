@@ -214,7 +214,8 @@ def decide(
     """Run, skip or refuse one stage: the one decision that run, dry run and status report.
 
     Refused: a stage an interrupted run left running, outputs edited by hand that mlv.lock does
-    not hold (running would replace them), a dependency that nothing can provide.
+    not hold (running would replace them), a dependency that nothing can provide, params that
+    cannot be read.
     """
     stage = project.declarations.stages[state.name]
     marker = RunMarker.of(project.tmp_dir, state.name)
@@ -240,6 +241,13 @@ def decide(
         if not produced_by_a_stage(project, dep):  # else that stage runs first and makes it
             missing = missing_dependency(stage, dep)
             return Verdict(state, False, missing.message, missing)
+    # Params are recorded after the command: unreadable ones would fail the run only once the
+    # command (hours of training, say) is done. Refuse first, unless a stage writes the file.
+    if not any(produced_by_a_stage(project, spec.file) for spec in stage.params):
+        try:
+            param_values(project.root, stage.params)
+        except UsageError as exc:
+            return Verdict(state, False, exc.message, exc)
     return Verdict(state, True, "; ".join(state.reasons) or "forced")
 
 

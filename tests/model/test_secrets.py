@@ -119,3 +119,15 @@ def test_credentials_in_values_are_found(value: str) -> None:
 )  # fmt: skip
 def test_plain_values_pass(value: str) -> None:
     assert text_credentials(value) is None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://me:pw@[::1/x", "s3://[bucket/p", "simplecache::http://[zz"]
+)
+def test_a_malformed_url_is_refused_and_redacted_whole(url: str) -> None:
+    """urlsplit cannot read it, so it cannot be shown in part: it might hide a password."""
+    assert url_credentials(url) == "a malformed address part"
+    assert "pw" not in redact_url(url) and "***" in redact_url(url)
+    with pytest.raises(UsageError) as refused:
+        check_url(url)
+    assert "pw" not in refused.value.message
