@@ -1,4 +1,4 @@
-"""`mlv completion SHELL`: the script click generates, and completions a real bash computes with it."""
+"""`mlv completion SHELL`: the script click writes, and what a real bash completes with it."""
 
 from __future__ import annotations
 
@@ -63,7 +63,5 @@ def test_bash_completes_commands_options_and_choices(mlv_on_path: dict[str, str]
 def test_zsh_and_fish_protocols_answer(mlv_on_path: dict[str, str], shell: str) -> None:
     env = {**mlv_on_path, "_MLV_COMPLETE": f"{shell}_complete", "COMP_WORDS": "mlv sna"}
     env["COMP_CWORD"] = "sna" if shell == "fish" else "1"
-    done = subprocess.run(
-        ["mlv"], env=env, capture_output=True, text=True, check=True, timeout=60
-    )
+    done = subprocess.run(["mlv"], env=env, capture_output=True, text=True, check=True, timeout=60)
     assert "snapshot" in done.stdout
