@@ -17,7 +17,7 @@ def completion(shell: str) -> int:
 
     \b
     bash:  mlv completion bash > ~/.local/share/bash-completion/completions/mlv
-    zsh:   mlv completion zsh > "${fpath[1]}/_mlv"   (or: eval "$(mlv completion zsh)" in ~/.zshrc)
+    zsh:   mlv completion zsh > ~/.zfunc/_mlv   (with fpath+=~/.zfunc before compinit)
     fish:  mlv completion fish > ~/.config/fish/completions/mlv.fish
     """
     from mlv.cli.main import cli
