@@ -35,7 +35,10 @@ WHEEL = f"mlv_cli-{VERSION}-py3-none-any.whl"
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sdist and wheel, built once per test session (xdist workers share them under a lock)."""
-    shared = tmp_path_factory.getbasetemp().parent / "mlv-dist"
+    # Under xdist each worker's base directory lies in the session's; without it, the base
+    # directory is the session's own (its parent outlives the session: never reuse a wheel).
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "mlv-dist"
     shared.mkdir(exist_ok=True)
     with open(shared / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
