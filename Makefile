@@ -50,3 +50,9 @@ mutation: $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache benchmarks/.work .coverage-data mutants
+
+# The sdist and the wheel users install (distribution mlv-cli), in dist/.
+.PHONY: dist
+dist: $(PY)
+	$(PY) -m pip install -q build
+	$(PY) -m build

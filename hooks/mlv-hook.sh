@@ -28,7 +28,7 @@ elif command -v mlv > /dev/null 2>&1; then
     status=$?
 else
     echo "mlv: the $HOOK_NAME hook cannot run because mlv is not installed here." >&2
-    echo "mlv: install it (pip install mlv) or activate its environment;" \
+    echo "mlv: install it (pipx install mlv-cli) or activate its environment;" \
          "remove the hooks with 'mlv hooks uninstall'." >&2
     status=127
 fi

@@ -66,7 +66,7 @@ def translate_errors(name: str, url: str) -> Iterator[None]:
         raise UsageError(
             f"remote {name}: the package for {url.split(':', 1)[0]}:// is not installed"
             f" ({_short(exc)})",
-            "install it, e.g. pip install 'mlv[s3]' for s3:// remotes",
+            "install it, e.g. pip install 'mlv-cli[s3]' for s3:// remotes",
         ) from None
     except PermissionError as exc:
         raise UsageError(

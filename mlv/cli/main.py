@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from mlv import __version__
+import mlv
 
 # command name -> (module under mlv.cli.commands, one-line help shown by `mlv --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hooks": ("hooks", "Install or remove mlv's git hooks."),
     "verify": ("verify", "Re-hash the store; check referenced objects exist (locally, remotely)."),
     "show": ("show", "Show what a snapshot recorded."),
+    "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 
@@ -62,7 +63,8 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="mlv")
+# A package `mlv` of another distribution has no __version__; main() says so before click runs.
+@click.version_option(getattr(mlv, "__version__", "unknown"), prog_name="mlv")
 def cli() -> None:
     """mlv: version data, features, models, environments and code beside your git commits,
     and re-run any historical run to prove it reproduces.
@@ -101,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     # files are cleaned up on the way out.
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        from mlv.cli.clash import check_not_clobbered
+
+        check_not_clobbered()
         raw = list(sys.argv[1:] if argv is None else argv)
         # Commands that must see what click hides (a literal `--`) read the raw words here.
         result: Any = cli.main(args=raw, prog_name="mlv", standalone_mode=False, obj={"argv": raw})

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from mlv.adapters.git import GitRepo, find_toplevel
+from mlv.core.installation import writer_record
 from mlv.errors import ManifestError, NotInitialised, PathError, UsageError
 from mlv.model.declarations import (
     DECLARATIONS_FILE,
@@ -73,6 +76,8 @@ class Project:
         return decode_lock(data)
 
     def write_lock(self, lock: Lock) -> None:
+        """Write mlv.lock atomically, naming the running mlv as the one that wrote it."""
+        lock = msgspec.structs.replace(lock, mlv=writer_record())
         write_bytes_atomic(self.lock_path, encode_lock(lock), tmp_dir=self.tmp_dir)
 
     def lock_at(self, rev: str) -> tuple[str, Lock]:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.core import code, environment
+from mlv.core.installation import writer_record
 from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
@@ -198,7 +199,13 @@ def snapshot(
             code_record = old.code
         else:
             code_record = code.record(project.git, state, project.store, dirty=dirty)
-        lock = Lock(artifacts=records, stages=stage_check.stages, environment=env, code=code_record)
+        lock = Lock(
+            artifacts=records,
+            stages=stage_check.stages,
+            environment=env,
+            code=code_record,
+            mlv=writer_record(),
+        )
 
         result = SnapshotResult(lock, changes, added, added_bytes)
         result.stages, result.dropped_stages = stage_check.states, stage_check.dropped

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import msgspec
 
 from mlv.errors import ManifestError, MlvError
+from mlv.model.distribution import DISTRIBUTION
 from mlv.model.ids import ObjectId
 from mlv.model.paths import (
     check_artifact_path,
@@ -26,9 +27,13 @@ SCHEMA_VERSION = 1
 # Version 2 adds one thing, the stale mark of a stage record. A manifest is written with the
 # lowest version that holds its content, so one without marks stays byte-identical to what
 # earlier versions wrote, and an mlv that predates marks says "upgrade mlv" for one with them
-# instead of calling it malformed. This version reads both.
+# instead of calling it malformed.
 STALE_MARK_VERSION = 2
-READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION)
+# Version 3 adds the record of the mlv that wrote the manifest (``mlv``), which every manifest
+# mlv writes from then on carries. An mlv reads every version up to its own; a newer one is an
+# error that names the mlv which wrote it (docs/concepts.md, "Schema versions").
+WRITER_VERSION = 3
+READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION, WRITER_VERSION)
 LOCK_FILE = "mlv.lock"
 # The largest mlv.lock mlv reads. It lists artifacts, not the files of directories (those are
 # in tree objects), so real manifests are kilobytes; a stage record per file of 10^6 files
@@ -37,6 +42,10 @@ MAX_LOCK_BYTES = 256 * 1024 * 1024
 _RESTORE_HINT = "restore it from git (`git checkout -- mlv.lock`) or rewrite it with `mlv snapshot`"
 
 Kind = Literal["data", "features", "model", "env", "metrics", "other"]
+# How the mlv that wrote a manifest was installed: from a package index, editable from a source
+# tree, from a local wheel or directory, from a version-control URL, or not installed at all
+# (imported from a source tree on the path). Only "index" can be installed again by name.
+Install = Literal["index", "editable", "local", "vcs", "source"]
 KINDS: tuple[str, ...] = ("data", "features", "model", "env", "metrics", "other")
 
 
@@ -110,6 +119,14 @@ class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return [] if isinstance(self.stale, msgspec.UnsetType) else self.stale
 
 
+class WriterRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The mlv that wrote the manifest: its version, distribution name and how it was installed."""
+
+    version: str
+    distribution: str
+    install: Install
+
+
 class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The whole manifest of one snapshot."""
 
@@ -118,6 +135,11 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stages: dict[str, StageRecord] = {}
     environment: EnvironmentRecord | None = None
     code: CodeRecord | None = None
+    mlv: WriterRecord | msgspec.UnsetType = msgspec.UNSET  # UNSET: before schema 3
+
+    @property
+    def writer(self) -> WriterRecord | None:
+        return None if isinstance(self.mlv, msgspec.UnsetType) else self.mlv
 
     def encode(self) -> bytes:
         return encode_lock(self)
@@ -136,6 +158,7 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class _SchemaProbe(msgspec.Struct):
     schema: int
+    mlv: Any = None  # read leniently: a newer manifest names the mlv that wrote it
 
 
 def _enc_hook(obj: Any) -> Any:
@@ -162,6 +185,8 @@ _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
 def required_schema(lock: Lock) -> int:
     """The lowest schema version that holds everything in ``lock``."""
+    if lock.writer is not None:
+        return WRITER_VERSION
     marked = any(s.stale_reasons for s in lock.stages.values())
     return STALE_MARK_VERSION if marked else SCHEMA_VERSION
 
@@ -195,10 +220,14 @@ def decode_lock(data: bytes, *, source: str = LOCK_FILE) -> Lock:
         ) from None
     if probe.schema not in READABLE_VERSIONS:
         newer = probe.schema > max(READABLE_VERSIONS)
+        writer = probe.mlv.get("version") if isinstance(probe.mlv, dict) else None
+        by = f" (written by mlv {writer})" if isinstance(writer, str) and writer else ""
         raise ManifestError(
-            f"{source} has schema version {probe.schema}; this mlv reads versions"
-            f" {' and '.join(map(str, READABLE_VERSIONS))}",
-            "upgrade mlv" if newer else "the file is not an mlv manifest this mlv understands",
+            f"{source} has schema version {probe.schema}{by}; this mlv reads versions"
+            f" {', '.join(map(str, READABLE_VERSIONS[:-1]))} and {READABLE_VERSIONS[-1]}",
+            (f"upgrade mlv (pip install -U {DISTRIBUTION}, or the same in pipx or uv tool)")
+            if newer
+            else "the file is not an mlv manifest this mlv understands",
         )
     try:
         lock = _DECODER.decode(data)
@@ -225,6 +254,10 @@ def _validate(lock: Lock, source: str) -> None:
         collision = find_collision(lock.artifacts)
         if collision is not None:
             raise ManifestError(same_file_message("artifacts", collision))
+        if lock.writer is not None and lock.schema < WRITER_VERSION:
+            raise ManifestError(
+                f"it names the mlv that wrote it, which schema version {lock.schema} cannot say"
+            )
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")

@@ -8,6 +8,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import mlv as mlv_package
 from tests.conftest import MlvRunner, git, tree_snapshot, write
 
 
@@ -115,6 +116,7 @@ def test_snapshot_json_and_log_and_show(project: Path, mlv: MlvRunner) -> None:
     assert [e["subject"] for e in log] == ["first"]
     shown = json.loads(mlv("show", "HEAD", "--json").out)
     assert shown["lock"]["artifacts"]["data/d.csv"]["id"] == doc["artifacts"][0]["id"]
-    assert shown["lock"]["schema"] == 1
+    assert shown["lock"]["schema"] == 3
+    assert shown["lock"]["mlv"]["version"] == mlv_package.__version__
     human = mlv("show", "HEAD")
     assert "data/d.csv" in human.out and "environment:" in human.out

@@ -96,7 +96,7 @@ def test_snapshot_marks_a_stage_whose_output_was_edited_by_hand(
     doc = lock(stages)
     assert doc["stages"]["upper"]["stale"] == ["output changed: out.txt"]
     assert doc["stages"]["count"]["stale"] == ["dependency changed: out.txt"]
-    assert doc["schema"] == 2  # the version that can say so
+    assert doc["schema"] == 3  # names its writer, and can say so
     assert contradictions(stages) == []
     assert git(stages, "status", "--porcelain", "mlv.lock") == ""  # committed as it is
 
@@ -110,7 +110,7 @@ def test_snapshot_marks_a_stage_whose_output_was_edited_by_hand(
     assert (stages / "out.txt").read_text() == "HELLO\n"
     assert mlv("status", "--check").code == 0
     assert mlv("snapshot", "-m", "rerun").code == 0
-    assert contradictions(stages) == [] and lock(stages)["schema"] == 1
+    assert contradictions(stages) == [] and lock(stages)["schema"] == 3
     assert all("stale" not in r for r in lock(stages)["stages"].values())
     assert mlv("checkout", "HEAD~1", "--force").code == 0
     assert (stages / "out.txt").read_text() == "edited by hand\n"  # the kept edit is there
@@ -352,7 +352,7 @@ def test_snapshot_of_a_stage_that_never_ran(stages: Path, mlv: MlvRunner) -> Non
 def test_run_clears_a_mark_once_the_outputs_are_put_back(stages: Path, mlv: MlvRunner) -> None:
     """A snapshot marked a hand-edited stage stale; the edit is then undone by hand. `mlv run`
     finds the stage up to date and must not leave the mark behind: mlv.lock, status and run
-    agree again (schema 1, no contradiction, status --check clean)."""
+    agree again (no mark, no contradiction, status --check clean)."""
     original = (stages / "out.txt").read_text()
     write(stages / "out.txt", "EDITED\n")
     assert mlv("snapshot", "-m", "kept edit").code == 0
@@ -362,7 +362,7 @@ def test_run_clears_a_mark_once_the_outputs_are_put_back(stages: Path, mlv: MlvR
     assert ran.code == 0, ran.err
     doc = lock(stages)
     assert "stale" not in doc["stages"]["upper"] and "stale" not in doc["stages"]["count"]
-    assert doc["schema"] == 1
+    assert doc["schema"] == 3
     assert contradictions(stages) == []
     check = mlv("status", "--check")
     assert check.code == 0, check.out + check.err
