@@ -1,0 +1,138 @@
+"""gc's decisions driven in-process through its core function, so a mutation tester sees them too.
+
+The terminal prompt and the shared-store cases are also tested end to end through a real
+terminal and real subprocesses (tests/cli/test_gc.py, tests/test_concurrency.py); those runs are
+invisible to a mutation tester, which only sees code run in the test's own process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mlv.core.gc import Unbacked, gc
+from mlv.core.kept import HISTORY, Scope
+from mlv.core.project import open_project
+from mlv.storage.hashing import hash_bytes
+from tests.cli.test_gc import size_of, stored, tracked, version
+from tests.conftest import MlvRunner, git, make_repo, write
+from tests.crash import store_objects
+
+WORKSPACE = Scope(workspace=True)
+
+
+def two_versions(project: Path, mlv: MlvRunner) -> tuple[set[str], set[str]]:
+    tracked(project, mlv)
+    return version(project, mlv, "one\n"), version(project, mlv, "two\n")
+
+
+def test_the_question_names_count_and_size_and_no_keeps_everything(
+    project: Path, mlv: MlvRunner
+) -> None:
+    one, _ = two_versions(project, mlv)
+    asked: list[Unbacked] = []
+    before = stored(project)
+    result = gc(open_project(project), WORKSPACE, confirm=lambda u: asked.append(u) or False)
+    assert asked == [Unbacked(2, size_of(project, one), {})]
+    assert stored(project) == before
+    assert (result.removed_objects, result.unbacked_objects) == (0, 2)
+    assert result.unbacked_bytes == size_of(project, one) and not result.unbacked_removed
+
+
+def test_yes_removes_the_unbacked_history(project: Path, mlv: MlvRunner) -> None:
+    one, two = two_versions(project, mlv)
+    size = size_of(project, one)
+    result = gc(open_project(project), WORKSPACE, confirm=lambda u: True)
+    assert result.removed_objects == 2 and result.unbacked_removed
+    assert result.removed_bytes == size
+    assert not one & stored(project) and two <= stored(project)
+
+
+def test_nothing_is_asked_on_a_dry_run_nor_when_nothing_is_unbacked(
+    project: Path, mlv: MlvRunner
+) -> None:
+    one, _ = two_versions(project, mlv)
+
+    def never(u: Unbacked) -> bool:
+        raise AssertionError(f"asked: {u}")
+
+    before = stored(project)
+    dry = gc(open_project(project), WORKSPACE, dry_run=True, confirm=never)
+    assert dry.dry_run and dry.removed_objects == 0 and stored(project) == before
+    forced_dry = gc(open_project(project), WORKSPACE, dry_run=True, force=True, confirm=never)
+    assert forced_dry.removed_objects == 2 and stored(project) == before
+    assert gc(open_project(project), confirm=never).removed_objects == 0  # default scope
+    assert gc(open_project(project), HISTORY, force=True, confirm=never).removed_objects == 0
+    assert one <= stored(project)
+
+
+def test_unreachable_objects_go_without_a_question(project: Path, mlv: MlvRunner) -> None:
+    tracked(project, mlv)
+    version(project, mlv, "one\n")
+    dropped = version(project, mlv, "dropped\n", commit=False)
+    git(project, "checkout", "--", "mlv.lock")  # no revision, index or work tree names it now
+
+    def never(u: Unbacked) -> bool:
+        raise AssertionError(f"asked: {u}")
+
+    result = gc(open_project(project), WORKSPACE, confirm=never)
+    assert result.removed_objects == 2 and result.unbacked_objects == 0
+    assert not dropped & stored(project)
+
+
+def shared(tmp_path: Path) -> set[str]:
+    return set(store_objects(tmp_path / "cache"))
+
+
+def shared_store(
+    tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path]:
+    """Work trees A and B of one store, made in-process."""
+    cache = tmp_path / "cache"
+    a = make_repo(tmp_path / "a")
+    monkeypatch.chdir(a)
+    assert mlv("init", "--cache-dir", str(cache)).code == 0
+    write(a / "data/x.csv", "base\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot", "-m", "base").code == 0
+    b = tmp_path / "b"
+    git(tmp_path, "clone", "-q", str(a), str(b))
+    write(b / ".mlv/config.local.toml", f'cache_dir = "{cache}"\n')
+    monkeypatch.chdir(b)
+    assert mlv("checkout").code == 0
+    return a, b
+
+
+def test_gc_in_one_work_tree_keeps_what_another_needs(
+    tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = shared_store(tmp_path, mlv, monkeypatch)
+    git(b, "checkout", "-q", "-b", "side")
+    write(b / "data/x.csv", "B's side branch\n")
+    assert mlv("snapshot", "-m", "B side").code == 0
+    git(b, "checkout", "-q", "-")
+    assert mlv("checkout").code == 0
+    write(b / "data/x.csv", "B's unsaved edit\n")
+    assert mlv("snapshot", "--no-commit").code == 0  # B's work tree names it; no commit does
+    side = str(hash_bytes(b"B's side branch\n"))
+    edit = str(hash_bytes(b"B's unsaved edit\n"))
+    assert {side, edit} <= shared(tmp_path)
+    monkeypatch.chdir(a)
+    result = gc(open_project(a), Scope(all_branches=True), force=True)
+    assert result.other_worktrees == 1
+    assert {side, edit} <= shared(tmp_path)  # B's branches and work tree, by B's own scope
+
+
+def test_a_sharing_work_tree_with_a_broken_mlv_toml_stops_gc(
+    tmp_path: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = shared_store(tmp_path, mlv, monkeypatch)
+    (b / "mlv.toml").write_text("[artifacts\n")
+    monkeypatch.chdir(a)
+    write(a / "data/x.csv", "A moved on\n")
+    assert mlv("snapshot", "-m", "A two").code == 0
+    before = shared(tmp_path)
+    result = mlv("gc", "--workspace", "--force")
+    assert result.code == 1 and "mlv.toml" in result.err
+    assert shared(tmp_path) == before
