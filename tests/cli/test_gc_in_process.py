@@ -136,3 +136,26 @@ def test_a_sharing_work_tree_with_a_broken_mlv_toml_stops_gc(
     result = mlv("gc", "--workspace", "--force")
     assert result.code == 1 and "mlv.toml" in result.err
     assert shared(tmp_path) == before
+
+
+def test_what_several_remotes_hold_together_is_backed(project: Path, mlv: MlvRunner) -> None:
+    """Each remote holds part of history: together they back all of it. A remote after the
+    ones that already hold everything is not asked (so its being gone is no warning)."""
+    tracked(project, mlv)
+    for name in ("r1", "r2", "r3"):
+        assert mlv("remote", "add", name, f"../{name}").code == 0
+    one = version(project, mlv, "one\n")
+    assert mlv("push", "-r", "r1").code == 0
+    two = version(project, mlv, "two\n")
+    assert mlv("push", "-r", "r2").code == 0
+    version(project, mlv, "three\n")
+    (project.parent / "elsewhere").mkdir()  # r3 can no longer be asked: mlv follows no link
+    (project.parent / "r3" / "xxh128").symlink_to(project.parent / "elsewhere")
+
+    def never(u: Unbacked) -> bool:
+        raise AssertionError(f"asked: {u}")
+
+    result = gc(open_project(project), WORKSPACE, confirm=never)
+    assert result.unbacked_objects == 0 and result.unreachable_remotes == {}
+    assert result.removed_objects == 4
+    assert not (one | two) & stored(project)
