@@ -63,7 +63,6 @@ class Named:
     objects: set[ObjectId] = field(default_factory=set)
     trees: set[ObjectId] = field(default_factory=set)
     salvaged: set[ObjectId] = field(default_factory=set)
-    manifests: int = 0
     _seen: set[str] = field(default_factory=set)  # digests of manifests already read
 
     def add(self, data: bytes, source: str) -> None:
@@ -71,7 +70,6 @@ class Named:
         if digest in self._seen:
             return
         self._seen.add(digest)
-        self.manifests += 1
         try:
             lock = decode_lock(data, source=source)
         except ManifestError:

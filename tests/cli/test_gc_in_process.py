@@ -15,7 +15,7 @@ from mlv.core.gc import Unbacked, gc
 from mlv.core.kept import HISTORY, Scope
 from mlv.core.project import open_project
 from mlv.storage.hashing import hash_bytes
-from tests.cli.test_gc import size_of, stored, tracked, version
+from tests.cli.test_gc import forget_reflogs, size_of, stored, tracked, version
 from tests.conftest import MlvRunner, git, make_repo, write
 from tests.crash import store_objects
 
@@ -159,3 +159,19 @@ def test_what_several_remotes_hold_together_is_backed(project: Path, mlv: MlvRun
     assert result.unbacked_objects == 0 and result.unreachable_remotes == {}
     assert result.removed_objects == 4
     assert not (one | two) & stored(project)
+
+
+def test_a_snapshot_a_merge_discarded_is_kept_by_all_commits(project: Path, mlv: MlvRunner) -> None:
+    """A branch snapshotted, then merged with its mlv.lock discarded (`-s ours`) and deleted:
+    only the merge's second parent reaches it, and history simplification would skip it."""
+    tracked(project, mlv)
+    version(project, mlv, "main\n")
+    git(project, "checkout", "-q", "-b", "side")
+    side = version(project, mlv, "side\n")
+    git(project, "checkout", "-q", "-")
+    assert mlv("checkout").code == 0
+    git(project, "merge", "-q", "-s", "ours", "-m", "merge side, keep main's data", "side")
+    git(project, "branch", "-q", "-D", "side")
+    forget_reflogs(project)
+    result = gc(open_project(project), Scope(all_commits=True), force=True)
+    assert side <= stored(project), result
