@@ -175,3 +175,40 @@ def test_a_snapshot_a_merge_discarded_is_kept_by_all_commits(project: Path, mlv:
     forget_reflogs(project)
     result = gc(open_project(project), Scope(all_commits=True), force=True)
     assert side <= stored(project), result
+
+
+def test_a_remote_that_cannot_be_asked_does_not_hide_the_next_one(
+    project: Path, mlv: MlvRunner
+) -> None:
+    tracked(project, mlv)
+    for name in ("broken", "good"):
+        assert mlv("remote", "add", name, f"../{name}").code == 0
+    one = version(project, mlv, "one\n")
+    assert mlv("push", "-r", "good").code == 0
+    version(project, mlv, "two\n")
+    (project.parent / "elsewhere").mkdir()
+    (project.parent / "broken" / "xxh128").symlink_to(project.parent / "elsewhere")
+    result = gc(open_project(project), WORKSPACE, confirm=lambda u: False)
+    assert list(result.unreachable_remotes) == ["broken"]
+    assert result.unbacked_objects == 0 and result.removed_objects == 2
+    assert not one & stored(project)
+
+
+def test_every_tree_an_unreadable_mlv_lock_names_is_expanded(project: Path, mlv: MlvRunner) -> None:
+    """Ids salvaged from a manifest mlv cannot read are kept; each that is a tree keeps its
+    files too, whichever ids (of plain files) come before it."""
+    tracked(project, mlv)
+    version(project, mlv, "one\n")
+    broken = version(project, mlv, "two\n", commit=False)
+    tree = next(i for i in broken if i != str(hash_bytes(b"two\n")))
+    lock = project / "mlv.lock"
+    files = sorted(stored(project) - broken)  # the tree alone lists "two"
+    assert files[0] < tree  # a plain file's id is met first
+    lock.write_text("<<<<<<< HEAD\n" + lock.read_text() + "\n".join(files) + "\n>>>>>>> x\n")
+    git(project, "commit", "-q", "-am", "a conflict committed by mistake")
+    git(project, "checkout", "HEAD~1", "--", "mlv.lock")
+    git(project, "commit", "-q", "-m", "fixed")
+    assert mlv("checkout").code == 0
+    version(project, mlv, "three\n")
+    assert gc(open_project(project)).removed_objects == 0
+    assert broken <= stored(project)
