@@ -18,6 +18,7 @@ from mlv.model.paths import (
     check_relpath,
     find_collision,
     find_nested,
+    is_within,
     same_file_message,
 )
 from mlv.model.tree import MAX_SIZE
@@ -28,7 +29,10 @@ SCHEMA_VERSION = 1
 # earlier versions wrote, and an mlv that predates marks says "upgrade mlv" for one with them
 # instead of calling it malformed. This version reads both.
 STALE_MARK_VERSION = 2
-READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION)
+# Version 3 adds table summaries (``tables``): written only when a manifest names one, so a
+# project without tables keeps writing versions 1 and 2 exactly as before.
+TABLES_VERSION = 3
+READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION, TABLES_VERSION)
 LOCK_FILE = "mlv.lock"
 # The largest mlv.lock mlv reads. It lists artifacts, not the files of directories (those are
 # in tree objects), so real manifests are kilobytes; a stage record per file of 10^6 files
@@ -110,6 +114,14 @@ class StageRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return [] if isinstance(self.stale, msgspec.UnsetType) else self.stale
 
 
+class TableRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The summary of one tabular file (an artifact, or a file inside a tracked directory):
+    ``file`` is the id of its content, ``summary`` the summary object (mlv.model.summary)."""
+
+    file: ObjectId
+    summary: ObjectId
+
+
 class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The whole manifest of one snapshot."""
 
@@ -118,6 +130,11 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     stages: dict[str, StageRecord] = {}
     environment: EnvironmentRecord | None = None
     code: CodeRecord | None = None
+    tables: dict[str, TableRecord] | msgspec.UnsetType = msgspec.UNSET  # UNSET: none
+
+    @property
+    def table_records(self) -> dict[str, TableRecord]:
+        return {} if isinstance(self.tables, msgspec.UnsetType) else self.tables
 
     def encode(self) -> bytes:
         return encode_lock(self)
@@ -131,6 +148,7 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             ids.add(self.code.patch)
         for stage in self.stages.values():
             ids.update(stage.outs.values())
+        ids.update(t.summary for t in self.table_records.values())
         return ids
 
 
@@ -162,6 +180,8 @@ _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
 def required_schema(lock: Lock) -> int:
     """The lowest schema version that holds everything in ``lock``."""
+    if lock.table_records:
+        return TABLES_VERSION
     marked = any(s.stale_reasons for s in lock.stages.values())
     return STALE_MARK_VERSION if marked else SCHEMA_VERSION
 
@@ -169,6 +189,8 @@ def required_schema(lock: Lock) -> int:
 def encode_lock(lock: Lock) -> bytes:
     """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
     schema = required_schema(lock)
+    if not lock.table_records and not isinstance(lock.tables, msgspec.UnsetType):
+        lock = msgspec.structs.replace(lock, tables=msgspec.UNSET)  # none: never encoded
     if lock.schema != schema:
         lock = msgspec.structs.replace(lock, schema=schema)
     return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
@@ -228,6 +250,15 @@ def _validate(lock: Lock, source: str) -> None:
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")
+        if not isinstance(lock.tables, msgspec.UnsetType):
+            if lock.schema < TABLES_VERSION:
+                raise ManifestError(
+                    f"table summaries need schema version {TABLES_VERSION}, not {lock.schema}"
+                )
+            for path in lock.tables:
+                check_relpath(path, what="table path")
+                if not any(is_within(path, a) for a in lock.artifacts):
+                    raise ManifestError(f"table {path!r} lies in no artifact")
         for name, stage in lock.stages.items():
             for path in [*stage.deps, *stage.outs]:
                 check_relpath(path, what="stage path")

@@ -115,6 +115,7 @@ def test_snapshot_json_and_log_and_show(project: Path, mlv: MlvRunner) -> None:
     assert [e["subject"] for e in log] == ["first"]
     shown = json.loads(mlv("show", "HEAD", "--json").out)
     assert shown["lock"]["artifacts"]["data/d.csv"]["id"] == doc["artifacts"][0]["id"]
-    assert shown["lock"]["schema"] == 1
+    assert shown["lock"]["schema"] == 3  # version 3: it names a table summary
+    assert shown["lock"]["tables"]["data/d.csv"]["file"] == doc["artifacts"][0]["id"]
     human = mlv("show", "HEAD")
     assert "data/d.csv" in human.out and "environment:" in human.out
