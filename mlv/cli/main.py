@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hooks": ("hooks", "Install or remove mlv's git hooks."),
     "verify": ("verify", "Re-hash the store; check referenced objects exist (locally, remotely)."),
     "show": ("show", "Show what a snapshot recorded."),
+    "diff": ("diff", "Show what changed: artifacts, params, metrics, tables and drift."),
 }
 
 

@@ -83,17 +83,17 @@ class _Counter:
         self.error += ranked[self.limit][1]  # a dropped value re-enters from zero
         self.counts = dict(ranked[: self.limit])
 
-    def frequencies(self) -> Frequencies:
+    def frequencies(self, top: int = TOP_VALUES) -> Frequencies:
         if self.exact and len(self.counts) > self.limit:
             self._prune()
         ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
         distinct = len(self.counts) if self.exact else round(self.hll.get_estimate())
         return Frequencies(
             distinct=distinct,
-            top=ranked[:TOP_VALUES],
+            top=ranked[:top],
             exact=self.exact,
             error=self.error,
-            values=self.exact and len(ranked) <= TOP_VALUES,
+            values=self.exact and len(ranked) <= top,
         )
 
 
@@ -199,7 +199,8 @@ class _Column:
         if self.numeric is not None:
             numeric = self.numeric.stats()
             if self.numeric.discrete is not None:
-                frequencies = self.numeric.discrete.frequencies()
+                # Every value of a code or a flag column: its drift is measured per value.
+                frequencies = self.numeric.discrete.frequencies(DISCRETE_VALUES)
         elif self.counter is not None:
             frequencies = self.counter.frequencies()
         return ColumnSummary(self.name, str(self.type), self.nulls, numeric, frequencies)
