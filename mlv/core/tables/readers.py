@@ -100,6 +100,8 @@ def _csv(path: Path, delimiter: str) -> TableReader:
         path,
         read_options=csv.ReadOptions(block_size=BLOCK_SIZE),
         parse_options=csv.ParseOptions(delimiter=delimiter),
+        # An empty field is a missing value, as pandas and most writers mean it.
+        convert_options=csv.ConvertOptions(strings_can_be_null=True),
     )
     _check_width(reader.schema)
     _check_text(reader.schema)
