@@ -117,9 +117,13 @@ class _Numeric:
 
         array = pc.drop_null(array)
         if self.discrete is not None:
-            self.discrete.add(array)
-            if not self.discrete.exact:
+            # Counted in C++ first: a continuous column leaves the Python counter at once.
+            if pc.count_distinct(array).as_py() > DISCRETE_VALUES:
                 self.discrete = None
+            else:
+                self.discrete.add(array)
+                if len(self.discrete.counts) > DISCRETE_VALUES:
+                    self.discrete = None
         values = np.asarray(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
         finite = values[np.isfinite(values)]
         self.nonfinite += len(values) - len(finite)
@@ -131,7 +135,7 @@ class _Numeric:
         self.min = low if self.min is None else min(self.min, low)
         self.max = high if self.max is None else max(self.max, high)
         mean = float(finite.mean())
-        m2 = float(((finite - mean) ** 2).sum())
+        m2 = float(finite.var()) * n
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * n / total
