@@ -10,6 +10,8 @@ and the top values kept by pruning the counter (counts then low by at most ``err
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ TOP_VALUES = 20
 # drift of a code or a flag is then measured on its values, not on interpolated quantiles.
 DISCRETE_VALUES = 64
 MAX_TEXT = 200  # characters of a value kept in a summary
+MAX_THREADS = 4
 
 
 def _text(value: Any) -> str:
@@ -211,12 +214,24 @@ class _Column:
 
 
 def summarise_reader(table: TableReader, file_id: ObjectId, reader: str) -> TableSummary:
+    """Columns are summarised in parallel threads (Arrow, numpy and the sketches release the
+    GIL for their bulk work) while the next batch is read: one column is only ever touched by
+    one thread at a time."""
     columns = [_Column(f.name, f.type) for f in table.schema]
     rows = 0
-    for batch in table.batches:
-        rows += batch.num_rows
-        for column, array in zip(columns, batch.columns, strict=True):
-            column.add(array)
+    workers = min(len(columns), os.cpu_count() or 1, MAX_THREADS)
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        pending: list[Future[None]] = []
+        for batch in table.batches:
+            for future in pending:
+                future.result()
+            rows += batch.num_rows
+            pending = [
+                pool.submit(column.add, array)
+                for column, array in zip(columns, batch.columns, strict=True)
+            ]
+        for future in pending:
+            future.result()
     return TableSummary(
         file=file_id, reader=reader, rows=rows, columns=[c.summary() for c in columns]
     )
