@@ -205,6 +205,8 @@ def _fetch_metadata(project: Project, old: Side, new: Side, scope: _Scope) -> li
         fetch_objects(project, missing)
     except MlvError as exc:
         return [f"could not fetch table summaries and listings: {exc.message}"]
+    except OSError as exc:  # the remote is unreachable: diff what is local
+        return [f"could not fetch table summaries and listings: {exc}"]
     old.forget_listings()
     new.forget_listings()
     return []
