@@ -129,3 +129,19 @@ def test_too_many_columns_is_opaque(tmp_path: Path) -> None:
     _wide_csv(tmp_path / "wide.csv", 100_000)
     summary = summarise(tmp_path / "wide.csv", FILE_ID, "csv")
     assert summary.status == "opaque" and "100,000 columns" in summary.reason
+
+
+def test_a_claimed_terabyte_is_refused_without_allocating_it(tmp_path: Path) -> None:
+    import resource
+
+    table = pa.table({"a": pa.array(range(1000), pa.int64())})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data = sink.getvalue().to_pybytes()
+    body = struct.pack("<q", 8000)  # the message's body length, and its buffer's
+    assert body in data
+    (tmp_path / "claims.arrow").write_bytes(data.replace(body, struct.pack("<q", 2**40)))
+    summary = summarise(tmp_path / "claims.arrow", FILE_ID, "arrow")
+    assert summary.status == "opaque" and "1099511627776 bytes" in summary.reason
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024 * 1024  # KiB: < 4 GiB
