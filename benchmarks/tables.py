@@ -134,7 +134,7 @@ def main() -> None:
         f"Produced by `python benchmarks/tables.py --runs {args.runs}` on"
         f" {time.strftime('%Y-%m-%d')}. Machine: {platform.system()} {platform.machine()},"
         f" {os.cpu_count()} cores, Python {platform.python_version()}.",
-        "Data: Parquet, 10 columns (4 floats, one with 5% nulls; int64 ids; int32 and int16"
+        "Data: Parquet, 10 columns (3 floats, one with 5% nulls; int64 ids; int32 and int16"
         " codes; a timestamp; strings of 50 and of 20,000 values; a flag), row groups of 1M rows.",
         "Floor: `pyarrow.parquet.read_table` of the same file. Median wall time of the operation"
         " alone (each run a fresh process, imports not counted), peak RSS of that process.",
