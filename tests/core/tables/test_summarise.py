@@ -64,7 +64,7 @@ def test_every_format_gives_the_same_statistics(tmp_path: Path, suffix: str) -> 
     assert x.numeric.max == pytest.approx(finite.max())
     q = x.numeric.quantiles
     assert len(q) == 101 and q == sorted(q)
-    # KLL's rank error (< 1.33%) moves a percentile by little for a normal column.
+    # The t-digest's rank error moves a percentile by little for a normal column.
     for rank in (10, 50, 90):
         assert q[rank] == pytest.approx(np.percentile(finite, rank), abs=0.1)
     k = summary.column("k")
@@ -90,7 +90,7 @@ def test_nulls_and_many_distinct_values(tmp_path: Path) -> None:
     assert ids_summary is not None and ids_summary.nulls == n // 5
     frequencies = ids_summary.frequencies
     assert frequencies is not None and not frequencies.exact
-    # HyperLogLog (lg k = 14): within a few percent of the true count.
+    # Estimated from the k minimum hashes: within a few percent of the true count.
     assert frequencies.distinct == pytest.approx(n - n // 5, rel=0.05)
     v = summary.column("v")
     assert v is not None and v.nulls == n // 3 and v.numeric is not None
@@ -145,3 +145,20 @@ def test_a_claimed_terabyte_is_refused_without_allocating_it(tmp_path: Path) -> 
     summary = summarise(tmp_path / "claims.arrow", FILE_ID, "arrow")
     assert summary.status == "opaque" and "1099511627776 bytes" in summary.reason
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024 * 1024  # KiB: < 4 GiB
+
+
+def test_the_same_file_always_gives_the_same_summary(tmp_path: Path) -> None:
+    """A summary's id must depend on the file alone: two clones record the same mlv.lock."""
+    rng = np.random.default_rng(3)
+    n = 3 * EXACT_DISTINCT  # past the exact bound: pruning and estimation are deterministic too
+    table = pa.table(
+        {
+            "x": rng.normal(size=n),
+            "id": [f"u{i % (2 * EXACT_DISTINCT)}" for i in range(n)],
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=50_000)
+    first = summarise(tmp_path / "t.parquet", FILE_ID, "parquet").encode()
+    assert all(
+        summarise(tmp_path / "t.parquet", FILE_ID, "parquet").encode() == first for _ in range(3)
+    )
