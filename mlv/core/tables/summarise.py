@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mlv.core.tables.readers import TableReader, open_reader, reading
 from mlv.model.ids import ObjectId
@@ -197,7 +197,8 @@ class _Numeric:
         start = (-self.count) % self.stride
         fed = finite[start :: self.stride] if self.stride > 1 else finite
         if len(fed):
-            self.sketch.batch_update(np.ascontiguousarray(fed))
+            # Its stubs say Sequence[float]; it takes a float64 array without copying to a list.
+            self.sketch.batch_update(cast(Any, np.ascontiguousarray(fed)))
         low, high = float(finite.min()), float(finite.max())
         self.min = low if self.min is None else min(self.min, low)
         self.max = high if self.max is None else max(self.max, high)
