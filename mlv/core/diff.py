@@ -220,9 +220,11 @@ def check_failures(report: DiffReport, project: Project) -> list[str]:
     for table in report.tables:
         if "schema" in config.check:
             if table.schema_changed:
-                changed = [c.name for c in table.columns if c.change in ("added", "removed")]
-                retyped = [c.name for c in table.columns if c.change == "retyped"]
-                what = ", ".join([f"+/- {n}" for n in changed] + [f"{n} retyped" for n in retyped])
+                what = ", ".join(
+                    f"{c.name} {c.change}"
+                    for c in table.columns
+                    if c.change in ("added", "removed", "retyped")
+                )
                 failures.append(f"{table.path}: schema changed ({what})")
             elif table.opaque[0] is None and table.opaque[1] is not None:
                 failures.append(f"{table.path}: no longer readable ({table.opaque[1]})")

@@ -112,7 +112,7 @@ def test_schema_rows_and_nulls_in_csv(project: Path, mlv: MlvRunner) -> None:
     assert cols["city"]["stats"]["nulls"] == [0, 110]
     assert table["schema_changed"]
     failed = mlv("diff", "--check")
-    assert failed.code == 1 and "schema changed" in failed.out
+    assert failed.code == 1 and "schema changed (k retyped, new added)" in failed.out
     assert "drift alert in k" in failed.out  # every value of k moved by 0.5
     # Nothing fails the check when mlv.toml says so.
     with open(project / "mlv.toml", "a") as handle:
