@@ -21,7 +21,7 @@ with open("predictions.csv", "w", newline="") as out:
     w.writerow(["id", "score", "label"])
     for r in rows + rows[:extra]:
         x = float(r["x"])
-        w.writerow([r["id"], round(2 * x + noise, 6), "hi" if x > 5 else "lo"])
+        w.writerow([r["id"], round(2 * x + noise * (int(r["id"]) % 4), 6), "hi" if x > 5 else "lo"])
 """
 
 
@@ -59,11 +59,11 @@ def test_a_table_mismatch_is_explained_by_column(
     out = output(result.out)
     assert out["verdict"] == "differs"
     [column] = out["table"]["columns"]
-    assert column["name"] == "score" and column["differing"] == 10
-    assert column["max_abs"] == pytest.approx(0.001, abs=1e-9) and column["tolerance"] is None
-    assert "score: 10 value(s) differ, max |delta| 0.001" in out["detail"]
+    assert column["name"] == "score" and column["differing"] == 7  # ids 0, 4 and 8 agree
+    assert column["max_abs"] == pytest.approx(0.003, abs=1e-9) and column["tolerance"] is None
+    assert "score: 7 value(s) differ, max |delta| 0.003" in out["detail"]
     human = mlv("reproduce")
-    assert "score: 10 value(s) differ" in human.out
+    assert "score: 7 value(s) differ" in human.out
 
 
 def test_a_column_tolerance_accepts_the_difference(
@@ -73,7 +73,8 @@ def test_a_column_tolerance_accepts_the_difference(
     accepted = mlv("reproduce", "--json", "--tolerance", "predictions.csv:score=0.01")
     assert accepted.code == 0, accepted.out
     assert output(accepted.out)["verdict"] == "within tolerance"
-    strict = mlv("reproduce", "--json", "--tolerance", "predictions.csv:score=0.0001")
+    # Above the smallest difference, below the largest: not within.
+    strict = mlv("reproduce", "--json", "--tolerance", "predictions.csv:score=0.002")
     assert strict.code == 1 and output(strict.out)["verdict"] == "differs"
     # The same tolerance, from mlv.toml.
     with open(predicted / "mlv.toml", "a") as handle:
