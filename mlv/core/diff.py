@@ -18,7 +18,7 @@ from mlv.core.diff_sides import Side, revision_side, workspace_side
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
 from mlv.core.tables.compare import add_ks, compare
-from mlv.core.tables.records import load_summary
+from mlv.core.tables.records import load_summary, summary_of
 from mlv.errors import MlvError, PathError
 from mlv.model.diff import ArtifactDiff, DiffReport, FileChanges, TableDiff, ValueChange
 from mlv.model.ids import ObjectId
@@ -110,13 +110,21 @@ def _values(old: Side, new: Side, what: str, scope: _Scope) -> list[ValueChange]
 
 
 def _summary(project: Project, side: Side, path: str) -> TableSummary | None:
+    """The recorded summary; or, for a revision that recorded none (an older mlv, summaries
+    off then) whose table is local, one computed now (and kept in the store's index)."""
     record = side.tables.get(path)
-    if record is None:
+    if record is not None:
+        try:
+            return load_summary(project.store, record.summary)
+        except MlvError:
+            pass
+    file_id, local = side.file_id(path), side.local(path)
+    if file_id is None or local is None:
         return None
-    try:
-        return load_summary(project.store, record.summary)
-    except MlvError:
+    if not project.declarations.tables.wants(path, local.stat().st_size):
         return None
+    summary_id = summary_of(project.store, local, file_id, table_format(path) or "")
+    return load_summary(project.store, summary_id)
 
 
 def _tables(project: Project, old: Side, new: Side, scope: _Scope) -> list[TableDiff]:

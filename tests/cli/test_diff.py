@@ -254,3 +254,22 @@ def test_a_real_dataset(project: Path, mlv: MlvRunner) -> None:
     assert (table["old_rows"], table["new_rows"]) == (442, len(later))
     assert cols["bmi"]["drift"] == "alert" and cols["target"]["drift"] == "alert"
     assert cols["sex"]["drift"] == "ok"  # two values, about as before
+
+
+def test_a_revision_without_summaries_is_summarised_from_the_store(
+    project: Path, mlv: MlvRunner
+) -> None:
+    """A snapshot taken with summaries off (or by an mlv without them) still diffs as a table
+    while its data is in the store."""
+    with open(project / "mlv.toml", "a") as handle:
+        handle.write("\n[tables]\nsummaries = false\n")
+    features(1, n=2000).to_parquet(project / "t.parquet", index=False)
+    assert mlv("track", "t.parquet").code == 0
+    snapshot(mlv, "v1")
+    assert json.loads((project / "mlv.lock").read_text())["schema"] == 1
+    text = (project / "mlv.toml").read_text().replace("summaries = false", "summaries = true")
+    (project / "mlv.toml").write_text(text)
+    features(2, n=2000, shift=1.0).to_parquet(project / "t.parquet", index=False)
+    table = diff_json(mlv)["tables"][0]
+    assert table["summaries"] and table["old_rows"] == 2000
+    assert columns(table)["x"]["drift"] == "alert"
