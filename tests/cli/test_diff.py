@@ -273,3 +273,26 @@ def test_a_revision_without_summaries_is_summarised_from_the_store(
     table = diff_json(mlv)["tables"][0]
     assert table["summaries"] and table["old_rows"] == 2000
     assert columns(table)["x"]["drift"] == "alert"
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".jsonl", ".feather"])
+def test_other_formats_diff_and_join_by_key(project: Path, mlv: MlvRunner, suffix: str) -> None:
+    def save(df: pd.DataFrame) -> None:
+        path = project / f"t{suffix}"
+        if suffix == ".tsv":
+            df.to_csv(path, index=False, sep="\t")
+        elif suffix == ".jsonl":
+            df.to_json(path, orient="records", lines=True)
+        else:
+            df.to_feather(path)
+
+    df = features(1, n=300)
+    save(df)
+    assert mlv("track", f"t{suffix}").code == 0
+    snapshot(mlv, "v1")
+    changed = df.copy()
+    changed.loc[changed["id"] == 5, "city"] = "paris"
+    save(changed)
+    table = diff_json(mlv, "HEAD", "--key", "id")["tables"][0]
+    assert table["new_rows"] == 300 and columns(table)["city"]["stats"]["distinct"] == [3, 4]
+    assert table["rows"]["changed"] == 1 and table["rows"]["changed_columns"] == {"city": 1}
