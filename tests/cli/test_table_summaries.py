@@ -150,6 +150,9 @@ def test_gc_keeps_the_summaries_kept_revisions_name(project: Path, mlv: MlvRunne
     store = ObjectStore(project / ".mlv/cache")
     assert store.exists(ObjectId.parse(first))
     assert not store.exists(ObjectId.parse(second))
+    # The store's summary index forgets the removed summary, keeps the other.
+    index = sorted((project / ".mlv/cache/tables").rglob("*"))
+    assert [p.read_text() for p in index if p.is_file()] == [first]
     # A missing summary is a missing object to verify.
     store.path_of(ObjectId.parse(first)).unlink()
     assert mlv("verify").code == 1

@@ -130,3 +130,23 @@ def table_records(
         finally:
             progress.finish()
     return dict(sorted(records.items()))
+
+
+def prune_index(store: ObjectStore) -> int:
+    """Drop index entries whose summary object is gone (after gc); how many."""
+    root = store.root / INDEX_DIR
+    if not root.is_dir():
+        return 0
+    dropped = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            try:
+                summary_id = ObjectId.parse(path.read_text(encoding="ascii").strip())
+                if store.exists(summary_id):
+                    continue
+            except (OSError, UnicodeDecodeError, MlvError):
+                pass  # unreadable: as good as gone
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
