@@ -81,6 +81,23 @@ SUMMARY = _TIMED.format(
 )
 
 
+ROWS = _TIMED.format(
+    imports="from mlv.core.tables.rows import rows_by_key",
+    op="r = rows_by_key(Path(sys.argv[3]), Path(sys.argv[1]), Path(sys.argv[2]), 'parquet',"
+    " ('id',)); assert r.changed and r.removed, r",
+)
+
+
+def changed_copy(path: Path, out: Path) -> None:
+    """``path`` with every 1000th row's age changed and every 5000th row removed."""
+    import duckdb
+
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE (CASE WHEN id % 1000 = 0 THEN age + 1 ELSE age END AS age)"
+        f" FROM read_parquet('{path}') WHERE id % 5000 != 1) TO '{out}' (FORMAT parquet)"
+    )
+
+
 def measure(cmd: list[str], cwd: Path | None = None) -> dict[str, float]:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=cwd).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -161,6 +178,27 @@ def main() -> None:
             f"| {rows:,} | {size:.0f} MiB | {floor['wall']:.2f} s | {summary['wall']:.2f} s |"
             f" {summary['wall'] / floor['wall']:.1f}x | {floor['rss_kib'] / 1024:.0f} MiB |"
             f" {summary['rss_kib'] / 1024:.0f} MiB |"
+        )
+        print(lines[-1], flush=True)
+    lines += [
+        "",
+        "Row-level diff (`mlv diff --key id`, DuckDB with a 512 MB memory limit) of each file"
+        " against a copy with every 1000th row changed and every 5000th removed:",
+        "",
+        "| rows | time | peak RSS |",
+        "| --- | --- | --- |",
+    ]
+    for rows in [int(r) for r in args.rows.split(",")]:
+        path = args.work / f"t{rows}.parquet"
+        other = args.work / f"t{rows}-changed.parquet"
+        if not other.exists():
+            changed_copy(path, other)
+        (args.work / "tmp").mkdir(exist_ok=True)
+        row_diff = best(
+            [sys.executable, "-c", ROWS, str(path), str(other), str(args.work / "tmp")], args.runs
+        )
+        lines.append(
+            f"| {rows:,} | {row_diff['wall']:.2f} s | {row_diff['rss_kib'] / 1024:.0f} MiB |"
         )
         print(lines[-1], flush=True)
     if args.files:

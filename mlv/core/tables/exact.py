@@ -18,11 +18,6 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")  # fmt: skip
 
 
-def _types(con: object, name: str) -> dict[str, str]:
-    rows = con.execute(f"DESCRIBE {name}").fetchall()  # type: ignore[attr-defined]
-    return {r[0]: str(r[1]) for r in rows}
-
-
 def compare_tables(
     project: Project,
     path: str,
@@ -36,10 +31,9 @@ def compare_tables(
 
     result = TableComparison()
     try:
-        with connection(project) as con:
-            register(con, "a", recorded, reader)
-            register(con, "b", reproduced, reader)
-            a_types, b_types = _types(con, "a"), _types(con, "b")
+        with connection(project.tmp_dir) as con:
+            a_types = register(con, "a", recorded, reader)
+            b_types = register(con, "b", reproduced, reader)
             result.columns_removed = [c for c in a_types if c not in b_types]
             result.columns_added = [c for c in b_types if c not in a_types]
             result.retyped = [c for c in a_types if c in b_types and a_types[c] != b_types[c]]

@@ -35,11 +35,11 @@ def _literal(text: str) -> str:
 
 
 @contextmanager
-def connection(project: Project) -> Iterator[Any]:
+def connection(tmp_dir: Path) -> Iterator[Any]:
     """A DuckDB connection with a memory limit, spilling into a scratch directory."""
     import duckdb
 
-    scratch = project.tmp_dir / f"duckdb-{uuid.uuid4().hex[:8]}"
+    scratch = tmp_dir / f"duckdb-{uuid.uuid4().hex[:8]}"
     scratch.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": 2})
     try:
@@ -50,8 +50,8 @@ def connection(project: Project) -> Iterator[Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def register(con: Any, name: str, path: Path, reader: str) -> list[str]:
-    """Make ``path`` queryable as view ``name``; its column names."""
+def register(con: Any, name: str, path: Path, reader: str) -> dict[str, str]:
+    """Make ``path`` queryable as view ``name``; its columns and their DuckDB types."""
     where = _literal(str(path))
     if reader == "parquet":
         source = f"read_parquet({where})"
@@ -66,12 +66,14 @@ def register(con: Any, name: str, path: Path, reader: str) -> list[str]:
         con.register(f"{name}_arrow", ds.dataset(str(path), format="ipc"))
         source = f"{name}_arrow"
     con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
-    return [row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()]
+    return {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {name}").fetchall()}
 
 
-def _distinct(column: str) -> str:
+def _distinct(column: str, same_type: bool) -> str:
     c = _q(column)
-    return f"(a.{c}::VARCHAR IS DISTINCT FROM b.{c}::VARCHAR)"
+    if same_type:
+        return f"(a.{c} IS DISTINCT FROM b.{c})"
+    return f"(a.{c}::VARCHAR IS DISTINCT FROM b.{c}::VARCHAR)"  # retyped: compared as text
 
 
 def key_diff(
@@ -86,73 +88,101 @@ def key_diff(
 
     reader = table_format(table.path) or ""
     try:
-        with connection(project) as con:
-            a_cols = register(con, "a", a_path, reader)
-            b_cols = register(con, "b", b_path, reader)
-            table.rows = _rows(con, table.path, key, a_cols, b_cols)
+        table.rows = rows_by_key(project.tmp_dir, a_path, b_path, reader, key, table.path)
     except duckdb.Error as exc:
         table.note = "row diff failed: " + " ".join(str(exc).split())[:200]
 
 
+def rows_by_key(
+    tmp_dir: Path, old: Path, new: Path, reader: str, key: tuple[str, ...], name: str = ""
+) -> RowDiff:
+    """Rows added, removed and changed from ``old`` to ``new``, matched by ``key``."""
+    with connection(tmp_dir) as con:
+        a_types = register(con, "a", old, reader)
+        b_types = register(con, "b", new, reader)
+        return _rows(con, name or str(new), key, a_types, b_types)
+
+
 def _rows(
-    con: Any, path: str, key: tuple[str, ...], a_cols: list[str], b_cols: list[str]
+    con: Any, path: str, key: tuple[str, ...], a_types: dict[str, str], b_types: dict[str, str]
 ) -> RowDiff:
     for k in key:
-        if k not in a_cols or k not in b_cols:
+        if k not in a_types or k not in b_types:
             raise UsageError(
                 f"--key {k} is not a column of both versions of {path}",
-                f"columns: {', '.join(sorted(set(a_cols) & set(b_cols)))}",
+                f"columns: {', '.join(sorted(set(a_types) & set(b_types)))}",
             )
+    common = [c for c in a_types if c in b_types and c not in key]
     keys = ", ".join(_q(k) for k in key)
-    common = [c for c in a_cols if c in b_cols and c not in key]
-
-    def one(sql: str) -> Any:
-        return con.execute(sql).fetchone()[0]
-
+    flags = [f"__mlv_changed_{i}" for i in range(len(common))]
+    # One full outer join, materialised (DuckDB spills it): keys, which side has the row, and
+    # per common column whether its value changed. Every count and sample reads this.
+    con.execute(
+        "CREATE TEMP TABLE j AS SELECT "
+        + ", ".join(f"coalesce(a.{_q(k)}, b.{_q(k)}) AS {_q(k)}" for k in key)
+        + ", a.__mlv_a IS NOT NULL AS __mlv_in_a, b.__mlv_b IS NOT NULL AS __mlv_in_b"
+        + "".join(
+            f", {_distinct(c, a_types[c] == b_types[c])} AS {f}"
+            for c, f in zip(common, flags, strict=True)
+        )
+        + " FROM (SELECT *, true AS __mlv_a FROM a) AS a"
+        " FULL OUTER JOIN (SELECT *, true AS __mlv_b FROM b) AS b ON "
+        + " AND ".join(f"a.{_q(k)} = b.{_q(k)}" for k in key)
+    )
+    both = "__mlv_in_a AND __mlv_in_b"
+    any_change = f"({both} AND ({' OR '.join(flags) or 'false'}))"
+    counts = con.execute(
+        f"SELECT count(*) FILTER (WHERE {both}),"
+        " count(*) FILTER (WHERE __mlv_in_b AND NOT __mlv_in_a),"
+        " count(*) FILTER (WHERE __mlv_in_a AND NOT __mlv_in_b),"
+        f" count(*) FILTER (WHERE {any_change})"
+        + "".join(f", count(*) FILTER (WHERE {both} AND {f})" for f in flags)
+        + " FROM j"
+    ).fetchone()
+    matched, added, removed, changed = (int(n or 0) for n in counts[:4])
+    changed_columns = {c: int(n) for c, n in zip(common, counts[4:], strict=True) if n}
     dup = [
-        one(f"SELECT count(*) FROM (SELECT {keys} FROM {side} GROUP BY {keys} HAVING count(*) > 1)")
+        int(
+            con.execute(
+                f"SELECT count(*) FROM (SELECT {keys} FROM {side} GROUP BY {keys}"
+                " HAVING count(*) > 1)"
+            ).fetchone()[0]
+        )
         for side in ("a", "b")
     ]
-    added = one(f"SELECT count(*) FROM b ANTI JOIN a USING ({keys})")
-    removed = one(f"SELECT count(*) FROM a ANTI JOIN b USING ({keys})")
-    any_change = " OR ".join(_distinct(c) for c in common) or "false"
-    per_column = "".join(f", sum(CASE WHEN {_distinct(c)} THEN 1 ELSE 0 END)" for c in common)
-    counts = con.execute(
-        f"SELECT count(*), sum(CASE WHEN {any_change} THEN 1 ELSE 0 END){per_column}"
-        f" FROM a JOIN b USING ({keys})"
-    ).fetchone()
-    matched, changed = counts[0], counts[1] or 0
-    changed_columns = {c: int(n or 0) for c, n in zip(common, counts[2:], strict=True) if n}
-    sample: list[dict[str, Any]] = []
-    key_list = ", ".join(f"a.{_q(k)}" for k in key)
-    olds = ", ".join(f"a.{_q(c)}::VARCHAR" for c in common)
-    news = ", ".join(f"b.{_q(c)}::VARCHAR" for c in common)
-    if changed:
-        picked = con.execute(
-            f"SELECT {key_list}{', ' + olds if olds else ''}{', ' + news if news else ''}"
-            f" FROM a JOIN b USING ({keys}) WHERE {any_change} ORDER BY {key_list} LIMIT {SAMPLE}"
+    sample = _sample(con, key, common, any_change) if changed else []
+    for change, where in (
+        ("added", "__mlv_in_b AND NOT __mlv_in_a"),
+        ("removed", "__mlv_in_a AND NOT __mlv_in_b"),
+    ):
+        rows = con.execute(
+            f"SELECT {keys} FROM j WHERE {where} ORDER BY {keys} LIMIT {SAMPLE}"
         ).fetchall()
-        for row in picked:
-            ident = dict(zip(key, (str(v) for v in row[: len(key)]), strict=True))
-            before = row[len(key) : len(key) + len(common)]
-            after = row[len(key) + len(common) :]
-            columns = {c: [x, y] for c, x, y in zip(common, before, after, strict=True) if x != y}
-            sample.append({"change": "changed", "key": ident, "columns": columns})
-    for change, (left, right) in (("added", ("b", "a")), ("removed", ("a", "b"))):
-        for row in con.execute(
-            f"SELECT {keys} FROM {left} ANTI JOIN {right} USING ({keys})"
-            f" ORDER BY {keys} LIMIT {SAMPLE}"
-        ).fetchall():
-            sample.append(
-                {"change": change, "key": dict(zip(key, (str(v) for v in row), strict=True))}
-            )
+        sample += [
+            {"change": change, "key": dict(zip(key, (str(v) for v in row), strict=True))}
+            for row in rows
+        ]
     return RowDiff(
-        list(key),
-        int(added),
-        int(removed),
-        int(changed),
-        int(matched - changed),
-        [int(d) for d in dup],
-        changed_columns,
-        sample,
+        list(key), added, removed, changed, matched - changed, dup, changed_columns, sample
     )
+
+
+def _sample(con: Any, key: tuple[str, ...], common: list[str], any_change: str) -> list[Any]:
+    """A few changed rows: their keys, and the old and new values that differ."""
+    keys = ", ".join(_q(k) for k in key)
+    on = " AND ".join(f"{side}.{_q(k)} = s.{_q(k)}" for side in ("a", "b") for k in key)
+    olds = "".join(f", a.{_q(c)}::VARCHAR" for c in common)
+    news = "".join(f", b.{_q(c)}::VARCHAR" for c in common)
+    picked = con.execute(
+        f"SELECT {', '.join(f's.{_q(k)}' for k in key)}{olds}{news}"
+        f" FROM (SELECT {keys} FROM j WHERE {any_change} ORDER BY {keys} LIMIT {SAMPLE}) AS s,"
+        f" a, b WHERE {on} ORDER BY {', '.join(f's.{_q(k)}' for k in key)}"
+    ).fetchall()
+    sample = []
+    for row in picked:
+        ident = dict(zip(key, (str(v) for v in row[: len(key)]), strict=True))
+        before = row[len(key) : len(key) + len(common)]
+        after = row[len(key) + len(common) :]
+        columns = {c: [x, y] for c, x, y in zip(common, before, after, strict=True) if x != y}
+        sample.append({"change": "changed", "key": ident, "columns": columns})
+    return sample
