@@ -30,13 +30,18 @@ def _stats(column: ColumnSummary) -> dict[str, Any]:
     return found
 
 
+def _logical(arrow_type: str) -> str:
+    """A type as a schema change sees it: 32- and 64-bit offsets (``large_string``) alike."""
+    return arrow_type.replace("large_", "")
+
+
 def _column(
     old: ColumnSummary, old_rows: int, new: ColumnSummary, new_rows: int, config: TableConfig
 ) -> ColumnDiff:
     a, b = _stats(old), _stats(new)
     changed = {k: [a.get(k), b.get(k)] for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)}
     diff = ColumnDiff(old.name, "modified" if changed else "unchanged", old.type, new.type, changed)
-    if old.type != new.type:
+    if _logical(old.type) != _logical(new.type):
         diff.change = "retyped"
     diff.psi = column_psi(old, old_rows, new, new_rows)
     if diff.psi is not None:
