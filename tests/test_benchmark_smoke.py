@@ -66,3 +66,32 @@ def test_sync_cost_benchmark_smoke(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| big")]
     assert [row.split(" | ")[1] for row in rows] == ["syncfs", "no sync", "fsync each"]
+
+
+@pytest.mark.slow
+def test_table_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Benchmarks\n\nkept above the tables section\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/tables.py"),
+            "--rows",
+            "20000",
+            "--runs",
+            "1",
+            "--files",
+            "30",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\nkept above") and "| 20,000 |" in text
+    assert "with summaries on" in text

@@ -79,7 +79,8 @@ def test_snapshot_syncs_its_objects_once_before_mlv_lock_names_them(
     assert mlv("snapshot", "--no-commit").code == 0
     taken = marks()
     [sync] = syncs(taken)
-    assert len(published(taken)) == 2  # the file and its directory's tree
+    # The file, its directory's tree, and the table's summary with its index entry.
+    assert len(published(taken)) == 4
     assert max(published(taken)) < sync < lock_write(taken)
 
 

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("verify", "Re-hash the store; check referenced objects exist (locally, remotely)."),
     "show": ("show", "Show what a snapshot recorded."),
     "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
+    "diff": ("diff", "Show what changed: artifacts, params, metrics, tables and drift."),
 }
 
 

@@ -21,6 +21,7 @@ from mlv.adapters.remote import RemoteStore
 from mlv.core.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import Sharer, sharers, store_alone
+from mlv.core.tables.records import prune_index
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.tree import Tree
@@ -105,6 +106,7 @@ def gc(
                 faults.step(str(path))
                 path.unlink(missing_ok=True)
             _remove_stale_tmp(project)
+            prune_index(project.store)  # table summaries' index: entries of removed summaries
         return GcResult(
             scope=scope.names(),
             kept_objects=len(needed.objects),

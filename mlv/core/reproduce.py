@@ -40,6 +40,7 @@ from mlv.model.reproduce import (
     StageVerdict,
 )
 from mlv.model.stages import StageDecl, topological_order
+from mlv.model.summary import table_format
 from mlv.storage.state import StatCache
 
 # Events for the caller: ("worktree" | "inputs" | "stage" | "log", detail).
@@ -144,7 +145,28 @@ def _metric_deltas(
     return deltas
 
 
+def _judge_table(
+    project: Project,
+    verdict: OutputVerdict,
+    reproduced: Path,
+    tolerances: dict[str, float],
+    tolerable: bool,
+) -> None:
+    """Say how a reproduced table differs, when the recorded version is in the store; within
+    its columns' tolerances it is accepted (unless the record is a kept hand edit)."""
+    if not project.store.exists(verdict.recorded):
+        return
+    from mlv.core.tables.exact import compare_tables
+
+    reader = table_format(verdict.path) or ""
+    recorded = project.store.path_of(verdict.recorded)
+    verdict.table = compare_tables(project, verdict.path, recorded, reproduced, reader, tolerances)
+    if tolerable and verdict.table.within:
+        verdict.verdict = WITHIN_TOLERANCE
+
+
 def _judge_outputs(
+    project: Project,
     lock: Lock,
     name: str,
     record: StageRecord,
@@ -175,6 +197,8 @@ def _judge_outputs(
             recorded_size,
             scan.size,
         )
+        if verdict.verdict == DIFFERS and table_format(path) and scan.type == "file":
+            _judge_table(project, verdict, scanner.root / path, tolerances, recorded_id == run_id)
         if verdict.verdict == DIFFERS and path in metrics_files and recorded_id == run_id:
             try:
                 current_metrics.update(metric_values(scanner.root, (path,)))
@@ -207,7 +231,8 @@ def reproduce(
     if lock.code is None:
         raise UsageError(f"{rev} has no code record", "take a snapshot with `mlv snapshot`")
     order = recorded_order(lock, options.stage)
-    tolerances = options.tolerances or {}
+    # Per-column table tolerances of mlv.toml, overridden by the command line's.
+    tolerances = {**project.declarations.tables.tolerance, **(options.tolerances or {})}
     produced = {out for rec in lock.stages.values() for out in rec.outs}
     name = f"reproduce-{sha[:10]}-{uuid.uuid4().hex[:6]}"
     state_db = project.tmp_dir / f"{name}.state.db"
@@ -270,7 +295,7 @@ def reproduce(
                         ]
                         continue
                     verdict.outputs = _judge_outputs(
-                        lock, stage_name, record, scanner, tolerances, metrics_files
+                        project, lock, stage_name, record, scanner, tolerances, metrics_files
                     )
             finally:
                 wt_project.state.close()

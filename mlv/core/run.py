@@ -29,10 +29,11 @@ from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.sharing import using_store
 from mlv.core.snapshot import artifact_record, store_scans
+from mlv.core.tables.records import outside, scanned_tables, table_records
 from mlv.core.workspace import Scan, Scanner
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord
+from mlv.model.manifest import EnvironmentRecord, Lock, StageRecord, TableRecord
 from mlv.model.stages import StageDecl
 from mlv.storage.lock import exclusive
 
@@ -232,6 +233,7 @@ def run(
                 artifacts=artifacts,
                 stages={**lock.stages, name: record},
                 environment=env,
+                tables=_tables(project, lock, outs) or msgspec.UNSET,
             )
             project.store.sync_written()  # on disk before mlv.lock names them
             project.write_lock(lock)
@@ -254,8 +256,18 @@ def _unmark(project: Project, lock: Lock, scanner: Scanner, stage: StageDecl) ->
         artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)
     record = msgspec.structs.replace(lock.stages[stage.name], stale=msgspec.UNSET)
     lock = msgspec.structs.replace(
-        lock, artifacts=artifacts, stages={**lock.stages, stage.name: record}
+        lock,
+        artifacts=artifacts,
+        stages={**lock.stages, stage.name: record},
+        tables=_tables(project, lock, scans) or msgspec.UNSET,
     )
     project.store.sync_written()  # on disk before mlv.lock names them
     project.write_lock(lock)
     return lock
+
+
+def _tables(project: Project, lock: Lock, outs: dict[str, Scan]) -> dict[str, TableRecord]:
+    """The manifest's table records once ``outs`` are recorded: theirs summarised anew (or
+    reused), every other one kept."""
+    fresh = table_records(project, scanned_tables(outs.values()), lock.table_records)
+    return dict(sorted({**outside(lock.table_records, outs), **fresh}.items()))

@@ -11,12 +11,15 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import msgspec
+
 from mlv.core import code, environment
 from mlv.core.installation import writer_record
 from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
 from mlv.core.sharing import using_store
+from mlv.core.tables.records import scanned_tables, table_records
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
@@ -199,12 +202,16 @@ def snapshot(
             code_record = old.code
         else:
             code_record = code.record(project.git, state, project.store, dirty=dirty)
+        tables = table_records(
+            project, scanned_tables(scans.values()), old.table_records, progress=progress
+        )
         lock = Lock(
             artifacts=records,
             stages=stage_check.stages,
             environment=env,
             code=code_record,
             mlv=writer_record(),
+            tables=tables or msgspec.UNSET,
         )
 
         result = SnapshotResult(lock, changes, added, added_bytes)

@@ -197,6 +197,19 @@ def fetch(
     return result
 
 
+def fetch_objects(project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOBS) -> int:
+    """Download these objects (small ones: trees, table summaries) from the default remote,
+    those it has; how many arrived. Used by ``mlv diff`` in a clone without the data."""
+    with using_store(project):
+        remote = open_remote(project, None)
+        todo = project.store.missing(oids)
+        available = remote.present(todo, jobs)
+        result = TransferResult(remote.name)
+        _download(project, remote, sorted(available), jobs, NULL_PROGRESS, result)
+        project.store.sync_written()
+        return result.transferred
+
+
 def pull(
     project: Project,
     remote_name: str | None = None,

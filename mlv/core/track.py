@@ -97,5 +97,12 @@ def untrack(project: Project, paths: list[str], cwd: Path | None = None) -> list
         lock = project.read_lock()
         if lock is not None and any(r in lock.artifacts for r in rels):
             artifacts = {p: a for p, a in lock.artifacts.items() if p not in rels}
-            project.write_lock(msgspec.structs.replace(lock, artifacts=artifacts))
+            tables = {
+                p: t
+                for p, t in lock.table_records.items()
+                if not any(is_within(p, r) for r in rels)
+            }
+            project.write_lock(
+                msgspec.structs.replace(lock, artifacts=artifacts, tables=tables or msgspec.UNSET)
+            )
     return rels

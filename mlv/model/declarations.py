@@ -18,6 +18,7 @@ from mlv.model.paths import check_artifact_path, find_collision, find_nested, sa
 from mlv.model.remotes import RemoteDecl, decode_remotes
 from mlv.model.secrets import looks_secret
 from mlv.model.stages import StageDecl, decode_stage, validate_pipeline
+from mlv.model.table_config import TableConfig, decode_table_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,6 +68,7 @@ class Declarations:
     settings: Mapping[str, Any] = field(default_factory=dict)
     stages: dict[str, StageDecl] = field(default_factory=dict)
     remotes: dict[str, RemoteDecl] = field(default_factory=dict)
+    tables: TableConfig = field(default_factory=TableConfig)
 
 
 def template() -> str:
@@ -145,7 +147,8 @@ def decode_declarations(text: str, source: str = DECLARATIONS_FILE) -> Declarati
     if not isinstance(settings, dict):
         raise ManifestError(f"{source}: [settings] must be a table")
     remotes = decode_remotes(data.get("remotes", {}), source)
-    return Declarations(artifacts, tuple(variables), settings, stages, remotes)
+    tables = decode_table_config(data.get("tables"), source)
+    return Declarations(artifacts, tuple(variables), settings, stages, remotes, tables)
 
 
 def check_variable(name: str, source: str = DECLARATIONS_FILE) -> str:

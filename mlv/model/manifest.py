@@ -19,6 +19,7 @@ from mlv.model.paths import (
     check_relpath,
     find_collision,
     find_nested,
+    is_within,
     same_file_message,
 )
 from mlv.model.tree import MAX_SIZE
@@ -29,9 +30,10 @@ SCHEMA_VERSION = 1
 # earlier versions wrote, and an mlv that predates marks says "upgrade mlv" for one with them
 # instead of calling it malformed.
 STALE_MARK_VERSION = 2
-# Version 3 adds the record of the mlv that wrote the manifest (``mlv``), which every manifest
-# mlv writes from then on carries. An mlv reads every version up to its own; a newer one is an
-# error that names the mlv which wrote it (docs/concepts.md, "Schema versions").
+# Version 3 adds two things: the record of the mlv that wrote the manifest (``mlv``), which every
+# manifest mlv writes from then on carries, and table summaries (``tables``), present only when a
+# manifest names a table. An mlv reads every version up to its own; a newer one is an error that
+# names the mlv which wrote it (docs/concepts.md, "Schema versions").
 WRITER_VERSION = 3
 READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION, WRITER_VERSION)
 LOCK_FILE = "mlv.lock"
@@ -127,6 +129,14 @@ class WriterRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     install: Install
 
 
+class TableRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The summary of one tabular file (an artifact, or a file inside a tracked directory):
+    ``file`` is the id of its content, ``summary`` the summary object (mlv.model.summary)."""
+
+    file: ObjectId
+    summary: ObjectId
+
+
 class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The whole manifest of one snapshot."""
 
@@ -136,10 +146,15 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     environment: EnvironmentRecord | None = None
     code: CodeRecord | None = None
     mlv: WriterRecord | msgspec.UnsetType = msgspec.UNSET  # UNSET: before schema 3
+    tables: dict[str, TableRecord] | msgspec.UnsetType = msgspec.UNSET  # UNSET: none
 
     @property
     def writer(self) -> WriterRecord | None:
         return None if isinstance(self.mlv, msgspec.UnsetType) else self.mlv
+
+    @property
+    def table_records(self) -> dict[str, TableRecord]:
+        return {} if isinstance(self.tables, msgspec.UnsetType) else self.tables
 
     def encode(self) -> bytes:
         return encode_lock(self)
@@ -153,6 +168,7 @@ class Lock(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             ids.add(self.code.patch)
         for stage in self.stages.values():
             ids.update(stage.outs.values())
+        ids.update(t.summary for t in self.table_records.values())
         return ids
 
 
@@ -185,7 +201,7 @@ _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
 def required_schema(lock: Lock) -> int:
     """The lowest schema version that holds everything in ``lock``."""
-    if lock.writer is not None:
+    if lock.writer is not None or lock.table_records:
         return WRITER_VERSION
     marked = any(s.stale_reasons for s in lock.stages.values())
     return STALE_MARK_VERSION if marked else SCHEMA_VERSION
@@ -194,6 +210,8 @@ def required_schema(lock: Lock) -> int:
 def encode_lock(lock: Lock) -> bytes:
     """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
     schema = required_schema(lock)
+    if not lock.table_records and not isinstance(lock.tables, msgspec.UnsetType):
+        lock = msgspec.structs.replace(lock, tables=msgspec.UNSET)  # none: never encoded
     if lock.schema != schema:
         lock = msgspec.structs.replace(lock, schema=schema)
     return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
@@ -261,6 +279,15 @@ def _validate(lock: Lock, source: str) -> None:
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")
+        if not isinstance(lock.tables, msgspec.UnsetType):
+            if lock.schema < WRITER_VERSION:
+                raise ManifestError(
+                    f"table summaries need schema version {WRITER_VERSION}, not {lock.schema}"
+                )
+            for path in lock.tables:
+                check_relpath(path, what="table path")
+                if not any(is_within(path, a) for a in lock.artifacts):
+                    raise ManifestError(f"table {path!r} lies in no artifact")
         for name, stage in lock.stages.items():
             for path in [*stage.deps, *stage.outs]:
                 check_relpath(path, what="stage path")

@@ -36,6 +36,90 @@ class MetricDelta:
 
 
 @dataclass
+class ColumnDelta:
+    """A column of a reproduced table whose values differ from the recorded ones."""
+
+    name: str
+    differing: int  # rows whose value differs (null against a value counts)
+    max_abs: float | None  # largest absolute difference (numeric columns)
+    tolerance: float | None
+
+    @property
+    def within(self) -> bool:
+        return (
+            self.max_abs is not None
+            and self.tolerance is not None
+            and self.max_abs <= self.tolerance
+        )
+
+    def explain(self) -> str:
+        size = f", max |delta| {self.max_abs:.6g}" if self.max_abs is not None else ""
+        tol = f", tolerance {self.tolerance:g}" if self.tolerance is not None else ""
+        return f"{self.name}: {self.differing} value(s) differ{size}{tol}"
+
+
+@dataclass
+class TableComparison:
+    """How a reproduced table differs from the recorded one (both compared row by row)."""
+
+    rows: list[int] = field(default_factory=list)  # [recorded, reproduced]
+    columns_added: list[str] = field(default_factory=list)
+    columns_removed: list[str] = field(default_factory=list)
+    retyped: list[str] = field(default_factory=list)
+    columns: list[ColumnDelta] = field(default_factory=list)
+    error: str = ""  # the comparison itself failed (an unreadable table)
+
+    @property
+    def same_shape(self) -> bool:
+        return (
+            not self.error
+            and not (self.columns_added or self.columns_removed or self.retyped)
+            and len(self.rows) == 2
+            and self.rows[0] == self.rows[1]
+        )
+
+    @property
+    def within(self) -> bool:
+        return self.same_shape and all(c.within for c in self.columns)
+
+    def explain(self) -> str:
+        if self.error:
+            return f"table not comparable: {self.error}"
+        parts = []
+        if self.columns_added:
+            parts.append(f"columns added: {', '.join(self.columns_added)}")
+        if self.columns_removed:
+            parts.append(f"columns removed: {', '.join(self.columns_removed)}")
+        if self.retyped:
+            parts.append(f"columns retyped: {', '.join(self.retyped)}")
+        if len(self.rows) == 2 and self.rows[0] != self.rows[1]:
+            parts.append(f"rows {self.rows[0]} -> {self.rows[1]}")
+        parts += [c.explain() for c in self.columns]
+        if not parts:
+            parts.append("same values, different bytes (encoding or order of metadata)")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "columns_added": self.columns_added,
+            "columns_removed": self.columns_removed,
+            "retyped": self.retyped,
+            "error": self.error or None,
+            "columns": [
+                {
+                    "name": c.name,
+                    "differing": c.differing,
+                    "max_abs": c.max_abs,
+                    "tolerance": c.tolerance,
+                    "within": c.within,
+                }
+                for c in self.columns
+            ],
+        }
+
+
+@dataclass
 class OutputVerdict:
     stage: str
     path: str
@@ -45,6 +129,7 @@ class OutputVerdict:
     recorded_size: int | None = None
     reproduced_size: int | None = None
     metrics: list[MetricDelta] = field(default_factory=list)
+    table: TableComparison | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,6 +151,8 @@ class OutputVerdict:
                 delta = f" ({m.delta:+.6g})" if m.delta is not None else ""
                 tol = f", tolerance {m.tolerance:g}" if m.tolerance is not None else ""
                 parts.append(f"{m.name}: {m.recorded} -> {m.reproduced}{delta}{tol}")
+        if self.table is not None:
+            parts.append(f"table: {self.table.explain()}")
         return "; ".join(parts) or self.verdict
 
 
@@ -132,6 +219,7 @@ class ReproduceReport:
                             "recorded_size": o.recorded_size,
                             "reproduced_size": o.reproduced_size,
                             "detail": o.explain(),
+                            "table": None if o.table is None else o.table.to_dict(),
                             "metrics": [
                                 {
                                     "name": m.name,

@@ -118,5 +118,6 @@ def test_snapshot_json_and_log_and_show(project: Path, mlv: MlvRunner) -> None:
     assert shown["lock"]["artifacts"]["data/d.csv"]["id"] == doc["artifacts"][0]["id"]
     assert shown["lock"]["schema"] == 3
     assert shown["lock"]["mlv"]["version"] == mlv_package.__version__
+    assert shown["lock"]["tables"]["data/d.csv"]["file"] == doc["artifacts"][0]["id"]
     human = mlv("show", "HEAD")
     assert "data/d.csv" in human.out and "environment:" in human.out

@@ -106,7 +106,8 @@ def render(report: ReproduceReport) -> None:
     "tolerances",
     multiple=True,
     metavar="METRIC=ABS",
-    help="Accept a metric (name or file:name) that moved by at most ABS.",
+    help="Accept a metric (name or file:name), or a table's numeric column (PATH:COLUMN), "
+    "that moved by at most ABS.",
 )
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
 @click.option(
