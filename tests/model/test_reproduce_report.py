@@ -108,6 +108,7 @@ def test_the_json_report_is_the_documented_shape() -> None:
                         "reproduced_size": 5,
                         "detail": "identical",
                         "metrics": [],
+                        "table": None,
                     }
                 ],
             },
@@ -139,6 +140,7 @@ def test_the_json_report_is_the_documented_shape() -> None:
                                 "tolerance": 0.05,
                             }
                         ],
+                        "table": None,
                     }
                 ],
             },
