@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -111,3 +112,24 @@ def test_snapshot_of_missing_tracked_path(project: Path, mlv: MlvRunner) -> None
     result = mlv("snapshot")
     assert result.code == 2 and "does not exist" in result.err and "mlv untrack" in result.err
     assert not (project / "mlv.lock").exists()
+
+
+def test_a_second_snapshot_reports_what_did_not_change(project: Path, mlv: MlvRunner) -> None:
+    write(project / "a.csv", "x\n1\n")
+    write(project / "b.csv", "y\n2\n")
+    assert mlv("track", "a.csv", "b.csv").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    write(project / "b.csv", "y\n3\n")
+    doc = json.loads(mlv("snapshot", "-m", "two", "--json").out)
+    changes = {a["path"]: a["change"] for a in doc["artifacts"]}
+    assert changes == {"a.csv": "unchanged", "b.csv": "modified"}
+
+
+def test_an_executable_file_artifact_comes_back_executable(project: Path, mlv: MlvRunner) -> None:
+    write(project / "tools/run.sh", "#!/bin/sh\necho hi\n", mode=0o755)
+    assert mlv("track", "tools/run.sh").code == 0
+    assert mlv("snapshot", "-m", "tool").code == 0
+    assert json.loads((project / "mlv.lock").read_text())["artifacts"]["tools/run.sh"]["executable"]
+    (project / "tools/run.sh").unlink()
+    assert mlv("checkout").code == 0
+    assert os.access(project / "tools/run.sh", os.X_OK)

@@ -172,3 +172,10 @@ def test_read_bytes_refuses_a_huge_object_unread(tmp_path: Path) -> None:
     with pytest.raises(ObjectTooLarge) as info:
         store.read_bytes(forged)
     assert info.value.exit_code == 2 and info.value.hint
+
+
+def test_add_bytes_stores_read_only_too(tmp_path: Path) -> None:
+    store = ObjectStore(tmp_path / "cache")
+    oid = store.add_bytes(b'{"format":1,"entries":[]}')
+    mode = stat.S_IMODE(store.path_of(oid).stat().st_mode)
+    assert mode == 0o444, oct(mode)
