@@ -25,6 +25,7 @@ from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.run import execute
 from mlv.core.sharing import shares_store
+from mlv.core.tables.judge import judge_directory, judge_table
 from mlv.core.workspace import Scanner
 from mlv.errors import UsageError
 from mlv.model.manifest import Lock, StageRecord
@@ -145,26 +146,6 @@ def _metric_deltas(
     return deltas
 
 
-def _judge_table(
-    project: Project,
-    verdict: OutputVerdict,
-    reproduced: Path,
-    tolerances: dict[str, float],
-    tolerable: bool,
-) -> None:
-    """Say how a reproduced table differs, when the recorded version is in the store; within
-    its columns' tolerances it is accepted (unless the record is a kept hand edit)."""
-    if not project.store.exists(verdict.recorded):
-        return
-    from mlv.core.tables.exact import compare_tables
-
-    reader = table_format(verdict.path) or ""
-    recorded = project.store.path_of(verdict.recorded)
-    verdict.table = compare_tables(project, verdict.path, recorded, reproduced, reader, tolerances)
-    if tolerable and verdict.table.within:
-        verdict.verdict = WITHIN_TOLERANCE
-
-
 def _judge_outputs(
     project: Project,
     lock: Lock,
@@ -197,8 +178,11 @@ def _judge_outputs(
             recorded_size,
             scan.size,
         )
-        if verdict.verdict == DIFFERS and table_format(path) and scan.type == "file":
-            _judge_table(project, verdict, scanner.root / path, tolerances, recorded_id == run_id)
+        tolerable = recorded_id == run_id
+        if verdict.verdict == DIFFERS and scan.type == "dir":
+            judge_directory(project, verdict, scan, tolerances, tolerable)
+        elif verdict.verdict == DIFFERS and table_format(path):
+            judge_table(project, verdict, scanner.root / path, tolerances, tolerable)
         if verdict.verdict == DIFFERS and path in metrics_files and recorded_id == run_id:
             try:
                 current_metrics.update(metric_values(scanner.root, (path,)))

@@ -120,6 +120,59 @@ class TableComparison:
 
 
 @dataclass
+class FileTable:
+    """A table inside an output directory, compared with its recorded version."""
+
+    path: str  # relative to the repository root, as tolerances name it
+    table: TableComparison
+
+
+def _some(paths: list[str], shown: int = 5) -> str:
+    more = f" (+{len(paths) - shown} more)" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
+@dataclass
+class DirComparison:
+    """How a reproduced output directory differs from the recorded one, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # differing files not compared as tables
+    tables: list[FileTable] = field(default_factory=list)
+
+    @property
+    def within(self) -> bool:
+        """Every differing file is a table within its tolerances (and something differs)."""
+        return (
+            bool(self.tables)
+            and not (self.added or self.removed or self.changed)
+            and all(t.table.within for t in self.tables)
+        )
+
+    def explain(self) -> str:
+        parts = []
+        if self.added:
+            parts.append(f"files added: {_some(self.added)}")
+        if self.removed:
+            parts.append(f"files removed: {_some(self.removed)}")
+        if self.changed:
+            parts.append(f"files changed: {_some(self.changed)}")
+        parts += [f"{t.path}: {t.table.explain()}" for t in self.tables]
+        return "; ".join(parts) or "same files; modes or empty directories differ"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "tables": [
+                {"path": t.path, "within": t.table.within, **t.table.to_dict()} for t in self.tables
+            ],
+        }
+
+
+@dataclass
 class OutputVerdict:
     stage: str
     path: str
@@ -130,6 +183,7 @@ class OutputVerdict:
     reproduced_size: int | None = None
     metrics: list[MetricDelta] = field(default_factory=list)
     table: TableComparison | None = None
+    files: DirComparison | None = None  # a directory output: its differing files
 
     @property
     def ok(self) -> bool:
@@ -153,6 +207,8 @@ class OutputVerdict:
                 parts.append(f"{m.name}: {m.recorded} -> {m.reproduced}{delta}{tol}")
         if self.table is not None:
             parts.append(f"table: {self.table.explain()}")
+        if self.files is not None:
+            parts.append(self.files.explain())
         return "; ".join(parts) or self.verdict
 
 
@@ -220,6 +276,7 @@ class ReproduceReport:
                             "reproduced_size": o.reproduced_size,
                             "detail": o.explain(),
                             "table": None if o.table is None else o.table.to_dict(),
+                            "files": None if o.files is None else o.files.to_dict(),
                             "metrics": [
                                 {
                                     "name": m.name,

@@ -10,10 +10,14 @@ from mlv.model.reproduce import (
     IDENTICAL,
     MISSING,
     WITHIN_TOLERANCE,
+    ColumnDelta,
+    DirComparison,
+    FileTable,
     MetricDelta,
     OutputVerdict,
     ReproduceReport,
     StageVerdict,
+    TableComparison,
 )
 
 A = ObjectId("xxh128", "a" * 32)
@@ -109,6 +113,7 @@ def test_the_json_report_is_the_documented_shape() -> None:
                         "detail": "identical",
                         "metrics": [],
                         "table": None,
+                        "files": None,
                     }
                 ],
             },
@@ -141,6 +146,7 @@ def test_the_json_report_is_the_documented_shape() -> None:
                             }
                         ],
                         "table": None,
+                        "files": None,
                     }
                 ],
             },
@@ -163,3 +169,23 @@ def test_nothing_run_is_not_reproduced() -> None:
     good = StageVerdict("s", "true", True, exit_code=0)
     assert ReproduceReport("HEAD", "c0ffee", {}, [good]).reproduced
     assert ReproduceReport("HEAD", "c0ffee", {}, [good]).first_divergence is None
+
+
+def test_a_directory_is_within_only_when_every_differing_file_is_a_table_within() -> None:
+    def table(max_abs: float, tolerance: float | None) -> TableComparison:
+        return TableComparison([4, 4], columns=[ColumnDelta("x", 2, max_abs, tolerance)])
+
+    within = FileTable("d/a.parquet", table(0.001, 0.01))
+    outside = FileTable("d/b.csv", table(0.1, 0.01))
+    assert DirComparison(tables=[within]).within
+    assert not DirComparison(tables=[within, outside]).within
+    assert not DirComparison(removed=["d/c.csv"], tables=[within]).within
+    assert not DirComparison(added=["d/c.csv"], tables=[within]).within
+    assert not DirComparison(changed=["d/run.sh"], tables=[within]).within
+    # Nothing but a mode or an empty directory differs: not a table difference, not excused.
+    empty = DirComparison()
+    assert not empty.within
+    assert empty.explain() == "same files; modes or empty directories differ"
+    many = DirComparison(removed=[f"d/{i}.csv" for i in range(7)])
+    assert many.explain() == "files removed: d/0.csv, d/1.csv, d/2.csv, d/3.csv, d/4.csv (+2 more)"
+    assert many.to_dict()["removed"] == [f"d/{i}.csv" for i in range(7)]
