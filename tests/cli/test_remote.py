@@ -86,16 +86,22 @@ def test_fetch_only_what_a_revision_needs(
     assert old_model["id"] not in have  # HEAD~1's model was not needed
 
 
-def test_corrupt_object_on_remote_is_refused(
-    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    remote = tmp_path / "r"
+def push_with_a_tampered_model(project: Path, mlv: MlvRunner, remote: Path) -> str:
+    """Push to a directory remote, then damage the model's copy there; its id."""
     snapshot_with_remote(project, mlv, str(remote))
-    mlv("push")
+    assert mlv("push").code == 0
     model_id = str(hash_file(project / "models/m.pkl"))
     bad = remote_objects(remote)[model_id]
     bad.chmod(0o644)
     bad.write_bytes(b"tampered")
+    return model_id
+
+
+def test_corrupt_object_on_remote_is_refused(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "r"
+    model_id = push_with_a_tampered_model(project, mlv, remote)
     other = clone(project, tmp_path / "c", monkeypatch)
     result = mlv("pull")
     assert result.code == 1
@@ -108,12 +114,7 @@ def test_fetch_counts_a_corrupt_download_once_and_nothing_as_already_there(
     project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     remote = tmp_path / "r"
-    snapshot_with_remote(project, mlv, str(remote))
-    mlv("push")
-    model_id = str(hash_file(project / "models/m.pkl"))
-    bad = remote_objects(remote)[model_id]
-    bad.chmod(0o644)
-    bad.write_bytes(b"tampered")
+    model_id = push_with_a_tampered_model(project, mlv, remote)
     clone(project, tmp_path / "c", monkeypatch)
     fetched = json.loads(mlv("fetch", "--json").out)
     assert fetched["corrupt"] == [model_id]  # tried once, not again in the second round
