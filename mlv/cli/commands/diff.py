@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mlv.cli.output import human_size, json_option_help, out, print_json, warn
 from mlv.core.diff import DiffOptions, check_failures
@@ -140,7 +142,7 @@ def render(report: DiffReport, files: bool) -> None:
         for column in ("path", "change", "size", "files"):
             table.add_column(column)
         for a in report.artifacts:
-            table.add_row(*_artifact_row(a))
+            table.add_row(*map(Text, _artifact_row(a)))  # paths are data, not markup
         console.print(table)
         if files:
             for a in report.artifacts:
@@ -156,12 +158,12 @@ def render(report: DiffReport, files: bool) -> None:
         for v in values:
             rel = f"{v.relative:+.2%}" if v.relative is not None else ""
             delta = f"{v.delta:+.6g}" if v.delta is not None else ""
-            table.add_row(v.stage, v.name, _fmt(v.old), _fmt(v.new), delta, rel)
+            table.add_row(*map(Text, (v.stage, v.name, _fmt(v.old), _fmt(v.new), delta, rel)))
         console.print(table)
     for t in report.tables:
         _render_table(t)
     for failure in report.check_failures:
-        console.print(f"[red]check failed[/red]: {failure}")
+        console.print(f"[red]check failed[/red]: {escape(failure)}")  # names come from the data
 
 
 def _render_table(t: TableDiff) -> None:
@@ -189,10 +191,10 @@ def _render_table(t: TableDiff) -> None:
             stats = "; ".join(f"{k} {_change(*v)}" for k, v in c.stats.items())
             style = _DRIFT[c.drift]
             table.add_row(
-                c.name,
+                Text(c.name),  # names and values come from the data: never read as markup
                 c.change,
-                kind,
-                stats,
+                Text(kind),
+                Text(stats),
                 "" if c.psi is None else f"{c.psi:.3f}",
                 f"[{style}]{c.drift}[/{style}]" if c.psi is not None else "",
                 "" if c.ks is None else f"{c.ks:.3f}",
