@@ -8,6 +8,7 @@ from typing import Any
 
 from mlv.core.tables.drift import column_psi, ks_statistic
 from mlv.core.tables.readers import Opaque, open_reader, reading
+from mlv.core.tables.summarise import as_floats, temporal_ints
 from mlv.model.diff import ColumnDiff, TableDiff
 from mlv.model.summary import ColumnSummary, TableSummary
 from mlv.model.table_config import TableConfig
@@ -85,8 +86,8 @@ def _numeric_values(path: Path, reader: str, names: set[str]) -> dict[str, Any] 
             for name in names:
                 array = batch.column(name)
                 if pa.types.is_temporal(array.type):
-                    array = array.cast(pa.int64())
-                values = pc.drop_null(array).cast(pa.float64()).to_numpy(zero_copy_only=False)
+                    array = temporal_ints(array)
+                values = as_floats(pc.drop_null(array))
                 parts[name].append(values[np.isfinite(values)])
     return {n: np.concatenate(p) if p else np.empty(0) for n, p in parts.items()}
 

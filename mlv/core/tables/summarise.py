@@ -41,6 +41,26 @@ MAX_TEXT = 200  # characters of a value kept in a summary
 MAX_THREADS = 4
 
 
+def temporal_ints(array: Any) -> Any:
+    """Dates, times and timestamps as the int64 counts of their unit (32-bit ones, such as
+    ``date32``, which CSV dates read as, cast to int64 only through int32)."""
+    import pyarrow as pa
+
+    width = pa.int32() if array.type.bit_width == 32 else pa.int64()
+    return array.cast(width).cast(pa.int64())
+
+
+def as_floats(array: Any) -> Any:
+    """A numeric column as a float64 NumPy array. Unsafe on purpose: int64 ids and nanosecond
+    timestamps beyond 2**53 round to the nearest double, which is all statistics need."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    floats = pc.cast(array, pa.float64(), safe=False)
+    return np.asarray(floats.to_numpy(zero_copy_only=False))
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bytes):
         value = value.hex()
@@ -174,7 +194,6 @@ class _Numeric:
 
     def add(self, array: Any) -> None:
         import numpy as np
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         array = pc.drop_null(array)
@@ -186,7 +205,7 @@ class _Numeric:
                 self.discrete.add(array)
                 if self.discrete.merge() > DISCRETE_VALUES or not self.discrete.exact:
                     self.discrete = None
-        values = np.asarray(array.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        values = as_floats(array)
         finite = values[np.isfinite(values)]
         self.nonfinite += len(values) - len(finite)
         n = len(finite)
@@ -260,7 +279,7 @@ class _Column:
             array = array.dictionary_decode()
         if self.numeric is not None:
             if self.kind == "temporal":
-                array = array.cast(pa.int64())
+                array = temporal_ints(array)
             self.numeric.add(array)
         elif self.counter is not None:
             self.counter.add(array)

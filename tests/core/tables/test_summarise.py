@@ -162,3 +162,21 @@ def test_the_same_file_always_gives_the_same_summary(tmp_path: Path) -> None:
     assert all(
         summarise(tmp_path / "t.parquet", FILE_ID, "parquet").encode() == first for _ in range(3)
     )
+
+
+def test_dates_timestamps_and_big_ids_are_numbers_not_opaque(tmp_path: Path) -> None:
+    """CSV dates read as date32, pandas writes nanosecond timestamps, ids pass 2**53: all common,
+    none castable to float64 'safely', each once made the whole table opaque."""
+    (tmp_path / "d.csv").write_text("day,id\n2026-01-01,9007199254740993\n2026-01-03,1\n")
+    stamps = pa.array(pd.to_datetime(["2026-01-01", "2026-01-02"]), pa.timestamp("ns"))
+    pq.write_table(pa.table({"t": stamps, "n": [1, 2]}), tmp_path / "ts.parquet")
+    for name, reader, column, low, high in (
+        ("d.csv", "csv", "day", 20454.0, 20456.0),  # days since 1970
+        ("d.csv", "csv", "id", 1.0, 9007199254740992.0),
+        ("ts.parquet", "parquet", "t", 1.7672256e18, 1.767312e18),  # nanoseconds
+    ):
+        summary = summarise(tmp_path / name, FILE_ID, reader)
+        assert not summary.opaque, summary
+        stats = next(c for c in summary.columns if c.name == column).numeric
+        assert stats is not None
+        assert stats.min == pytest.approx(low) and stats.max == pytest.approx(high)
