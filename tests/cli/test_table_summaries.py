@@ -156,3 +156,18 @@ def test_gc_keeps_the_summaries_kept_revisions_name(project: Path, mlv: MlvRunne
     # A missing summary is a missing object to verify.
     store.path_of(ObjectId.parse(first)).unlink()
     assert mlv("verify").code == 1
+
+
+def test_the_same_bytes_as_csv_and_tsv_are_two_tables(project: Path, mlv: MlvRunner) -> None:
+    """A summary belongs to the bytes *and* the reader: one file's summary never stands in for
+    the other's, in the same snapshot or the next."""
+    write(project / "data/t.csv", "a,b\n1,2\n3,4\n")
+    write(project / "data/t.tsv", "a,b\n1,2\n3,4\n")  # one column, 'a,b', as TSV
+    write(project / "data/other.txt", "one\n")
+    assert mlv("track", "data").code == 0
+    for message, other in (("one", "one\n"), ("two", "two\n")):
+        write(project / "data/other.txt", other)
+        assert mlv("snapshot", "-m", message).code == 0
+        csv, tsv = summary(project, "data/t.csv"), summary(project, "data/t.tsv")
+        assert (csv.reader, [c.name for c in csv.columns]) == ("csv", ["a", "b"])
+        assert (tsv.reader, [c.name for c in tsv.columns]) == ("tsv", ["a,b"])

@@ -27,18 +27,21 @@ from mlv.storage.store import ObjectStore
 
 INDEX_DIR = "tables"
 # Bumped when the summariser changes what it computes, so old index entries are not reused.
-SUMMARISER_VERSION = f"{SUMMARY_FORMAT}.1"
+SUMMARISER_VERSION = f"{SUMMARY_FORMAT}.2"
 
 
-def _index_path(store: ObjectStore, file_id: ObjectId) -> Path:
+def _index_path(store: ObjectStore, file_id: ObjectId, reader: str) -> Path:
+    # Keyed by the reader too: the same bytes named .csv and .tsv are two different tables.
     digest = file_id.digest
-    return store.root / INDEX_DIR / SUMMARISER_VERSION / file_id.algorithm / digest[:2] / digest[2:]
+    version = store.root / INDEX_DIR / SUMMARISER_VERSION
+    return version / reader / file_id.algorithm / digest[:2] / digest[2:]
 
 
-def indexed(store: ObjectStore, file_id: ObjectId) -> ObjectId | None:
-    """The summary id the index holds for ``file_id``, if its object is in the store."""
+def indexed(store: ObjectStore, file_id: ObjectId, reader: str) -> ObjectId | None:
+    """The summary id the index holds for ``file_id`` read by ``reader``, if its object is in
+    the store."""
     try:
-        text = _index_path(store, file_id).read_text(encoding="ascii").strip()
+        text = _index_path(store, file_id, reader).read_text(encoding="ascii").strip()
         summary_id = ObjectId.parse(text)
     except (OSError, UnicodeDecodeError, MlvError):
         return None
@@ -48,7 +51,7 @@ def indexed(store: ObjectStore, file_id: ObjectId) -> ObjectId | None:
 def store_summary(store: ObjectStore, summary: TableSummary) -> ObjectId:
     """Put a summary into the store and the index; its id."""
     summary_id = store.add_bytes(summary.encode())
-    path = _index_path(store, summary.file)
+    path = _index_path(store, summary.file, summary.reader)
     path.parent.mkdir(parents=True, exist_ok=True)
     # A cache entry: no fsync (a damaged entry is recomputed), but never a partial one.
     write_bytes_atomic(path, str(summary_id).encode(), durable=False, tmp_dir=store.root / "tmp")
@@ -64,7 +67,7 @@ def load_summary(store: ObjectStore, summary_id: ObjectId) -> TableSummary:
 
 def summary_of(store: ObjectStore, path: Path, file_id: ObjectId, reader: str) -> ObjectId:
     """The id of the summary of ``file_id`` (whose bytes are at ``path``): indexed or computed."""
-    found = indexed(store, file_id)
+    found = indexed(store, file_id, reader)
     if found is not None:
         return found
     return store_summary(store, summarise(path, file_id, reader))
@@ -100,19 +103,20 @@ def table_records(
     config = project.declarations.tables
     if not config.summaries or not files:
         return {}
-    known = {r.file: r.summary for r in previous.values()}
+    known = {(r.file, table_format(p)): r.summary for p, r in previous.items()}
     records: dict[str, TableRecord] = {}
     todo: list[tuple[str, ObjectId, str]] = []
     for path, (file_id, size) in sorted(files.items()):
         if not config.wants(path, size):
             continue
-        summary_id = known.get(file_id)
+        reader = table_format(path) or ""
+        summary_id = known.get((file_id, reader))
         if summary_id is None or not project.store.exists(summary_id):
-            summary_id = indexed(project.store, file_id)
+            summary_id = indexed(project.store, file_id, reader)
         if summary_id is not None:
             records[path] = TableRecord(file_id, summary_id)
         elif project.store.exists(file_id):
-            todo.append((path, file_id, table_format(path) or ""))
+            todo.append((path, file_id, reader))
     if todo:
         progress.start("summarising tables", len(todo))
 
