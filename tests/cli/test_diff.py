@@ -296,3 +296,27 @@ def test_other_formats_diff_and_join_by_key(project: Path, mlv: MlvRunner, suffi
     table = diff_json(mlv, "HEAD", "--key", "id")["tables"][0]
     assert table["new_rows"] == 300 and columns(table)["city"]["stats"]["distinct"] == [3, 4]
     assert table["rows"]["changed"] == 1 and table["rows"]["changed_columns"] == {"city": 1}
+
+
+def test_key_diff_of_an_arrow_stream_is_a_note_not_a_crash(project: Path, mlv: MlvRunner) -> None:
+    """An Arrow IPC *stream* (not the file format) is summarised fine but cannot be joined by
+    the row engine: the diff says so and goes on."""
+    import pyarrow as pa
+
+    def save(df: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        with (
+            pa.OSFile(str(project / "s.arrow"), "wb") as sink,
+            pa.ipc.new_stream(sink, table.schema) as writer,
+        ):
+            writer.write_table(table)
+
+    df = features(1, n=200)
+    save(df)
+    assert mlv("track", "s.arrow").code == 0
+    snapshot(mlv, "v1")
+    df.loc[df["id"] == 5, "city"] = "paris"
+    save(df)
+    table = diff_json(mlv, "HEAD", "--key", "id")["tables"][0]
+    assert table["rows"] is None and table["note"].startswith("row diff failed")
+    assert table["new_rows"] == 200  # the summary side still works

@@ -28,6 +28,7 @@ def compare_tables(
 ) -> TableComparison:
     """How the reproduced table differs from the recorded one, column by column."""
     import duckdb
+    import pyarrow as pa
 
     result = TableComparison()
     try:
@@ -54,7 +55,7 @@ def compare_tables(
                 numeric = a_types[c].startswith(_NUMERIC) and b_types[c].startswith(_NUMERIC)
                 parts.append(f"max(abs(a.{q}::DOUBLE - b.{q}::DOUBLE))" if numeric else "NULL")
             values = con.execute(f"SELECT {', '.join(parts)} FROM a POSITIONAL JOIN b").fetchone()
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:  # Arrow: an IPC stream, a damaged file
         result.error = " ".join(str(exc).split())[:200]
         return result
     for i, c in enumerate(common):

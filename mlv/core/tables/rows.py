@@ -85,11 +85,12 @@ def key_diff(
         table.note = "row diff needs both versions locally: `mlv fetch REV` brings them"
         return
     import duckdb
+    import pyarrow as pa
 
     reader = table_format(table.path) or ""
     try:
         table.rows = rows_by_key(project.tmp_dir, a_path, b_path, reader, key, table.path)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:  # Arrow: an IPC stream, a damaged file
         table.note = "row diff failed: " + " ".join(str(exc).split())[:200]
 
 
