@@ -7,6 +7,7 @@ table its suffix says is an ``Opaque`` error with a one-line reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,18 @@ _SNIFF = 8192
 
 class Opaque(Exception):
     """The file is not the table its name says; the message is the one-line reason."""
+
+
+class LateText(Opaque):
+    """A CSV column typed from the first block holds text further down: read it again as text."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+
+
+# "In CSV column #3: CSV conversion error to int64: invalid value 'x'" (pyarrow's wording)
+_LATE_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -92,7 +105,8 @@ def _arrow(path: Path) -> TableReader:
     return TableReader(reader.schema, batches)
 
 
-def _csv(path: Path, delimiter: str) -> TableReader:
+def _csv(path: Path, delimiter: str, as_text: frozenset[str]) -> TableReader:
+    import pyarrow as pa
     import pyarrow.csv as csv
 
     _sniff_text(path, delimiter)
@@ -101,11 +115,27 @@ def _csv(path: Path, delimiter: str) -> TableReader:
         read_options=csv.ReadOptions(block_size=BLOCK_SIZE),
         parse_options=csv.ParseOptions(delimiter=delimiter),
         # An empty field is a missing value, as pandas and most writers mean it.
-        convert_options=csv.ConvertOptions(strings_can_be_null=True),
+        convert_options=csv.ConvertOptions(
+            strings_can_be_null=True, column_types={name: pa.string() for name in as_text}
+        ),
     )
     _check_width(reader.schema)
     _check_text(reader.schema)
-    return TableReader(reader.schema, iter(reader))
+    return TableReader(reader.schema, _late_text(reader))
+
+
+def _late_text(reader: Any) -> Iterator[Any]:
+    """The batches; a column whose type, guessed from the first block, fails further down (an
+    int column with a word in row 10^6, an empty column filled late) is named for a re-read."""
+    import pyarrow as pa
+
+    try:
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        found = _LATE_CONVERSION.search(str(exc))
+        if found is None or int(found.group(1)) >= len(reader.schema):
+            raise
+        raise LateText(reader.schema.field(int(found.group(1))).name, _one_line(exc)) from None
 
 
 def _check_text(schema: Any) -> None:
@@ -127,16 +157,17 @@ def _jsonl(path: Path) -> TableReader:
     return TableReader(reader.schema, iter(reader))
 
 
-def open_reader(path: Path, reader: str) -> TableReader:
-    """Open ``path`` with the named reader (``csv``, ``tsv``, ``parquet``, ``arrow``, ``jsonl``)."""
+def open_reader(path: Path, reader: str, as_text: frozenset[str] = frozenset()) -> TableReader:
+    """Open ``path`` with the named reader (``csv``, ``tsv``, ``parquet``, ``arrow``, ``jsonl``);
+    CSV columns in ``as_text`` are read as text whatever they look like."""
     if reader == "parquet":
         return _parquet(path)
     if reader == "arrow":
         return _arrow(path)
     if reader == "csv":
-        return _csv(path, ",")
+        return _csv(path, ",", as_text)
     if reader == "tsv":
-        return _csv(path, "\t")
+        return _csv(path, "\t", as_text)
     if reader == "jsonl":
         return _jsonl(path)
     raise Opaque(f"no reader for {reader!r}")

@@ -39,6 +39,9 @@ TOP_VALUES = 20
 DISCRETE_VALUES = 64
 MAX_TEXT = 200  # characters of a value kept in a summary
 MAX_THREADS = 4
+# CSV columns re-read as text when a later block contradicts the type the first one implied:
+# each costs a re-read from the start, so a file that keeps contradicting itself goes opaque.
+MAX_LATE_TEXT = 8
 
 
 def temporal_ints(array: Any) -> Any:
@@ -325,10 +328,17 @@ def summarise_reader(table: TableReader, file_id: ObjectId, reader: str) -> Tabl
 def summarise(path: Path, file_id: ObjectId, reader: str) -> TableSummary:
     """The summary of the file at ``path`` (whose content is ``file_id``) read as ``reader``;
     an opaque summary with the reason when it is not such a table."""
-    from mlv.core.tables.readers import Opaque
+    from mlv.core.tables.readers import LateText, Opaque
 
+    as_text: frozenset[str] = frozenset()
     try:
-        with reading(f"not a readable {reader} file"):
-            return summarise_reader(open_reader(path, reader), file_id, reader)
+        while True:
+            try:
+                with reading(f"not a readable {reader} file"):
+                    return summarise_reader(open_reader(path, reader, as_text), file_id, reader)
+            except LateText as late:
+                if late.column in as_text or len(as_text) >= MAX_LATE_TEXT:
+                    raise Opaque(f"not a readable {reader} file: {late}") from None
+                as_text |= {late.column}  # read again from the start, that column as text
     except Opaque as exc:
         return TableSummary(file=file_id, reader=reader, status="opaque", reason=str(exc))

@@ -180,3 +180,36 @@ def test_dates_timestamps_and_big_ids_are_numbers_not_opaque(tmp_path: Path) -> 
         stats = next(c for c in summary.columns if c.name == column).numeric
         assert stats is not None
         assert stats.min == pytest.approx(low) and stats.max == pytest.approx(high)
+
+
+def test_a_csv_column_that_turns_to_text_after_the_first_block_is_text_not_opaque(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrow guesses CSV types from the first block: a word far down an int column (or a value
+    in a column empty so far) used to make the whole table opaque."""
+    import mlv.core.tables.readers as readers
+
+    monkeypatch.setattr(readers, "BLOCK_SIZE", 1 << 12)  # the first block: about 400 rows
+    lines = ["code,sparse,label"] + [f"{i},,x" for i in range(5000)] + ["oops,5,y"]
+    (tmp_path / "late.csv").write_text("\n".join(lines) + "\n")
+    summary = summarise(tmp_path / "late.csv", FILE_ID, "csv")
+    assert not summary.opaque, summary.reason
+    assert summary.rows == 5001
+    types = {c.name: c.type for c in summary.columns}
+    assert types["code"] == "string" and types["label"] == "string"
+    code = next(c for c in summary.columns if c.name == "code")
+    assert code.frequencies is not None and code.frequencies.distinct == 5001
+
+
+def test_a_csv_that_keeps_contradicting_itself_is_opaque_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlv.core.tables.readers as readers
+    import mlv.core.tables.summarise as summarise_module
+
+    monkeypatch.setattr(readers, "BLOCK_SIZE", 1 << 12)
+    monkeypatch.setattr(summarise_module, "MAX_LATE_TEXT", 1)
+    lines = ["a,b"] + [f"{i},{i}" for i in range(5000)] + ["x,1", "1,y"]
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    summary = summarise(tmp_path / "bad.csv", FILE_ID, "csv")
+    assert summary.opaque and "CSV conversion error" in (summary.reason or "")
