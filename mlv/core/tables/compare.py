@@ -3,6 +3,7 @@ from their bytes when both are local (the Kolmogorov-Smirnov statistic)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +60,29 @@ def compare(old: TableSummary, new: TableSummary, config: TableConfig, diff: Tab
     diff.opaque = [old.reason or None, new.reason or None]
     if old.opaque or new.opaque:
         return
-    before = {c.name: c for c in old.columns}
-    after = {c.name: c for c in new.columns}
-    for column in old.columns:
-        if column.name not in after:
-            diff.columns.append(ColumnDiff(column.name, "removed", old_type=column.type))
+    before, after = _by_name(old.columns), _by_name(new.columns)
+    for label, column in before.items():
+        if label not in after:
+            diff.columns.append(ColumnDiff(label, "removed", old_type=column.type))
         else:
-            diff.columns.append(_column(column, old.rows, after[column.name], new.rows, config))
-    for column in new.columns:
-        if column.name not in before:
-            diff.columns.append(ColumnDiff(column.name, "added", new_type=column.type))
+            found = _column(column, old.rows, after[label], new.rows, config)
+            found.name = label
+            diff.columns.append(found)
+    for label, column in after.items():
+        if label not in before:
+            diff.columns.append(ColumnDiff(label, "added", new_type=column.type))
+
+
+def _by_name(columns: list[ColumnSummary]) -> dict[str, ColumnSummary]:
+    """Columns by name, in order; a repeated name (CSV allows it) is told apart by its place
+    among its namesakes, `a`, `a (2)`, so the second `a` is never compared with the first."""
+    seen: dict[str, int] = {}
+    found: dict[str, ColumnSummary] = {}
+    for column in columns:
+        seen[column.name] = seen.get(column.name, 0) + 1
+        n = seen[column.name]
+        found[column.name if n == 1 else f"{column.name} ({n})"] = column
+    return found
 
 
 def _numeric_values(path: Path, reader: str, names: set[str]) -> dict[str, Any] | None:
@@ -101,8 +115,17 @@ def add_ks(
     new: tuple[Path, str],
 ) -> str | None:
     """Add the KS statistic of every column numeric in both versions; a note if it cannot."""
-    before = {c.name: c for c in summaries[0].columns if c.numeric is not None}
-    numeric = {c.name for c in summaries[1].columns if c.numeric is not None and c.name in before}
+    # A repeated name cannot be read by name: those columns go without KS.
+    repeated = {
+        name
+        for summary in summaries
+        for name, n in Counter(c.name for c in summary.columns).items()
+        if n > 1
+    }
+    numeric = (
+        {c.name for c in summaries[0].columns if c.numeric is not None}
+        & {c.name for c in summaries[1].columns if c.numeric is not None}
+    ) - repeated
     if not numeric:
         return None
     try:
