@@ -3,13 +3,12 @@ within column tolerances keyed by the file's path (`features/part-0.parquet:scor
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.cli.test_reproduce_tables import output
 from tests.conftest import MlvRunner, git, write
 
 # Writes features/ with a Parquet and a CSV table whose values move with MLV_TEST_NOISE, and a
@@ -49,21 +48,13 @@ def featured(project: Path, mlv: MlvRunner) -> Path:
     return project
 
 
-def output(result_out: str) -> dict[str, Any]:
-    report = json.loads(result_out)
-    found: dict[str, Any] = next(
-        o for s in report["stages"] for o in s["outputs"] if o["path"] == "features"
-    )
-    return found
-
-
 def test_tables_inside_a_directory_are_explained_by_file_and_column(
     featured: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLV_TEST_NOISE", "0.001")
     result = mlv("reproduce", "--json")
     assert result.code == 1, result.out
-    out = output(result.out)
+    out = output(result.out, "features")
     assert out["verdict"] == "differs" and out["table"] is None
     files = out["files"]
     assert files["added"] == files["removed"] == files["changed"] == []
@@ -90,16 +81,16 @@ def test_column_tolerances_accept_the_directory_only_when_every_table_is_within(
             "--tolerance", "features/part-1.csv:weight=0.01")  # fmt: skip
     accepted = mlv("reproduce", "--json", *both)
     assert accepted.code == 0, accepted.out
-    assert output(accepted.out)["verdict"] == "within tolerance"
+    assert output(accepted.out, "features")["verdict"] == "within tolerance"
     # One table within, the other not: the directory differs.
     one = mlv("reproduce", "--json", "--tolerance", "features/part-0.parquet:score=0.01")
-    assert one.code == 1 and output(one.out)["verdict"] == "differs"
+    assert one.code == 1 and output(one.out, "features")["verdict"] == "differs"
     # Tolerance too tight for the CSV's largest difference.
     tight = mlv(
         "reproduce", "--json", "--tolerance", "features/part-0.parquet:score=0.01",
         "--tolerance", "features/part-1.csv:weight=0.002",
     )  # fmt: skip
-    assert tight.code == 1 and output(tight.out)["verdict"] == "differs"
+    assert tight.code == 1 and output(tight.out, "features")["verdict"] == "differs"
     # The same tolerances, from mlv.toml.
     with open(featured / "mlv.toml", "a") as handle:
         handle.write(
@@ -119,7 +110,7 @@ def test_a_differing_file_that_is_no_table_is_never_within_tolerance(
         "--tolerance", "features/part-1.csv:weight=1",
     )  # fmt: skip
     assert result.code == 1
-    out = output(result.out)
+    out = output(result.out, "features")
     assert out["verdict"] == "differs"
     assert out["files"]["changed"] == ["features/notes.txt"]
     assert [t["within"] for t in out["files"]["tables"]] == [True, True]

@@ -42,10 +42,11 @@ def predicted(project: Path, mlv: MlvRunner) -> Path:
     return project
 
 
-def output(result_out: str) -> dict[str, Any]:
+def output(result_out: str, path: str = "predictions.csv") -> dict[str, Any]:
+    """The verdict on output ``path`` in a `mlv reproduce --json` report."""
     report = json.loads(result_out)
     found: dict[str, Any] = next(
-        o for s in report["stages"] for o in s["outputs"] if o["path"] == "predictions.csv"
+        o for s in report["stages"] for o in s["outputs"] if o["path"] == path
     )
     return found
 
