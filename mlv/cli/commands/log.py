@@ -9,6 +9,7 @@ from mlv.cli.output import human_size, json_option_help, out, print_json
 from mlv.core.history import LogEntry
 from mlv.core.history import log as do_log
 from mlv.core.project import open_project
+from mlv.errors import UsageError
 
 
 def entry_json(e: LogEntry) -> dict[str, Any]:
@@ -38,8 +39,50 @@ def entry_json(e: LogEntry) -> dict[str, Any]:
     help="Show at most this many snapshots.",
 )
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
-def log(limit: int | None, as_json: bool) -> int:
-    """List the snapshots in git history (commits that changed mlv.lock), newest first."""
+@click.option("--metrics", "with_metrics", is_flag=True, help="A column per metric (table view).")
+@click.option("--params", "with_params", is_flag=True, help="A column per param (table view).")
+@click.option(
+    "--metric",
+    "metric_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this metric (full name or the key after ':'); repeatable. Implies --metrics.",
+)
+@click.option(
+    "--param",
+    "param_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this param (full name or the key after ':'); repeatable. Implies --params.",
+)
+@click.option("--csv", "as_csv", is_flag=True, help="Print the params/metrics table as CSV.")
+def log(
+    limit: int | None,
+    as_json: bool,
+    with_metrics: bool,
+    with_params: bool,
+    metric_names: tuple[str, ...],
+    param_names: tuple[str, ...],
+    as_csv: bool,
+) -> int:
+    """List the snapshots in git history (commits that changed mlv.lock), newest first.
+
+    With --metrics and/or --params: one row per snapshot, a column per metric and param, a
+    value that changed since the snapshot before marked with '*'.
+    """
+    with_metrics = with_metrics or bool(metric_names)
+    with_params = with_params or bool(param_names)
+    if as_json and as_csv:
+        raise UsageError("--json and --csv cannot be used together", "choose one output format")
+    if with_metrics or with_params or as_csv:
+        from mlv.cli.commands.experiments import show_experiments
+
+        return show_experiments(
+            limit,
+            params=(param_names or None) if with_params else [],
+            metrics=(metric_names or None) if with_metrics else [],
+            fmt="json" if as_json else ("csv" if as_csv else "table"),
+        )
     project = open_project()
     try:
         entries = do_log(project, limit)

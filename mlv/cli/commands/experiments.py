@@ -1,0 +1,92 @@
+"""The experiments table of ``mlv log --metrics --params``: rich table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from mlv.cli.output import out, print_json
+from mlv.core.experiments import experiments
+from mlv.core.project import open_project
+from mlv.model.experiments import ExperimentTable
+
+CELL = 24  # the widest a value or header may get before it is cut with an ellipsis
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _headers(names: list[str]) -> list[str]:
+    """Short headers: the key after the file name (``acc`` for ``metrics.json:acc``) where no
+    other shown column has the same key."""
+    short = [n.rpartition(":")[2] for n in names]
+    return [s if short.count(s) == 1 else n for s, n in zip(short, names, strict=True)]
+
+
+def show_experiments(
+    limit: int | None,
+    params: Sequence[str] | None,
+    metrics: Sequence[str] | None,
+    fmt: str,
+) -> int:
+    """Print the experiments table; ``[]`` leaves params or metrics out, ``None`` means all."""
+    project = open_project()
+    try:
+        table = experiments(project, limit, params, metrics)
+    finally:
+        project.close()
+    if fmt == "json":
+        print_json(table.to_dict())
+    elif fmt == "csv":
+        _csv(table)
+    elif not table.rows:
+        out().print("No snapshots yet. Make one with `mlv snapshot -m MESSAGE`.")
+    else:
+        _rich(table)
+    return 0
+
+
+def _csv(table: ExperimentTable) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["commit", "date", "subject", *table.params, *table.metrics])
+    for r in table.rows:
+        values = [r.params.get(p) for p in table.params] + [r.metrics.get(m) for m in table.metrics]
+        writer.writerow([r.commit, r.date, r.subject, *map(_cell, values)])
+
+
+def _rich(table: ExperimentTable) -> None:
+    view = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
+    view.add_column("commit", no_wrap=True)
+    view.add_column("message", max_width=CELL, overflow="ellipsis", no_wrap=True)
+    columns = [*table.params, *table.metrics]
+    for header in _headers(columns):
+        view.add_column(
+            Text(header), max_width=CELL, overflow="ellipsis", no_wrap=True, justify="right"
+        )
+    for r in table.rows:
+        cells: list[Text] = [Text(r.commit[:7]), Text(r.subject)]
+        for i, column in enumerate(columns):
+            is_param = i < len(table.params)
+            value = (r.params if is_param else r.metrics).get(column)
+            changed = column in (r.changed_params if is_param else r.changed_metrics)
+            text = _cell(value) + ("*" if changed else "")
+            cells.append(Text(text, style="bold yellow" if changed else ""))
+        if r.problem:
+            cells[1] = Text(f"{r.subject} ({r.problem})")
+        view.add_row(*cells)
+    out().print(view)
+    if any(r.changed_params or r.changed_metrics for r in table.rows):
+        out().print("* changed since the snapshot before", markup=False)

@@ -1,0 +1,87 @@
+"""`mlv log --metrics --params`: a row per snapshot, a column per param and metric."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.experiment_runs import SCRIPT, make_runs
+from tests.conftest import MlvRunner
+
+
+@pytest.fixture
+def runs(project: Path, mlv: MlvRunner) -> list[str]:
+    return make_runs(project, mlv, count=3)
+
+
+def log_json(mlv: MlvRunner, *args: str) -> dict[str, Any]:
+    result = mlv("log", "--json", *args)
+    assert result.code == 0, result.err
+    doc: dict[str, Any] = json.loads(result.out)
+    return doc
+
+
+def test_json_has_a_row_per_snapshot_and_marks_changes(runs: list[str], mlv: MlvRunner) -> None:
+    doc = log_json(mlv, "--metrics", "--params")
+    assert doc["params"] == ["params.yaml:lr", "params.yaml:name"]
+    assert doc["metrics"] == ["metrics.json:acc", "metrics.json:loss"]
+    rows = doc["snapshots"]
+    assert [r["subject"] for r in rows] == runs[::-1]
+    assert [r["params"]["params.yaml:lr"] for r in rows] == [0.3, 0.2, 0.1]
+    assert [r["metrics"]["metrics.json:acc"] for r in rows] == [0.8, 0.7, 0.6]
+    assert rows[0]["changed"]["params"] == ["params.yaml:lr", "params.yaml:name"]
+    assert rows[1]["changed"] == {
+        "params": ["params.yaml:lr"],
+        "metrics": ["metrics.json:acc", "metrics.json:loss"],
+    }
+    assert rows[2]["changed"] == {"params": [], "metrics": []}  # the oldest: nothing before it
+
+
+def test_choose_columns_by_short_name(runs: list[str], mlv: MlvRunner) -> None:
+    doc = log_json(mlv, "--metric", "acc")
+    assert (doc["params"], doc["metrics"]) == ([], ["metrics.json:acc"])
+    doc = log_json(mlv, "--param", "params.yaml:lr", "--metrics")
+    assert doc["params"] == ["params.yaml:lr"]
+    assert doc["metrics"] == ["metrics.json:acc", "metrics.json:loss"]
+
+
+def test_unknown_column_is_bad_input(runs: list[str], mlv: MlvRunner) -> None:
+    result = mlv("log", "--metric", "f1")
+    assert result.code == 2
+    assert "no metric named 'f1'" in result.err and "metrics.json:acc" in result.err
+    assert mlv("log", "--json", "--csv").code == 2
+
+
+def test_csv(runs: list[str], mlv: MlvRunner) -> None:
+    result = mlv("log", "--csv", "--metrics", "--params", "-n", "2")
+    assert result.code == 0, result.err
+    rows = list(csv.reader(io.StringIO(result.out)))
+    assert rows[0] == [
+        "commit", "date", "subject", "params.yaml:lr", "params.yaml:name",
+        "metrics.json:acc", "metrics.json:loss",
+    ]  # fmt: skip
+    assert len(rows) == 3
+    assert rows[1][2] == runs[-1] and rows[1][5] == "0.8"
+    assert rows[1][4] == SCRIPT  # CSV is data: written as it is
+
+
+def test_table_fits_80_columns(
+    runs: list[str], mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    from mlv.cli import output
+
+    monkeypatch.setattr(output, "_out", None)
+    result = mlv("log", "--metrics", "--params")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "acc" in lines[0] and "lr" in lines[0]
+    assert "0.8*" in result.out  # the newest acc changed
+    assert "changed since the snapshot before" in lines[-1]
+    print(result.out)
