@@ -189,6 +189,12 @@ class GitRepo:
             commits.append(CommitInfo(sha, author, date, subject))
         return commits
 
+    def commit_info(self, sha: str) -> CommitInfo:
+        """Author, date and subject of one commit."""
+        out = self.run(["log", "-n1", "--format=%H%x00%an%x00%aI%x00%s", sha, "--"]).stdout
+        full, author, date, subject = out.decode(errors="replace").rstrip("\n").split("\x00", 3)
+        return CommitInfo(full, author, date, subject)
+
     # -- index and work tree -------------------------------------------------------------------
 
     def tracked_under(self, path: str) -> list[str]:

@@ -109,7 +109,7 @@ def _values(old: Side, new: Side, what: str, scope: _Scope) -> list[ValueChange]
     return changes
 
 
-def _summary(project: Project, side: Side, path: str) -> TableSummary | None:
+def table_summary(project: Project, side: Side, path: str) -> TableSummary | None:
     """The recorded summary; or, for a revision that recorded none (an older mlv, summaries
     off then) whose table is local, one computed now (and kept in the store's index)."""
     record = side.tables.get(path)
@@ -143,8 +143,8 @@ def _tables(project: Project, old: Side, new: Side, scope: _Scope) -> list[Table
         change = "added" if a_id is None else ("removed" if b_id is None else "modified")
         diff = TableDiff(path, change)
         diffs.append(diff)
-        a = _summary(project, old, path) if a_id else None
-        b = _summary(project, new, path) if b_id else None
+        a = table_summary(project, old, path) if a_id else None
+        b = table_summary(project, new, path) if b_id else None
         if (a_id and a is None) or (b_id and b is None):
             diff.summaries = False
             diff.note = "no summary available (summaries off, or not fetched: `mlv fetch`)"

@@ -16,7 +16,7 @@ def tree_label(node: LineageNode) -> str:
 
 
 def mermaid(lineage: Lineage) -> str:
-    paths, stages, edges = _graph(lineage)
+    paths, stages, edges = graph(lineage)
     ids = _node_ids(paths, stages)
     lines = ["graph LR"]
     for p, n in sorted(paths.items()):
@@ -30,7 +30,7 @@ def mermaid(lineage: Lineage) -> str:
 
 
 def dot(lineage: Lineage) -> str:
-    paths, stages, edges = _graph(lineage)
+    paths, stages, edges = graph(lineage)
     ids = _node_ids(paths, stages)
     lines = ["digraph lineage {", "    rankdir=LR;"]
     for p, n in sorted(paths.items()):
@@ -44,7 +44,7 @@ def dot(lineage: Lineage) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _graph(
+def graph(
     lineage: Lineage,
 ) -> tuple[dict[str, LineageNode], set[tuple[str, str]], set[tuple[str, str]]]:
     """Path nodes, stage nodes (stage -> cmd) and edges, without duplicates."""

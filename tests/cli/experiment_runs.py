@@ -35,7 +35,7 @@ def features(seed: int, shift: float = 0.0, n: int = 5000) -> pd.DataFrame:
 def make_runs(project: Path, mlv: MlvRunner, count: int = 4) -> list[str]:
     """``count`` snapshots (lr rising); the last shifts ``x`` by one sigma and says <script>
     in its message and a param value. Returns the commit messages, oldest first."""
-    write(project / "params.yaml", f"lr: 0.1\nname: base\n")
+    write(project / "params.yaml", "lr: 0.1\nname: base\n")
     features(0).to_parquet(project / "features.parquet", index=False)
     assert mlv("track", "features.parquet", "--kind", "features").code == 0
     added = mlv(
@@ -48,7 +48,7 @@ def make_runs(project: Path, mlv: MlvRunner, count: int = 4) -> list[str]:
     for i in range(count):
         last = i == count - 1
         name = SCRIPT if last else "base"
-        write(project / "params.yaml", f"lr: {0.1 * (i + 1):.1f}\nname: \"{name}\"\n")
+        write(project / "params.yaml", f'lr: {0.1 * (i + 1):.1f}\nname: "{name}"\n')
         features(i, shift=1.0 if last else 0.0).to_parquet(
             project / "features.parquet", index=False
         )

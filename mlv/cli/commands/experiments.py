@@ -82,7 +82,10 @@ def _rich(table: ExperimentTable) -> None:
             is_param = i < len(table.params)
             value = (r.params if is_param else r.metrics).get(column)
             changed = column in (r.changed_params if is_param else r.changed_metrics)
-            text = _cell(value) + ("*" if changed else "")
+            text = _cell(value)
+            if len(text) > CELL - 1:  # cut here, so that the change mark is never cut off
+                text = text[: CELL - 2] + "…"
+            text += "*" if changed else ""
             cells.append(Text(text, style="bold yellow" if changed else ""))
         if r.problem:
             cells[1] = Text(f"{r.subject} ({r.problem})")

@@ -21,10 +21,10 @@ def _grow(tree: Tree, node: LineageNode) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["tree", "json", "mermaid", "dot"]),
+    type=click.Choice(["tree", "json", "mermaid", "dot", "svg", "html"]),
     default="tree",
     show_default=True,
-    help="How to print the lineage.",
+    help="How to print the lineage (svg and html draw the graph; redirect to a file).",
 )
 def lineage(path: str, rev: str | None, fmt: str) -> int:
     """Walk from an artifact back through the stages that made it, to raw data and code."""
@@ -39,6 +39,11 @@ def lineage(path: str, rev: str | None, fmt: str) -> int:
         click.echo(mermaid(result), nl=False)
     elif fmt == "dot":
         click.echo(dot(result), nl=False)
+    elif fmt in ("svg", "html"):
+        from mlv.render.lineage_svg import lineage_html, lineage_svg
+
+        drawn = lineage_html(result) if fmt == "html" else lineage_svg([result])[0] + "\n"
+        click.echo(drawn, nl=False)
     else:
         tree = Tree(tree_label(result.root))
         _grow(tree, result.root)

@@ -1,0 +1,145 @@
+"""The HTML page of ``mlv report``: one self-contained file, no script, no network.
+
+Every text that comes from the project (paths, column names, commit messages, values) goes
+through ``html.escape``; the page also carries a Content-Security-Policy that forbids scripts
+and every network fetch, so even a mistake here could not make an injected ``<script>`` run.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from mlv.model.experiments import Experiment
+from mlv.model.report import Report
+from mlv.render.lineage_svg import lineage_svg
+from mlv.render.report.charts import metric_chart
+from mlv.render.report.tables import drift_section, environment_section
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CELL = 120  # characters of a value shown in a table cell (the whole value is its tooltip)
+MAX_CHARTS = 40  # metric charts (the others are in the snapshots table)
+MAX_PARAMS = 100  # param columns (those that change first)
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.changed{background:#fff1c2;font-weight:600}.drift-warn{background:#ffe9a8}
+.drift-alert{background:#ffc9c9;font-weight:700}.charts{display:flex;flex-wrap:wrap;gap:1em}
+figure{margin:0;padding:.3em}figure.drift-alert{background:none;border:3px solid #d33}
+figure.drift-warn{background:none;border:3px solid #e0a800}figcaption{font-size:.8em}
+.note{color:#8a5a00}.scroll{overflow-x:auto}code{font-size:.95em}
+"""
+
+
+def document(title: str, body: str) -> str:
+    """A complete page: the policy, the style and ``body`` (already escaped HTML)."""
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        f"<meta name='viewport' content='width=device-width'><title>{escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def cell(value: Any) -> str:
+    """A value as escaped text for a table cell, cut to ``CELL`` characters."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, sort_keys=True)
+    else:
+        text = str(value)
+    if len(text) > CELL:
+        return f"<span title='{escape(text[:1000])}'>{escape(text[: CELL - 1])}…</span>"
+    return escape(text)
+
+
+def _snapshots(report: Report, rows: list[Experiment]) -> str:
+    exp = report.experiments
+    changing = [p for p in exp.params if any(p in r.changed_params for r in rows)]
+    params = (changing + [p for p in exp.params if p not in changing])[:MAX_PARAMS]
+    head = "".join(f"<th class='param'>{escape(p)}</th>" for p in params)
+    head += "".join(f"<th class='metric'>{escape(m)}</th>" for m in exp.metrics[:MAX_PARAMS])
+    lines = [
+        "<div class='scroll'><table id='snapshots'><tr><th>commit</th><th>date</th>"
+        f"<th>message</th>{head}</tr>"
+    ]
+    for r in reversed(rows):  # newest first
+        tds = [
+            f"<td><code>{escape(r.commit[:10])}</code></td>",
+            f"<td>{escape(r.date[:16].replace('T', ' '))}</td>",
+            f"<td>{cell(r.subject)}{' (' + escape(r.problem) + ')' if r.problem else ''}</td>",
+        ]
+        for p in params:
+            mark = " class='changed'" if p in r.changed_params else ""
+            tds.append(f"<td{mark}>{cell(r.params.get(p))}</td>")
+        for m in exp.metrics[:MAX_PARAMS]:
+            mark = " class='num changed'" if m in r.changed_metrics else " class='num'"
+            tds.append(f"<td{mark}>{cell(r.metrics.get(m))}</td>")
+        lines.append(f"<tr>{''.join(tds)}</tr>")
+    lines.append("</table></div>")
+    if len(params) < len(exp.params) or len(exp.metrics) > MAX_PARAMS:
+        lines.append(f"<p class='note'>columns cut to {MAX_PARAMS} params and metrics each</p>")
+    return "\n".join(lines)
+
+
+def _metrics(report: Report, rows: list[Experiment]) -> str:
+    names = report.experiments.metrics
+    if not names:
+        return "<p>No metrics recorded in these snapshots.</p>"
+    parts = ["<div class='charts' id='metric-charts'>"]
+    notes = []
+    for name in names[:MAX_CHARTS]:
+        svg, skipped = metric_chart(name, rows)
+        if skipped:
+            notes.append(f"{escape(name)}: not a number at {escape(', '.join(skipped[:20]))}")
+        if svg is not None:
+            parts.append(f"<figure class='chart metric' data-name='{escape(name)}'>{svg}</figure>")
+    parts.append("</div>")
+    if len(names) > MAX_CHARTS:
+        notes.append(f"{len(names) - MAX_CHARTS} more metrics not charted (see the table)")
+    parts += [f"<p class='note'>{n}</p>" for n in notes]
+    return "\n".join(parts)
+
+
+def render_report(report: Report) -> str:
+    """The whole report as one HTML document."""
+    rows = list(reversed(report.experiments.rows))  # oldest first: commit order
+    title = f"mlv report: {report.project}"
+    d = report.diff
+    compared = (
+        f"<p>Compared: <code>{escape(d.old[:10])}</code> → <code>{escape(d.new[:10])}</code></p>"
+        if d is not None
+        else ""
+    )
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f"<p>{len(rows)} snapshots, generated {escape(report.generated)} by mlv.</p>{compared}",
+        *(f"<p class='note'>{escape(n)}</p>" for n in report.notes),
+        "<h2 id='metrics'>Metrics</h2>",
+        _metrics(report, rows),
+        "<h2 id='params'>Snapshots, params and metrics</h2>",
+        "<p>Highlighted: changed since the snapshot before.</p>",
+        _snapshots(report, rows),
+        "<h2 id='drift'>Tables and drift</h2>",
+        drift_section(report),
+        "<h2 id='lineage'>Lineage</h2>",
+        _lineage(report),
+        "<h2 id='environment'>Environment</h2>",
+        environment_section(report.environment),
+    ]
+    return document(title, "\n".join(body))
+
+
+def _lineage(report: Report) -> str:
+    if not report.lineage:
+        return "<p>No stage outputs recorded in the newest snapshot.</p>"
+    svg, omitted = lineage_svg(report.lineage)
+    note = f"<p class='note'>{omitted} nodes not drawn</p>" if omitted else ""
+    return f"{note}<div class='scroll graph'>{svg}</div>"
