@@ -113,11 +113,10 @@ def render_report(report: Report) -> str:
     rows = list(reversed(report.experiments.rows))  # oldest first: commit order
     title = f"mlv report: {report.project}"
     d = report.diff
-    compared = (
-        f"<p>Compared: <code>{escape(d.old[:10])}</code> → <code>{escape(d.new[:10])}</code></p>"
-        if d is not None
-        else ""
-    )
+    compared = ""
+    if d is not None:
+        old, new = _side(d.old, d.old_commit), _side(d.new, d.new_commit)
+        compared = f"<p>Compared (drift, environment): {old} → {new}</p>"
     body = [
         f"<h1>{escape(title)}</h1>",
         f"<p>{len(rows)} snapshots, generated {escape(report.generated)} by mlv.</p>{compared}",
@@ -135,6 +134,13 @@ def render_report(report: Report) -> str:
         environment_section(report.environment),
     ]
     return document(title, "\n".join(body))
+
+
+def _side(label: str, commit: str | None) -> str:
+    """A compared revision: its commit, and the name the user gave it when that is not a sha."""
+    short = (commit or label)[:10]
+    named = "" if commit is None or commit.startswith(label) else f" ({escape(label)})"
+    return f"<code>{escape(short)}</code>{named}"
 
 
 def _lineage(report: Report) -> str:

@@ -90,7 +90,7 @@ def drift_section(report: Report) -> str:
         return "<p>Only one snapshot: nothing to compare.</p>"
     if not report.tables:
         return "<p>No table changed between the compared snapshots.</p>"
-    labels = (d.old[:10], d.new[:10])
+    labels = ((d.old_commit or d.old)[:10], (d.new_commit or d.new)[:10])
     return "\n".join(_table(s, labels) for s in report.tables)
 
 
