@@ -31,7 +31,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .drift-alert{background:#ffc9c9;font-weight:700}.charts{display:flex;flex-wrap:wrap;gap:1em}
 figure{margin:0;padding:.3em}figure.drift-alert{background:none;border:3px solid #d33}
 figure.drift-warn{background:none;border:3px solid #e0a800}figcaption{font-size:.8em}
-.note{color:#8a5a00}.scroll{overflow-x:auto}code{font-size:.95em}
+td.date{white-space:nowrap}.note{color:#8a5a00}.scroll{overflow-x:auto}code{font-size:.95em}
 """
 
 
@@ -73,7 +73,7 @@ def _snapshots(report: Report, rows: list[Experiment]) -> str:
     for r in reversed(rows):  # newest first
         tds = [
             f"<td><code>{escape(r.commit[:10])}</code></td>",
-            f"<td>{escape(r.date[:16].replace('T', ' '))}</td>",
+            f"<td class='date'>{escape(r.date[:16].replace('T', ' '))}</td>",
             f"<td>{cell(r.subject)}{' (' + escape(r.problem) + ')' if r.problem else ''}</td>",
         ]
         for p in params:
