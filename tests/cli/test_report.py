@@ -4,8 +4,8 @@ The page is parsed here; tests/cli/test_report_browser.py opens it in a real Chr
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,10 @@ class Page(HTMLParser):
         return [
             a
             for t, a in self.tags
-            if t == tag and all(v in a.get(k.rstrip("_").replace("_", "-"), "").split() for k, v in attrs.items())
+            if t == tag
+            and all(
+                v in a.get(k.rstrip("_").replace("_", "-"), "").split() for k, v in attrs.items()
+            )
         ]
 
 
@@ -89,6 +92,7 @@ def test_nothing_from_the_project_reaches_the_page_unescaped(
     # the page itself has no script at all: any <script here would be injected
     assert "<script" not in html.lower()
     assert "&lt;script&gt;document.title=" in html
+    assert SCRIPT in "".join(Page(html).text)  # shown, as text
     page = Page(html)
     assert not page.find("script")
     [policy] = page.find("meta", http_equiv="Content-Security-Policy")
