@@ -9,7 +9,7 @@ from mlv.model.experiments import Experiment, as_number
 from mlv.model.report import ColumnDistributions, Distribution
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # a name in the spec, never fetched
-TEXT = 80  # characters of a commit message or a value carried into a chart
+TEXT = 60  # characters of a commit message or a value carried into a chart
 _COLOURS = {"old": "#7f8fa6", "new": "#e1701a"}
 
 

@@ -18,9 +18,9 @@ from mlv.render.report.charts import metric_chart
 from mlv.render.report.tables import drift_section, environment_section
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-CELL = 120  # characters of a value shown in a table cell (the whole value is its tooltip)
+CELL = 60  # characters of a value shown in a table cell (`mlv log --json` has them whole)
 MAX_CHARTS = 40  # metric charts (the others are in the snapshots table)
-MAX_PARAMS = 100  # param columns (those that change first)
+MAX_PARAMS = 50  # param columns (those that change first), and as many metric columns
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;margin-top:2em}
@@ -55,9 +55,7 @@ def cell(value: Any) -> str:
         text = json.dumps(value, sort_keys=True)
     else:
         text = str(value)
-    if len(text) > CELL:
-        return f"<span title='{escape(text[:1000])}'>{escape(text[: CELL - 1])}…</span>"
-    return escape(text)
+    return escape(text if len(text) <= CELL else text[: CELL - 1] + "…")
 
 
 def _snapshots(report: Report, rows: list[Experiment]) -> str:
