@@ -84,4 +84,3 @@ def test_table_fits_80_columns(
     assert "acc" in lines[0] and "lr" in lines[0]
     assert "0.8*" in result.out  # the newest acc changed
     assert "changed since the snapshot before" in lines[-1]
-    print(result.out)
