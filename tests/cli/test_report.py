@@ -163,3 +163,18 @@ def test_metrics_that_are_not_numbers_and_snapshots_without_summaries(
     assert f"m.json:acc: not a number at {bad}" in html
     assert len(Page(html).find("figure", class_="metric")) == 1  # the two numbers are charted
     assert "t.csv" in html  # the table is listed (summarised from the store, or noted)
+
+
+def test_open_hands_the_file_to_the_browser(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    opened = project.parent / "opened.txt"
+    monkeypatch.setenv("BROWSER", f"sh -c 'echo $0 > {opened}' %s")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read BROWSER again
+    write(project / "a.txt", "a\n")
+    assert mlv("track", "a.txt").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    assert mlv("report", "--open").code == 0
+    assert opened.read_text().strip() == (project / "report.html").as_uri()
