@@ -124,6 +124,7 @@ def build_report(project: Project, options: ReportOptions = ReportOptions()) -> 
         report.notes.append("only one snapshot: no drift or environment diff to show")
     else:
         report.diff = diff(project, DiffOptions(old=pair[0], new=pair[1], fetch=options.fetch))
+        report.notes += report.diff.warnings  # a remote that could not be reached, say
         _tables(project, report, pair[0], pair[1])
         (_, old_lock), (_, new_lock) = project.lock_at(pair[0]), project.lock_at(pair[1])
         report.environment = environment_view(old_lock, new_lock, pair[0][:10], pair[1][:10])
