@@ -84,3 +84,28 @@ def test_table_fits_80_columns(
     assert "acc" in lines[0] and "lr" in lines[0]
     assert "0.8*" in result.out  # the newest acc changed
     assert "changed since the snapshot before" in lines[-1]
+
+
+def test_columns_that_do_not_fit_are_named_not_squeezed(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params = "".join(f"param_number_{i:02d}: {1000.5 + i}\n" for i in range(15))
+    (project / "params.yaml").write_text(params)
+    code = "open('out.txt', 'w').write('x')"
+    added = mlv(
+        "stage", "add", "s", "-p", "params.yaml", "-o", "out.txt", "--", "python3", "-c", code
+    )
+    assert added.code == 0, added.err
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    from mlv.cli import output
+
+    monkeypatch.setattr(output, "_out", None)
+    result = mlv("log", "--params")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines[:-1]) <= 80  # the table; the note may wrap
+    assert "param_number_00" in lines[0] and "1000.5" in lines[1]  # whole, not cut
+    assert "more columns do not fit (param_number_" in lines[-1]
+    assert "--csv" in lines[-1]

@@ -67,29 +67,55 @@ def _csv(table: ExperimentTable) -> None:
         writer.writerow([r.commit, r.date, r.subject, *map(_cell, values)])
 
 
+def _texts(table: ExperimentTable) -> list[tuple[str, list[Text]]]:
+    """Each value column: its header and its cells, a changed value marked with ``*``."""
+    columns = []
+    names = [*table.params, *table.metrics]
+    for i, (name, header) in enumerate(zip(names, _headers(names), strict=True)):
+        is_param = i < len(table.params)
+        cells = []
+        for r in table.rows:
+            text = _cell((r.params if is_param else r.metrics).get(name))
+            if len(text) > CELL - 1:  # cut here, so that the change mark is never cut off
+                text = text[: CELL - 2] + "…"
+            changed = name in (r.changed_params if is_param else r.changed_metrics)
+            cells.append(
+                Text(text + ("*" if changed else ""), style="bold yellow" if changed else "")
+            )
+        columns.append((header, cells))
+    return columns
+
+
 def _rich(table: ExperimentTable) -> None:
+    """Commit, message and as many value columns as the terminal holds at their natural width
+    (cut at ``CELL``); the others are named in a note rather than squeezed illegible."""
+    console = out()
+    room = console.width - 7 - 1 - 12  # commit, a space, the message at its narrowest
+    shown, left_out = [], []
+    for header, cells in _texts(table):
+        width = min(CELL, max(len(header), *(c.cell_len for c in cells))) + 1
+        if width > room:
+            left_out.append(header)
+        else:
+            room -= width
+            shown.append((header, cells))
     view = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
     view.add_column("commit", no_wrap=True)
-    view.add_column("message", max_width=CELL, overflow="ellipsis", no_wrap=True)
-    columns = [*table.params, *table.metrics]
-    for header in _headers(columns):
+    view.add_column("message", min_width=12, max_width=CELL, overflow="ellipsis", no_wrap=True)
+    for header, _ in shown:
         view.add_column(
             Text(header), max_width=CELL, overflow="ellipsis", no_wrap=True, justify="right"
         )
-    for r in table.rows:
-        cells: list[Text] = [Text(r.commit[:7]), Text(r.subject)]
-        for i, column in enumerate(columns):
-            is_param = i < len(table.params)
-            value = (r.params if is_param else r.metrics).get(column)
-            changed = column in (r.changed_params if is_param else r.changed_metrics)
-            text = _cell(value)
-            if len(text) > CELL - 1:  # cut here, so that the change mark is never cut off
-                text = text[: CELL - 2] + "…"
-            text += "*" if changed else ""
-            cells.append(Text(text, style="bold yellow" if changed else ""))
-        if r.problem:
-            cells[1] = Text(f"{r.subject} ({r.problem})")
-        view.add_row(*cells)
-    out().print(view)
+    for i, r in enumerate(table.rows):
+        subject = f"{r.subject} ({r.problem})" if r.problem else r.subject
+        view.add_row(Text(r.commit[:7]), Text(subject), *(cells[i] for _, cells in shown))
+    console.print(view)
     if any(r.changed_params or r.changed_metrics for r in table.rows):
-        out().print("* changed since the snapshot before", markup=False)
+        console.print("* changed since the snapshot before", markup=False)
+    if left_out:
+        names = ", ".join(left_out[:5]) + (", ..." if len(left_out) > 5 else "")
+        console.print(
+            f"{len(left_out)} more columns do not fit ({names}): choose with --metric/--param,"
+            " or use --csv",
+            markup=False,
+        )
