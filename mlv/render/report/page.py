@@ -7,18 +7,16 @@ and every network fetch, so even a mistake here could not make an injected ``<sc
 
 from __future__ import annotations
 
-import json
 from html import escape
-from typing import Any
 
 from mlv.model.experiments import Experiment
 from mlv.model.report import Report
 from mlv.render.lineage_svg import lineage_svg
 from mlv.render.report.charts import metric_chart
 from mlv.render.report.tables import drift_section, environment_section
+from mlv.render.report.text import cell, name
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-CELL = 60  # characters of a value shown in a table cell (`mlv log --json` has them whole)
 MAX_CHARTS = 40  # metric charts (the others are in the snapshots table)
 MAX_PARAMS = 50  # param columns (those that change first), and as many metric columns
 STYLE = """
@@ -45,25 +43,12 @@ def document(title: str, body: str) -> str:
     )
 
 
-def cell(value: Any) -> str:
-    """A value as escaped text for a table cell, cut to ``CELL`` characters."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-    elif isinstance(value, (dict, list)):
-        text = json.dumps(value, sort_keys=True)
-    else:
-        text = str(value)
-    return escape(text if len(text) <= CELL else text[: CELL - 1] + "…")
-
-
 def _snapshots(report: Report, rows: list[Experiment]) -> str:
     exp = report.experiments
     changing = [p for p in exp.params if any(p in r.changed_params for r in rows)]
     params = (changing + [p for p in exp.params if p not in changing])[:MAX_PARAMS]
-    head = "".join(f"<th class='param'>{escape(p)}</th>" for p in params)
-    head += "".join(f"<th class='metric'>{escape(m)}</th>" for m in exp.metrics[:MAX_PARAMS])
+    head = "".join(f"<th class='param'>{name(p)}</th>" for p in params)
+    head += "".join(f"<th class='metric'>{name(m)}</th>" for m in exp.metrics[:MAX_PARAMS])
     lines = [
         "<div class='scroll'><table id='snapshots'><tr><th>commit</th><th>date</th>"
         f"<th>message</th>{head}</tr>"
@@ -93,12 +78,12 @@ def _metrics(report: Report, rows: list[Experiment]) -> str:
         return "<p>No metrics recorded in these snapshots.</p>"
     parts = ["<div class='charts' id='metric-charts'>"]
     notes = []
-    for name in names[:MAX_CHARTS]:
-        svg, skipped = metric_chart(name, rows)
+    for metric in names[:MAX_CHARTS]:
+        svg, skipped = metric_chart(metric, rows)
         if skipped:
-            notes.append(f"{escape(name)}: not a number at {escape(', '.join(skipped[:20]))}")
+            notes.append(f"{name(metric)}: not a number at {escape(', '.join(skipped[:20]))}")
         if svg is not None:
-            parts.append(f"<figure class='chart metric' data-name='{escape(name)}'>{svg}</figure>")
+            parts.append(f"<figure class='chart metric' data-name='{name(metric)}'>{svg}</figure>")
     parts.append("</div>")
     if len(names) > MAX_CHARTS:
         notes.append(f"{len(names) - MAX_CHARTS} more metrics not charted (see the table)")

@@ -7,6 +7,7 @@ from html import escape
 from mlv.model.diff import ColumnDiff
 from mlv.model.report import EnvironmentView, Report, TableSection
 from mlv.render.report.charts import distribution_chart
+from mlv.render.report.text import name
 
 _STATS = ("rows", "nulls", "mean", "std", "min", "max", "distinct")
 
@@ -35,7 +36,7 @@ def _column_row(c: ColumnDiff) -> str:
     flag = c.drift if c.psi is not None else ""
     return (
         f"<tr class='column drift-{escape(c.drift)}' data-drift='{escape(c.drift)}'>"
-        f"<td>{escape(c.name)}</td><td>{escape(c.change)}</td><td>{escape(kind)}</td>"
+        f"<td>{name(c.name)}</td><td>{escape(c.change)}</td><td>{escape(kind)}</td>"
         f"<td class='num'>{'' if c.psi is None else f'{c.psi:.3f}'}</td>"
         f"<td class='flag'>{escape(flag)}</td>"
         f"<td class='num'>{'' if c.ks is None else f'{c.ks:.3f}'}</td><td>{stats}</td></tr>"
@@ -46,8 +47,8 @@ def _table(section: TableSection, labels: tuple[str, str]) -> str:
     t = section.diff
     rows = f"rows {_fmt(t.old_rows)} → {_fmt(t.new_rows)}"
     parts = [
-        f"<section class='table' data-path='{escape(t.path)}'>",
-        f"<h3><code>{escape(t.path)}</code>: {escape(t.change)}, {rows},"
+        f"<section class='table' data-path='{name(t.path)}'>",
+        f"<h3><code>{name(t.path)}</code>: {escape(t.change)}, {rows},"
         f" drift <span class='drift-{escape(t.max_drift)}'>{escape(t.max_drift)}</span></h3>",
     ]
     for side, reason in zip(("old", "new"), t.opaque, strict=True):
@@ -57,7 +58,7 @@ def _table(section: TableSection, labels: tuple[str, str]) -> str:
         parts.append(f"<p class='note'>{escape(t.note)}</p>")
     schema = [c for c in t.columns if c.change in ("added", "removed", "retyped")]
     if schema:
-        items = "".join(f"<li>{escape(c.name)}: {escape(_schema_change(c))}</li>" for c in schema)
+        items = "".join(f"<li>{name(c.name)}: {escape(_schema_change(c))}</li>" for c in schema)
         parts.append(f"<p>Schema changes:</p><ul class='schema'>{items}</ul>")
     if t.columns:
         parts.append(
@@ -76,7 +77,7 @@ def _table(section: TableSection, labels: tuple[str, str]) -> str:
             )
             charts.append(
                 f"<figure class='chart distribution drift-{escape(dist.drift)}'"
-                f" data-column='{escape(dist.name)}'>{svg}{flag}</figure>"
+                f" data-column='{name(dist.name)}'>{svg}{flag}</figure>"
             )
     if charts:
         parts.append(f"<div class='charts'>{''.join(charts)}</div>")
