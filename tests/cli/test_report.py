@@ -64,6 +64,7 @@ def test_the_report_shows_metrics_params_drift_lineage_and_environment(
     # each point names its commit and message (Vega writes them as the point's label)
     head = git(project, "rev-parse", "--short=7", "HEAD")
     assert f"commit: {head}; message: run 3 &lt;script&gt;" in html
+    assert html.count("<title>snapshot (oldest to newest): ") == 2 * 4  # hover tooltips
     # params: one row per snapshot, the changed ones marked
     assert len(page.find("tr")) >= 5
     assert len(page.find("td", class_="changed")) >= 3 * 3  # lr, acc, loss changed each time

@@ -64,6 +64,9 @@ def test_the_report_in_a_real_browser(
         assert page.locator(f"text={SCRIPT}").count() >= 3  # shown as text instead
         # charts: one per metric, one per column, the lineage graph
         assert page.locator("figure.metric svg").count() == 2
+        points = page.locator("figure.metric svg path > title")  # a tooltip per point
+        assert points.count() == 2 * 5
+        assert "message: run 4 <script>" in points.last.text_content()
         assert page.locator("figure.distribution svg").count() == 4
         assert page.locator("svg.lineage g.node").count() == 4
         assert page.locator("table#snapshots tr").count() == 1 + 5

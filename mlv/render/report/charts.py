@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from mlv.model.experiments import Experiment, as_number
@@ -18,6 +20,20 @@ def _svg(spec: dict[str, Any]) -> str:
 
     svg: str = vl_convert.vegalite_to_svg(spec)
     return svg
+
+
+# A point of a line chart as Vega writes it: its label names the commit, message and value.
+_POINT = re.compile(r'(<path aria-label="([^"]*)"[^>]*aria-roledescription="point"[^>]*)/>')
+
+
+def _tooltips(svg: str) -> str:
+    """Give each point its label as an SVG ``<title>``: the browser shows it on hover, with
+    no script (the page has none)."""
+
+    def title(m: re.Match[str]) -> str:
+        return f"{m.group(1)}><title>{html.escape(html.unescape(m.group(2)))}</title></path>"
+
+    return _POINT.sub(title, svg)
 
 
 def _cut(text: str) -> str:
@@ -63,7 +79,7 @@ def metric_chart(name: str, rows: list[Experiment]) -> tuple[str | None, list[st
             ],
         },
     }
-    return _svg(spec), skipped
+    return _tooltips(_svg(spec)), skipped
 
 
 def distribution_chart(column: ColumnDistributions, labels: tuple[str, str]) -> str | None:
