@@ -125,6 +125,8 @@ def test_bad_input_is_exit_2_and_leaves_no_file(project: Path, mlv: MlvRunner) -
     assert mlv("snapshot", "-m", "one").code == 0
     assert "unknown revision" in report(mlv, project, "nope", code=2).lower()
     assert "has no mlv.lock" in report(mlv, project, "HEAD~1", code=2)
+    assert "has no mlv.lock" in report(mlv, project, "--compare", "HEAD~1", "HEAD", code=2)
+    assert mlv("report", "-n", "0").code == 2
     result = mlv("report", "-o", str(project / "missing" / "r.html"))
     assert result.code == 2 and "not a directory" in result.err
     assert not (project / "out.html").exists()

@@ -44,3 +44,25 @@ def test_an_empty_report_is_a_valid_page() -> None:
     page = render_report(big_report(snapshots=1, metrics=0, params=0))
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "No metrics recorded" in page and "Only one snapshot" in page
+
+
+def test_the_environment_diff_is_a_table_of_escaped_rows() -> None:
+    from mlv.model.report import EnvironmentView
+    from mlv.render.report.tables import environment_section
+
+    view = EnvironmentView(
+        "xxh128:" + "a" * 32,
+        "xxh128:" + "b" * 32,
+        python=("CPython 3.11.7", "CPython 3.12.1"),
+        added=["torch==2.3.0"],
+        removed=["six==1.16.0"],
+        changed=[("numpy", "1.26.0", "2.0.0")],
+        variables=[EVIL],
+    )
+    html = environment_section(view)
+    assert "<script" not in html and "<img" not in html
+    assert "<tr><td>python</td><td>CPython 3.11.7</td><td>CPython 3.12.1</td></tr>" in html
+    assert "<tr><td>package numpy</td><td>1.26.0</td><td>2.0.0</td></tr>" in html
+    assert "<tr><td>package torch</td><td>-</td><td>2.3.0</td></tr>" in html
+    assert "<tr><td>package six</td><td>1.16.0</td><td>-</td></tr>" in html
+    assert "variable &lt;script&gt;" in html
