@@ -66,3 +66,9 @@ def test_the_environment_diff_is_a_table_of_escaped_rows() -> None:
     assert "<tr><td>package torch</td><td>-</td><td>2.3.0</td></tr>" in html
     assert "<tr><td>package six</td><td>1.16.0</td><td>-</td></tr>" in html
     assert "variable &lt;script&gt;" in html
+
+
+def test_a_chart_the_engine_refuses_is_left_out_not_fatal() -> None:
+    from mlv.render.report import charts
+
+    assert charts._svg({"mark": "no such mark"}) is None

@@ -10,15 +10,19 @@ from typing import Any
 from mlv.model.experiments import Experiment, as_number
 from mlv.model.report import ColumnDistributions, Distribution
 
-SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # a name in the spec, never fetched
 TEXT = 60  # characters of a commit message or a value carried into a chart
 _COLOURS = {"old": "#7f8fa6", "new": "#e1701a"}
 
 
-def _svg(spec: dict[str, Any]) -> str:
+def _svg(spec: dict[str, Any]) -> str | None:
+    """The chart as SVG, or None when the engine refuses it (the page then notes it is
+    missing rather than failing as a whole)."""
     import vl_convert
 
-    svg: str = vl_convert.vegalite_to_svg(spec)
+    try:
+        svg: str = vl_convert.vegalite_to_svg(spec)
+    except ValueError:  # vl-convert's error for a spec or data it cannot draw
+        return None
     return svg
 
 
@@ -57,7 +61,6 @@ def metric_chart(name: str, rows: list[Experiment]) -> tuple[str | None, list[st
     if not points:
         return None, skipped
     spec = {
-        "$schema": SCHEMA,
         "title": _cut(name),
         "width": min(900, max(320, 16 * len(rows))),
         "height": 180,
@@ -79,7 +82,8 @@ def metric_chart(name: str, rows: list[Experiment]) -> tuple[str | None, list[st
             ],
         },
     }
-    return _tooltips(_svg(spec)), skipped
+    svg = _svg(spec)
+    return (None if svg is None else _tooltips(svg)), skipped
 
 
 def distribution_chart(column: ColumnDistributions, labels: tuple[str, str]) -> str | None:
@@ -98,7 +102,6 @@ def distribution_chart(column: ColumnDistributions, labels: tuple[str, str]) -> 
         "scale": {"domain": list(labels), "range": [_COLOURS["old"], _COLOURS["new"]]},
     }
     base: dict[str, Any] = {
-        "$schema": SCHEMA,
         "title": {"text": _cut(column.name), "subtitle": flag},
         "width": 260,
         "height": 150,
