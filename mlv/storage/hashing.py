@@ -51,3 +51,16 @@ def hash_file(
     finally:
         os.close(fd)
     return ObjectId.xxh128(hasher.hexdigest())
+
+
+class StreamHasher:
+    """The id of bytes given in pieces (a file read as a stream)."""
+
+    def __init__(self) -> None:
+        self._hasher = xxhash.xxh3_128()
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._hasher.update(data)
+
+    def id(self) -> ObjectId:
+        return ObjectId.xxh128(self._hasher.hexdigest())
