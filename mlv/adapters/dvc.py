@@ -127,7 +127,11 @@ def read_project(root: Path) -> DvcProject:
         repo = Repo(os.fspath(root))
         try:
             stages = [_stage(root, repo, s) for s in repo.index.stages]
-            changed = {name: _describe(info) for name, info in repo.status().items()}
+            changed = {
+                s.addressing: _describe(info)
+                for s in repo.index.stages
+                if s.cmd and (info := _changes(s))
+            }
             unmapped = list(_plots(repo, root)) + list(_remotes(repo))
         finally:
             repo.close()
@@ -198,6 +202,26 @@ def _stage(root: Path, repo: Any, stage: Any) -> DvcStage:
         frozen=bool(getattr(stage, "frozen", False)),
         problems=problems,
     )
+
+
+def _changes(stage: Any) -> list[Any]:
+    """What ``dvc status`` says of a stage, without its check of the cache: DVC deletes a cache
+    file it finds corrupt, and mlv reports one instead (and never changes DVC's files)."""
+    found: list[Any] = []
+    deps: dict[str, str] = {}
+    if not stage.frozen:
+        for dep in stage.deps:
+            deps.update(dep.status())
+    if deps:
+        found.append({"changed deps": deps})
+    outs: dict[str, str] = {}
+    for out in stage.outs:
+        outs.update(out.workspace_status())
+    if outs:
+        found.append({"changed outs": outs})
+    if stage.changed_stage():
+        found.append("changed command")
+    return found
 
 
 def _describe(info: Any) -> str:
