@@ -4,16 +4,17 @@ Every function finds the project from ``repo`` (any directory inside the git wor
 the current directory). Paths are relative to the repository root, whatever the current
 directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name. A revision is
 any git revision (``"HEAD~1"``, a tag, a commit); ``rev=None`` means the work tree's
-``mlv.lock``, the state ``mlv checkout`` without a revision restores.
+``mlv.lock``, the state ``mlv checkout`` without a revision restores. ``repo`` is a ``str``,
+an ``os.PathLike`` or None.
 
-Nothing here prints. Failures raise :class:`mlv.errors.MlvError` subclasses, the same errors the
-command line turns into exit codes: :class:`~mlv.errors.UsageError` for bad input (an unknown
-revision, a path that is not tracked), :class:`~mlv.errors.CheckFailed` for a missing or corrupt
+Nothing here prints. Failures raise ``mlv.errors.MlvError`` subclasses, the same errors the
+command line turns into exit codes: ``mlv.errors.UsageError`` for bad input (an unknown
+revision, a path that is not tracked), ``mlv.errors.CheckFailed`` for a missing or corrupt
 object. The functions call the same core functions as the commands: ``status()`` is
 ``mlv status``, ``snapshot()`` is ``mlv snapshot``, ``manifest()`` is ``mlv show``,
 ``lineage()`` is ``mlv lineage``, ``log()`` is ``mlv log``.
 
-Example::
+Example:
 
     import mlv.api
 
@@ -87,7 +88,7 @@ def open(
     ``path`` may be a file artifact or a file inside a directory artifact. The bytes come from
     the store, or the default remote when the store lacks them, and are checked against their
     id as they are read: reading a corrupt object to its end raises
-    :class:`~mlv.errors.CorruptObject`. ``mode`` is ``"rb"`` (bytes) or ``"r"`` (text in
+    ``mlv.errors.CorruptObject``. ``mode`` is ``"rb"`` (bytes) or ``"r"`` (text in
     ``encoding``). Use it as a context manager; a 10 GiB file is never loaded whole.
     """
     from mlv.core.reading import VerifiedReader
