@@ -30,6 +30,7 @@ def versions(project: Path, mlv: MlvRunner) -> Path:
 
     write(project / "data/raw/a.txt", "alpha v1\n")
     write(project / "data/raw/sub/b.bin", b"\x00\x01v1")
+    write(project / "data/raw/sub/inner.csv", "k,v\n1,one\n2,two\n")
     write(project / "table.csv", "id,x,label\n1,0.5,a\n2,1.5,b\n")
     pq.write_table(pa.table({"id": [1, 2, 3], "y": [1.0, 2.0, 3.0]}), project / "t.parquet")
     assert mlv("track", "data/raw", "table.csv", "t.parquet").code == 0
@@ -74,6 +75,8 @@ def test_read_table_csv_and_parquet(versions: Path) -> None:
     assert list(api.read_table("table.csv")["label"]) == ["a", "b", "c"]
     table = api.read_table("t.parquet", columns=["y"], as_arrow=True)
     assert table.column_names == ["y"] and table.column("y").to_pylist() == [1.0, 2.0, 3.0]
+    inner = api.read_table("data/raw/sub/inner.csv", rev="v1", columns=["v"])  # in a directory
+    assert list(inner.columns) == ["v"] and list(inner["v"]) == ["one", "two"]
     with pytest.raises(UsageError, match="no column"):
         api.read_table("t.parquet", columns=["nope"])
     with pytest.raises(UsageError, match="not a table"):

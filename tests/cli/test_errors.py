@@ -89,7 +89,7 @@ def test_help_and_version_in_a_real_process(tmp_path: Path) -> None:
 # YAML params, fsspec (and s3fs through it) only to reach a remote, pyarrow, numpy, DuckDB and
 # fastdigest only to read a table (the snapshot below has one). A module-level import of any
 # of them in a module these entry points load turns this red.
-_LAZY = ("fsspec", "s3fs", "tomlkit", "yaml", "pyarrow", "numpy", "duckdb", "fastdigest")
+_LAZY = ("fsspec", "s3fs", "tomlkit", "yaml", "pyarrow", "numpy", "duckdb", "fastdigest", "dvc")
 _ENTRY_POINTS = {
     "help": ("--help",),
     "status": ("status",),

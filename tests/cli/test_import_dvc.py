@@ -259,3 +259,24 @@ plots:
     assert "hunter2" not in result.out + (dvc_project / "mlv.toml").read_text()
     assert "stage prep: recorded" in out and "stage train: recorded" in out
     assert mlv("status", "--check").code == 0
+
+
+def test_running_it_again_changes_nothing(dvc_project: Path, mlv: MlvRunner) -> None:
+    assert mlv("import-dvc").code == 0
+    assert mlv("track", "--kind", "other", "features").code == 0  # a kind chosen since is kept
+    toml, lock = (dvc_project / "mlv.toml").read_text(), (dvc_project / "mlv.lock").read_text()
+    again = mlv("import-dvc", "--json")
+    assert again.code == 0, again.err
+    doc = json.loads(again.out)
+    assert doc["skipped"] == [] and all(s["recorded"] for s in doc["stages"])
+    assert (dvc_project / "mlv.toml").read_text() == toml
+    assert (
+        json.loads((dvc_project / "mlv.lock").read_text())["stages"] == json.loads(lock)["stages"]
+    )
+    assert mlv("status", "--check").code == 0
+
+
+def test_outside_a_dvc_project_it_says_so(project: Path, mlv: MlvRunner) -> None:
+    result = mlv("import-dvc")
+    assert result.code == 2 and "is not a DVC project" in result.err
+    assert not (project / "mlv.lock").exists()

@@ -105,7 +105,18 @@ def _decl(stage: DvcStage) -> StageDecl:
     )
 
 
-def _stage_problem(stage: DvcStage, git: GitRepo, declared: set[str]) -> str | None:
+def _same(a: StageDecl, b: StageDecl) -> bool:
+    """The same stage, whatever kinds were given to its outputs since."""
+    return (a.cmd, a.deps, a.outs, a.params, a.metrics) == (
+        b.cmd,
+        b.deps,
+        b.outs,
+        b.params,
+        b.metrics,
+    )
+
+
+def _stage_problem(stage: DvcStage, git: GitRepo, declared: dict[str, StageDecl]) -> str | None:
     if stage.problems:
         return "; ".join(stage.problems)
     if stage.data_source:
@@ -114,8 +125,9 @@ def _stage_problem(stage: DvcStage, git: GitRepo, declared: set[str]) -> str | N
         check_name(stage.name, "stage")
     except UsageError as exc:
         return exc.message
-    if stage.name in declared:
-        return "mlv.toml already declares a stage of that name"
+    if stage.name in declared and not _same(declared[stage.name], _decl(stage)):
+        # The same stage again (import-dvc run twice, or after an interruption) is no conflict.
+        return "mlv.toml already declares a different stage of that name"
     if not stage.cmd:
         return "it has no command"
     for p in stage.params:
@@ -135,7 +147,7 @@ def _plan(dvc: DvcProject, git: GitRepo, text: str, result: ImportResult) -> _Pl
     declared = decode_declarations(text)
     for stage in dvc.stages:
         what = stage.source if stage.data_source else f"stage {stage.name} ({stage.source})"
-        problem = _stage_problem(stage, git, set(declared.stages))
+        problem = _stage_problem(stage, git, dict(declared.stages))
         if problem is not None:
             result.skipped.append(Skipped(what, problem))
         elif stage.data_source:
@@ -216,10 +228,14 @@ def _record(out: ImportedOutput, kind: Kind) -> ArtifactRecord:
 
 
 def _declarations(text: str, plan: _Plan, kinds: dict[str, Kind]) -> str:
+    """mlv.toml with the plan declared; what it declares already (a second run) is kept as is."""
+    declared = decode_declarations(text)
     for path in sorted(plan.artifacts):
-        text = with_artifact(text, path, kinds[path])
+        if path not in declared.artifacts:
+            text = with_artifact(text, path, kinds[path])
     for _, decl in plan.stages.values():
-        text = with_stage(text, decl, {o: kinds[o] for o in decl.outputs})
+        if decl.name not in declared.stages:
+            text = with_stage(text, decl, {o: kinds[o] for o in decl.outputs})
     declarations = decode_declarations(text)  # the result must read back as a valid project
     validate_pipeline(declarations.stages)
     return text
@@ -294,7 +310,7 @@ def import_dvc(
         imported = _bring_data(dvc, plan, store, result, dry_run=True, progress=progress)
         if not imported:
             raise _nothing(result)
-        _fill_dry(result, plan, imported, dvc)
+        _fill_dry(result, plan, imported, dvc, text)
         return result
     created = init(root).created
     project = open_project(root)
@@ -314,18 +330,25 @@ def import_dvc(
     return result
 
 
-def _kinds(plan: _Plan) -> dict[str, Kind]:
+def _kinds(plan: _Plan, text: str) -> dict[str, Kind]:
+    """The kind of each path: as mlv.toml declares it already, else inferred from the path."""
     kinds: dict[str, Kind] = {p: default_kind(p) for p in plan.artifacts}
     for _, decl in plan.stages.values():
         kinds.update({o: default_kind(o) for o in decl.outs})
         kinds.update(dict.fromkeys(decl.metrics, "metrics"))
+    declared = decode_declarations(text).artifacts
+    kinds.update({p: declared[p].kind for p in kinds if p in declared})
     return kinds
 
 
 def _fill_dry(
-    result: ImportResult, plan: _Plan, imported: dict[str, ImportedOutput], dvc: DvcProject
+    result: ImportResult,
+    plan: _Plan,
+    imported: dict[str, ImportedOutput],
+    dvc: DvcProject,
+    text: str,
 ) -> None:
-    kinds = _kinds(plan)
+    kinds = _kinds(plan, text)
     for path, (_, source) in sorted(plan.artifacts.items()):
         out = imported[path]
         result.artifacts.append(
@@ -356,7 +379,7 @@ def _write(
     text: str,
     result: ImportResult,
 ) -> None:
-    kinds = _kinds(plan)
+    kinds = _kinds(plan, text)
     new_text = _declarations(text, plan, kinds)
     # Records are made against the new declarations (the stage's outputs as artifacts).
     project.declarations = decode_declarations(new_text)
