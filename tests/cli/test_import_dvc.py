@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +51,8 @@ stages:
 """
 
 
-def dvc(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+def dvc(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    env = {**(env or os.environ), "DVC_NO_ANALYTICS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, capture_output=True, text=True
     )
@@ -59,23 +60,45 @@ def dvc(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture
-def dvc_project(repo: Path) -> Path:
+@pytest.fixture(scope="session")
+def dvc_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DVC project: `dvc add` of a data directory, two stages with params, `dvc repro`, all
-    committed (metrics.json, an output, stays out of git as mlv needs)."""
-    dvc(repo, "init", "-q")
-    write(repo / "data/raw/a.txt", "alpha\n")
-    write(repo / "data/raw/b.txt", "beta\n")
-    dvc(repo, "add", "-q", "data/raw")
-    write(repo / "params.yaml", "prep:\n  scale: 2\ntrain:\n  lr: 0.5\n")
-    write(repo / "prep.py", PREP)
-    write(repo / "train.py", TRAIN)
-    write(repo / "dvc.yaml", PIPELINE)
-    dvc(repo, "repro", "-q")
-    write(repo / ".gitignore", (repo / ".gitignore").read_text() + "/metrics.json\n")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "a DVC project")
-    return repo
+    committed (metrics.json, an output, stays out of git as mlv needs). Built once per worker."""
+    base = tmp_path_factory.mktemp("dvc-template")
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = mlv tests\n\temail = tests@mlv.invalid\n")
+    env = {**os.environ, "HOME": str(base), "GIT_CONFIG_GLOBAL": str(gitconfig)}
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    root = base / "repo"
+    root.mkdir()
+
+    def run(*args: str) -> None:
+        subprocess.run(args, cwd=root, env=env, check=True, capture_output=True)
+
+    run("git", "init", "-q", "-b", "main")
+    dvc(root, "init", "-q", env=env)
+    write(root / "data/raw/a.txt", "alpha\n")
+    write(root / "data/raw/b.txt", "beta\n")
+    dvc(root, "add", "-q", "data/raw", env=env)
+    write(root / "params.yaml", "prep:\n  scale: 2\ntrain:\n  lr: 0.5\n")
+    write(root / "prep.py", PREP)
+    write(root / "train.py", TRAIN)
+    write(root / "dvc.yaml", PIPELINE)
+    dvc(root, "repro", "-q", env=env)
+    write(root / ".gitignore", (root / ".gitignore").read_text() + "/metrics.json\n")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "a DVC project")
+    shutil.rmtree(root / ".dvc/tmp", ignore_errors=True)  # DVC's scratch: state by inode
+    return root
+
+
+@pytest.fixture
+def dvc_project(dvc_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of the DVC project, as the current directory."""
+    root = tmp_path / "repo"
+    shutil.copytree(dvc_template, root, symlinks=True)
+    monkeypatch.chdir(root)
+    return root
 
 
 def dvc_files(root: Path) -> dict[str, str]:
@@ -180,8 +203,6 @@ def test_a_missing_cache_object_falls_back_to_a_matching_work_tree_file(
 def test_nothing_importable_is_exit_2_and_nothing_written(
     dvc_project: Path, mlv: MlvRunner
 ) -> None:
-    import shutil
-
     shutil.rmtree(dvc_project / ".dvc/cache")
     shutil.rmtree(dvc_project / "data/raw")
     (dvc_project / "dvc.yaml").unlink()
@@ -280,3 +301,30 @@ def test_outside_a_dvc_project_it_says_so(project: Path, mlv: MlvRunner) -> None
     result = mlv("import-dvc")
     assert result.code == 2 and "is not a DVC project" in result.err
     assert not (project / "mlv.lock").exists()
+
+
+def test_a_stage_dvc_calls_changed_gets_no_record_and_mlv_run_makes_one(
+    dvc_project: Path, mlv: MlvRunner
+) -> None:
+    write(dvc_project / "params.yaml", "prep:\n  scale: 3\ntrain:\n  lr: 0.5\n")
+    doc = json.loads(mlv("import-dvc", "--json").out)
+    stages = {s["name"]: s for s in doc["stages"]}
+    assert not stages["prep"]["recorded"] and "changed" in stages["prep"]["note"]
+    assert stages["train"]["recorded"]
+    status = mlv("status", "--check")
+    assert status.code == 1 and "stage prep: stale (never ran)" in status.out
+    assert mlv("run").code == 0
+    assert mlv("status", "--check").code == 0
+
+
+def test_a_work_tree_file_that_is_not_what_dvc_recorded_is_not_imported(
+    dvc_project: Path, mlv: MlvRunner
+) -> None:
+    md5 = locked_md5(dvc_project, "train", "model.bin")
+    cache_file(dvc_project, md5).unlink()
+    write(dvc_project / "model.bin", "edited by hand\n")
+    doc = json.loads(mlv("import-dvc", "--json").out)
+    [skipped] = doc["skipped"]
+    assert skipped["what"].startswith("stage train")
+    assert "not the one DVC recorded" in skipped["reason"]
+    assert {a["path"] for a in doc["artifacts"]} == {"data/raw", "features"}
