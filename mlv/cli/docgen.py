@@ -47,7 +47,10 @@ def commands_page() -> str:
     """docs/commands.md: every command's --help, in the order of `mlv --help`."""
     from mlv.cli.main import COMMANDS, cli
 
-    root = click.Context(cli, info_name="mlv", terminal_width=WIDTH, max_content_width=WIDTH)
+    # The settings `mlv` runs with (-h as well as --help): click remembers a command's help
+    # option from its first context, so help texts depend on them.
+    settings = {**cli.context_settings, "max_content_width": WIDTH}
+    root = click.Context(cli, info_name="mlv", terminal_width=WIDTH, **settings)
     lines = [
         "# Command reference",
         "",

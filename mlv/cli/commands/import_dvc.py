@@ -6,8 +6,8 @@ import click
 from rich.table import Table
 
 from mlv.cli.output import RichProgress, human_size, json_option_help, out, print_json
-from mlv.core.dvc.adopt import ImportResult
 from mlv.core.dvc.adopt import import_dvc as do_import
+from mlv.core.dvc.plan import ImportResult
 
 
 def result_json(result: ImportResult) -> dict[str, Any]:
