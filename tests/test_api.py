@@ -156,3 +156,23 @@ def test_importing_the_api_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_large_file_streams_and_is_checked_at_its_end(project: Path, mlv: MlvRunner) -> None:
+    data = os.urandom(6 * 1024 * 1024 + 123)
+    write(project / "big.bin", data)
+    assert mlv("track", "big.bin").code == 0 and mlv("snapshot", "-m", "big").code == 0
+    with api.open("big.bin") as handle:
+        assert b"".join(iter(lambda: handle.read(65536), b"")) == data
+        handle.seek(1000)  # reading from the middle: no check, same bytes
+        assert handle.read(10) == data[1000:1010]
+    oid = api.manifest().artifacts["big.bin"].id
+    stored = project / ".mlv/cache" / oid.algorithm / oid.digest[:2] / oid.digest[2:]
+    stored.chmod(0o644)
+    with open(stored, "r+b") as f:  # one flipped byte near the end
+        f.seek(len(data) - 5)
+        f.write(bytes([data[-5] ^ 0xFF]))
+    with api.open("big.bin") as handle:
+        assert handle.read(1024) == data[:1024]  # what is read before the end is served
+        with pytest.raises(CorruptObject):
+            handle.read()
