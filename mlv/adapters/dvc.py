@@ -132,7 +132,7 @@ def read_project(root: Path) -> DvcProject:
                 for s in repo.index.stages
                 if s.cmd and (info := _changes(s))
             }
-            unmapped = list(_plots(repo, root)) + list(_remotes(repo))
+            unmapped = list(_plots(repo, root)) + list(_remotes(repo)) + list(_links(repo))
         finally:
             repo.close()
     return DvcProject(root, sorted(stages, key=lambda s: s.name), changed, unmapped)
@@ -256,6 +256,18 @@ def _plots(repo: Any, root: Path) -> Iterator[tuple[str, str]]:
                 f"plot {label} ({path})",
                 "mlv has no plots; the data files stay tracked, and `mlv diff` compares metrics",
             )
+
+
+def _links(repo: Any) -> Iterator[tuple[str, str]]:
+    configured = repo.config.get("cache", {}).get("type") or []
+    kinds = [configured] if isinstance(configured, str) else list(configured)
+    kind = ",".join(str(k) for k in kinds)
+    if "symlink" in kinds:
+        yield (
+            f"cache.type {kind}",
+            "work-tree files may be symbolic links into DVC's cache, and mlv tracks real files:"
+            " `dvc config cache.type copy` and `dvc checkout --relink` first",
+        )
 
 
 def _remotes(repo: Any) -> Iterator[tuple[str, str]]:

@@ -267,6 +267,7 @@ plots:
     dvc(dvc_project, "remote", "add", "store", "s3://bucket/dvc")
     dvc(dvc_project, "remote", "modify", "--local", "store", "secret_access_key", "hunter2")
     dvc(dvc_project, "remote", "add", "plain", str(tmp_path / "dvc-remote"))
+    dvc(dvc_project, "config", "cache.type", "symlink")
     result = mlv("import-dvc")
     assert result.code == 0, result.err
     out = " ".join(result.out.split())
@@ -277,6 +278,7 @@ plots:
     assert "plot metrics.json (dvc.yaml): mlv has no plots" in out
     assert "remote store (s3://bucket/dvc): it carries credentials (secret_access_key)" in out
     assert "remote plain" in out and "DVC's objects (md5), not mlv's" in out
+    assert "cache.type symlink: work-tree files may be symbolic links" in out
     assert "hunter2" not in result.out + (dvc_project / "mlv.toml").read_text()
     assert "stage prep: recorded" in out and "stage train: recorded" in out
     assert mlv("status", "--check").code == 0
