@@ -330,3 +330,18 @@ def test_a_work_tree_file_that_is_not_what_dvc_recorded_is_not_imported(
     assert skipped["what"].startswith("stage train")
     assert "not the one DVC recorded" in skipped["reason"]
     assert {a["path"] for a in doc["artifacts"]} == {"data/raw", "features"}
+
+
+def test_without_dvc_installed_it_says_how_to_get_it(dvc_project: Path) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['dvc'] = None  # as if DVC were not installed\n"
+        "from mlv.cli.main import main\n"
+        "sys.exit(main(['import-dvc']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=dvc_project, capture_output=True, text=True
+    )
+    assert done.returncode == 2, done.stderr
+    assert "needs DVC's library" in done.stderr and "mlv-cli[dvc]" in done.stderr
+    assert not (dvc_project / "mlv.toml").exists()
