@@ -176,3 +176,12 @@ def test_a_large_file_streams_and_is_checked_at_its_end(project: Path, mlv: MlvR
         assert handle.read(1024) == data[:1024]  # what is read before the end is served
         with pytest.raises(CorruptObject):
             handle.read()
+
+
+def test_the_api_sits_beside_the_command_line_not_on_it() -> None:
+    from tests.test_layers import PACKAGE, imports
+
+    names = imports(PACKAGE / "api.py")
+    assert [
+        n for n in names if n.split(".")[0] in ("click", "rich") or n.startswith("mlv.cli")
+    ] == []
