@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test lint typecheck unit bench bench-quick coverage mutation clean
+.PHONY: demo test lint typecheck unit bench bench-quick coverage mutation clean docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(PY)
 # The test suite without the slow integration tests (they still run in `make test` and CI).
 unit: $(PY)
 	$(PY) -m pytest -n 2 -m 'not slow'
+
+# Regenerate the generated reference pages (docs/commands.md, docs/api.md); tests/test_docs.py
+# fails until they match the code.
+docs: $(PY)
+	$(PY) -m mlv.cli.docgen
 
 bench: $(PY)
 	$(PY) -m pip install -q -e '.[bench]'

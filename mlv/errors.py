@@ -65,6 +65,8 @@ class PathError(UsageError):
 
 
 class UnknownRevision(UsageError):
+    """A revision git cannot resolve."""
+
     def __init__(self, rev: str) -> None:
         super().__init__(
             f"unknown revision: {rev}",
@@ -79,6 +81,8 @@ def listing(names: list[str], shown: int = 5) -> str:
 
 
 class MissingObjects(CheckFailed):
+    """Objects a manifest needs are not in the store (``.missing`` lists their ids)."""
+
     def __init__(self, what: Iterable[str]) -> None:
         names = sorted(what)
         super().__init__(
@@ -89,6 +93,8 @@ class MissingObjects(CheckFailed):
 
 
 class CorruptObject(CheckFailed):
+    """An object's bytes do not hash to its id: it is reported, never served or restored."""
+
     def __init__(self, object_id: str, path: str) -> None:
         super().__init__(
             f"object {object_id} is corrupt (its bytes do not match its id): {path}",

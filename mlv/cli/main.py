@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
     "diff": ("diff", "Show what changed: artifacts, params, metrics, tables and drift."),
     "report": ("report", "Write a self-contained HTML report: metrics, drift, lineage, env."),
+    "import-dvc": ("import_dvc", "Adopt a DVC project: .dvc files, dvc.yaml, dvc.lock and data."),
 }
 
 
@@ -53,7 +54,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module = importlib.import_module(f"mlv.cli.commands.{COMMANDS[cmd_name][0]}")
-        command: click.Command = getattr(module, cmd_name)
+        command: click.Command = getattr(module, cmd_name.replace("-", "_"))
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

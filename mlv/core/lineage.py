@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mlv.core.project import Project, to_relpath
 from mlv.errors import UsageError
 from mlv.model.lineage import Lineage, LineageNode
@@ -38,8 +40,13 @@ def _node(path: str, lock: Lock, tracked_in_git: set[str], seen: set[str]) -> Li
     return LineageNode(path, None, "unknown")
 
 
-def lineage(project: Project, path: str, rev: str | None = None) -> Lineage:
-    """The lineage of ``path`` as recorded at ``rev`` (default: the work tree's mlv.lock)."""
+def lineage(
+    project: Project, path: str, rev: str | None = None, *, cwd: Path | None = None
+) -> Lineage:
+    """The lineage of ``path`` as recorded at ``rev`` (default: the work tree's mlv.lock).
+
+    ``path`` is relative to ``cwd`` (default: the current directory).
+    """
     if rev is None:
         lock = project.read_lock()
         if lock is None:
@@ -47,7 +54,7 @@ def lineage(project: Project, path: str, rev: str | None = None) -> Lineage:
         commit = None
     else:
         commit, lock = project.lock_at(rev)
-    rel = to_relpath(project.root, path)
+    rel = to_relpath(project.root, path, cwd)
     known = set(lock.artifacts) | {o for s in lock.stages.values() for o in s.outs}
     if not any(is_within(rel, k) for k in known):
         raise UsageError(

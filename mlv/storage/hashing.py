@@ -8,6 +8,7 @@ after the other), and reads release it too, so files are hashed in parallel with
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -51,3 +52,48 @@ def hash_file(
     finally:
         os.close(fd)
     return ObjectId.xxh128(hasher.hexdigest())
+
+
+class StreamHasher:
+    """The id of bytes given in pieces (a file read as a stream)."""
+
+    def __init__(self) -> None:
+        self._hasher = xxhash.xxh3_128()
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._hasher.update(data)
+
+    def id(self) -> ObjectId:
+        return ObjectId.xxh128(self._hasher.hexdigest())
+
+
+def hash_file_and_md5(
+    path: str | os.PathLike[str], *, dos2unix: bool = False
+) -> tuple[ObjectId, set[str]]:
+    """The id of a file and, in the same read, its MD5 (DVC's hash) as hex.
+
+    With ``dos2unix`` the set also holds the MD5 of the bytes with CRLF turned into LF, as DVC 2
+    hashed what it took for text.
+    """
+    hasher = xxhash.xxh3_128()
+    md5 = hashlib.md5(usedforsecurity=False)
+    text_md5 = hashlib.md5(usedforsecurity=False)
+    buffer, view = _buffer()
+    carry = b""  # a CR at the end of a block, until the next block says what follows it
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while True:
+            count = os.readv(fd, [buffer])
+            if not count:
+                break
+            hasher.update(view[:count])
+            md5.update(view[:count])
+            if dos2unix:
+                block = carry + bytes(view[:count])
+                carry = b"\r" if block.endswith(b"\r") else b""
+                text_md5.update(block[: len(block) - len(carry)].replace(b"\r\n", b"\n"))
+    finally:
+        os.close(fd)
+    text_md5.update(carry)
+    md5s = {md5.hexdigest(), text_md5.hexdigest()} if dos2unix else {md5.hexdigest()}
+    return ObjectId.xxh128(hasher.hexdigest()), md5s

@@ -90,7 +90,8 @@ def test_help_and_version_in_a_real_process(tmp_path: Path) -> None:
 # fastdigest only to read a table (the snapshot below has one), vl_convert only to draw a
 # report. A module-level import of any of them in a module these entry points load turns this red.
 _LAZY = (
-    "fsspec", "s3fs", "tomlkit", "yaml", "pyarrow", "numpy", "duckdb", "fastdigest", "vl_convert"
+    "fsspec", "s3fs", "tomlkit", "yaml", "pyarrow", "numpy", "duckdb", "fastdigest", "vl_convert",
+    "dvc",
 )  # fmt: skip
 _ENTRY_POINTS = {
     "help": ("--help",),

@@ -1,0 +1,196 @@
+"""The Python API of mlv: read tracked files at any revision, inspect and make snapshots.
+
+Every function finds the project from ``repo`` (any directory inside the git work tree; default:
+the current directory). Paths are relative to the repository root, whatever the current
+directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name. A revision is
+any git revision (``"HEAD~1"``, a tag, a commit); ``rev=None`` means the work tree's
+``mlv.lock``, the state ``mlv checkout`` without a revision restores. ``repo`` is a ``str``,
+an ``os.PathLike`` or None.
+
+Nothing here prints. Failures raise ``mlv.errors.MlvError`` subclasses, the same errors the
+command line turns into exit codes: ``mlv.errors.UsageError`` for bad input (an unknown
+revision, a path that is not tracked), ``mlv.errors.CheckFailed`` for a missing or corrupt
+object. The functions call the same core functions as the commands: ``status()`` is
+``mlv status``, ``snapshot()`` is ``mlv snapshot``, ``manifest()`` is ``mlv show``,
+``lineage()`` is ``mlv lineage``, ``log()`` is ``mlv log``.
+
+Example:
+
+    import mlv.api
+
+    with mlv.api.open("data/raw/train.csv", rev="v1") as f:
+        header = f.readline()
+    frame = mlv.api.read_table("data/features.parquet", rev="HEAD~1", columns=["x", "y"])
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mlv.core.history import LogEntry
+    from mlv.core.project import Project
+    from mlv.core.reading import RecordedFile
+    from mlv.core.snapshot import SnapshotResult
+    from mlv.core.status import StatusReport
+    from mlv.model.lineage import Lineage
+    from mlv.model.manifest import Lock
+
+__all__ = [
+    "lineage",
+    "log",
+    "manifest",
+    "open",
+    "read_bytes",
+    "read_table",
+    "read_text",
+    "snapshot",
+    "status",
+]
+
+Repo = str | os.PathLike[str] | None
+
+
+@contextmanager
+def _project(repo: Repo) -> Iterator[Project]:
+    from mlv.core.project import open_project
+
+    project = open_project(Path(repo) if repo is not None else None)
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+def _local(path: str, rev: str | None, repo: Repo) -> tuple[Path, RecordedFile]:
+    from mlv.core.reading import local_path, locate
+
+    with _project(repo) as project:
+        recorded = locate(project, os.fspath(path), rev)
+        return local_path(project, recorded), recorded
+
+
+def open(
+    path: str,
+    rev: str | None = None,
+    mode: Literal["rb", "r"] = "rb",
+    *,
+    encoding: str = "utf-8",
+    repo: Repo = None,
+) -> IO[Any]:
+    """Open tracked file ``path`` as recorded at ``rev``, for reading in a stream.
+
+    ``path`` may be a file artifact or a file inside a directory artifact. The bytes come from
+    the store, or the default remote when the store lacks them, and are checked against their
+    id as they are read: reading a corrupt object to its end raises
+    ``mlv.errors.CorruptObject``. ``mode`` is ``"rb"`` (bytes) or ``"r"`` (text in
+    ``encoding``). Use it as a context manager; a 10 GiB file is never loaded whole.
+    """
+    from mlv.core.reading import VerifiedReader
+    from mlv.errors import UsageError
+
+    if mode not in ("rb", "r"):
+        raise UsageError(f"mode {mode!r} is not one mlv.api.open reads", 'use "rb" or "r"')
+    local, recorded = _local(path, rev, repo)
+    binary = io.BufferedReader(VerifiedReader(local, recorded.id), buffer_size=1024 * 1024)
+    if mode == "rb":
+        return binary
+    return io.TextIOWrapper(binary, encoding=encoding)
+
+
+def read_bytes(path: str, rev: str | None = None, *, repo: Repo = None) -> bytes:
+    """The whole content of tracked file ``path`` at ``rev``, verified against its id."""
+    with open(path, rev, "rb", repo=repo) as handle:
+        data: bytes = handle.read()
+        return data
+
+
+def read_text(
+    path: str, rev: str | None = None, *, encoding: str = "utf-8", repo: Repo = None
+) -> str:
+    """The whole content of tracked file ``path`` at ``rev`` as text."""
+    with open(path, rev, "r", encoding=encoding, repo=repo) as handle:
+        text: str = handle.read()
+        return text
+
+
+def read_table(
+    path: str,
+    rev: str | None = None,
+    columns: list[str] | None = None,
+    *,
+    as_arrow: bool = False,
+    repo: Repo = None,
+) -> Any:
+    """Tabular file ``path`` at ``rev`` as a pandas DataFrame (a pyarrow Table with
+    ``as_arrow=True``), read with the readers of ``mlv diff``: CSV, TSV, Parquet, Arrow IPC /
+    Feather and JSON Lines, by suffix. ``columns`` selects and orders columns.
+
+    pandas is needed only for a DataFrame (``pip install pandas``).
+    """
+    from mlv.core.tables.load import load_table
+
+    local, recorded = _local(path, rev, repo)
+    table = load_table(local, recorded.path, columns)
+    if as_arrow:
+        return table
+    try:
+        import pandas  # type: ignore[import-untyped]  # noqa: F401 - to_pandas needs it
+    except ImportError:
+        from mlv.errors import UsageError
+
+        raise UsageError(
+            "read_table needs pandas for a DataFrame",
+            "pip install pandas, or pass as_arrow=True for a pyarrow Table",
+        ) from None
+    return table.to_pandas()
+
+
+def status(*, repo: Repo = None) -> StatusReport:
+    """How tracked paths, stages, environment and code differ from the work tree's mlv.lock
+    (``mlv status``). ``report.stale`` is what ``mlv status --check`` fails on."""
+    from mlv.core.status import status as core_status
+
+    with _project(repo) as project:
+        return core_status(project)
+
+
+def snapshot(
+    message: str | None = None, *, commit: bool = True, repo: Repo = None
+) -> SnapshotResult:
+    """Store every tracked artifact, record environment and code, write mlv.lock and commit it
+    (``mlv snapshot``; ``commit=False`` is ``--no-commit``)."""
+    from mlv.core.snapshot import snapshot as core_snapshot
+
+    with _project(repo) as project:
+        return core_snapshot(project, message=message, commit=commit)
+
+
+def manifest(rev: str | None = None, *, repo: Repo = None) -> Lock:
+    """The manifest (mlv.lock) at ``rev``: artifacts, stages, environment, code, tables
+    (``mlv show``)."""
+    from mlv.core.history import show
+
+    with _project(repo) as project:
+        return show(project, rev).lock
+
+
+def lineage(path: str, rev: str | None = None, *, repo: Repo = None) -> Lineage:
+    """Which stages and inputs produced ``path``, as recorded at ``rev`` (``mlv lineage``)."""
+    from mlv.core.lineage import lineage as core_lineage
+
+    with _project(repo) as project:
+        return core_lineage(project, os.fspath(path), rev, cwd=project.root)
+
+
+def log(limit: int | None = None, *, repo: Repo = None) -> list[LogEntry]:
+    """The snapshots in history (commits that changed mlv.lock), newest first (``mlv log``)."""
+    from mlv.core.history import log as core_log
+
+    with _project(repo) as project:
+        return core_log(project, limit)
