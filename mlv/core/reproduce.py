@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from mlv.adapters.git import GitRepo
-from mlv.core import environment
 from mlv.core.checkout import restore
+from mlv.core.env.capture import capture as capture_environment
+from mlv.core.env.drift import compare as compare_environment
 from mlv.core.params import metric_values
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
@@ -242,9 +243,9 @@ def reproduce(
                 if from_store:
                     on_event("inputs", ", ".join(from_store))
                     restore(wt_project, lock, from_store, progress=progress)
-                current_env = environment.capture(workdir, project.declarations.env_variables, None)
+                current_env = capture_environment(workdir, project.declarations.env_variables, None)
                 if lock.environment is not None:
-                    drift = environment.compare(lock.environment, current_env)
+                    drift = compare_environment(lock.environment, current_env)
                     report.environment = drift.to_dict()
                 scanner = Scanner(workdir, wt_project.state, jobs=project.settings.jobs)
                 metrics_files = _metrics_files(project, lock)

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
-from mlv.core.environment import EnvDrift
+from mlv.core.env.drift import EnvDrift
 from mlv.core.project import open_project
 from mlv.core.status import DELETED, MODIFIED, NEW, ORPHANED, StatusReport
 from mlv.core.status import status as do_status
