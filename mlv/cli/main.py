@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("show", "Show what a snapshot recorded."),
     "completion": ("completion", "Print the shell completion script (bash, zsh, fish)."),
     "diff": ("diff", "Show what changed: artifacts, params, metrics, tables and drift."),
+    "env": ("env", "Show, diff and restore recorded environments (and the cache of rebuilt ones)."),
 }
 
 
