@@ -67,7 +67,12 @@ class RunResult:
 
 
 def execute(
-    cmd: str, cwd: Path, *, capture: bool, on_start: Callable[[int], None] = lambda _: None
+    cmd: str,
+    cwd: Path,
+    *,
+    capture: bool,
+    on_start: Callable[[int], None] = lambda _: None,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Run a stage command through the shell; its output streams to ours unless captured.
 
@@ -82,6 +87,7 @@ def execute(
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
         start_new_session=True,
+        env=env,  # None: ours; reproduce --env recorded runs stages inside a rebuilt environment
     )
     try:
         on_start(proc.pid)

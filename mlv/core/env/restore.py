@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from mlv.adapters.installer import Installer, venv_python
 from mlv.core.env.interpreters import Interpreter
 from mlv.core.env.plan import RestorePlan
 from mlv.errors import UsageError, listing
-from mlv.model.environment import normalise
+from mlv.model.environment import EnvironmentRecord, normalise
 from mlv.model.secrets import redact_url, url_credentials
 from mlv.storage.fsutil import write_bytes_atomic
 
@@ -118,6 +120,20 @@ def _site_packages(python: Path) -> Path:
     if done.returncode != 0 or not done.stdout.strip():
         raise UsageError(f"{python} cannot say where its packages go", done.stderr.strip()[-200:])
     return Path(done.stdout.strip())
+
+
+def listed_record(plan: RestorePlan, venv: Path) -> EnvironmentRecord:
+    """``plan``'s record with the packages the environment at ``venv`` really holds (mlv and
+    the project itself, which a restore links rather than installs, counted as recorded)."""
+    built = _listed(venv_python(venv))
+    kept = {normalise(p) for p in plan.project}
+    if plan.own:
+        kept |= {"mlv", "mlv-cli"}
+    recorded = plan.record.versions()
+    for name in kept & recorded.keys():
+        built[name] = recorded[name]
+    packages = sorted(f"{n}=={v}" for n, v in built.items())
+    return msgspec.structs.replace(plan.record, packages=packages)
 
 
 def _verify(plan: RestorePlan, python: Path, result: BuildResult) -> None:
