@@ -1,0 +1,219 @@
+"""Environments end to end, offline: a small virtual environment (mlv's runtime and a tiny
+package, from wheels made in the test) runs mlv; snapshot with tinypkg 1.0, upgrade to 2.0, then
+diff, restore (uv and pip) and reproduce inside the recorded environment, rebuilt and cached."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlv.core.env.capture import fingerprint
+from tests.conftest import make_repo
+from tests.core.env.wheels import repack, runtime_wheels, small_venv, tiny_wheel
+
+DEV_BIN = str(Path(sys.executable).parent)  # where uv is (the restore's installer)
+
+
+@pytest.fixture(scope="session")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheels")
+    runtime_wheels(out)
+    repack(out, "pip")
+    tiny_wheel(out, "1.0")
+    tiny_wheel(out, "2.0")
+    return out
+
+
+class Env:
+    """A project whose mlv runs from a small virtual environment, as its user would run it."""
+
+    def __init__(self, root: Path, venv: Path, wheels: Path) -> None:
+        self.root, self.venv, self.wheels = root, venv, wheels
+        self.environ = {
+            **os.environ,
+            "PATH": os.pathsep.join([str(venv / "bin"), DEV_BIN, os.environ["PATH"]]),
+            "VIRTUAL_ENV": str(venv),
+            "MLV_ENV_CACHE": str(root.parent / "env-cache"),
+        }
+
+    def mlv(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(self.venv / "bin" / "python"), "-m", "mlv", *args],
+            cwd=self.root,
+            env=self.environ,
+            capture_output=True,
+            text=True,
+        )
+        if code is not None:
+            assert done.returncode == code, done.stdout + done.stderr
+        return done
+
+    def install(self, *requirements: str) -> None:
+        subprocess.run(
+            [os.path.join(DEV_BIN, "uv"), "pip", "install", "-q", "--python",
+             str(self.venv / "bin" / "python"), "--no-index", "--find-links", str(self.wheels),
+             *requirements],
+            check=True,
+        )  # fmt: skip
+
+    @property
+    def offline(self) -> list[str]:
+        return ["--no-index", "--find-links", str(self.wheels)]
+
+
+@pytest.fixture
+def env(tmp_path: Path, wheels: Path) -> Env:
+    small_venv(tmp_path / "venv", wheels, "tinypkg==1.0")
+    project = Env(make_repo(tmp_path / "repo"), tmp_path / "venv", wheels)
+    project.mlv("init")
+    project.mlv("stage", "add", "ver", "-o", "version.txt", "--",
+                'python -c "import tinypkg; print(tinypkg.__version__)" > version.txt')  # fmt: skip
+    project.mlv("run")
+    assert (project.root / "version.txt").read_text() == "1.0\n"
+    project.mlv("snapshot", "-m", "with tinypkg 1.0")
+    project.install("tinypkg==2.0")
+    return project
+
+
+def _python_of(venv: Path) -> str:
+    code = "import tinypkg; print(tinypkg.__version__)"
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_diff_shows_the_upgrade(env: Env) -> None:
+    shown = env.mlv("env", "diff").stdout
+    assert "packages upgraded (1):" in shown and "~ tinypkg 1.0 -> 2.0" in shown
+    data = json.loads(env.mlv("env", "diff", "--json").stdout)
+    assert data["packages"]["upgraded"] == [{"name": "tinypkg", "old": "1.0", "new": "2.0"}]
+    assert data["same"] is False and data["old"] == "HEAD" and data["new"] == "current"
+    status = json.loads(env.mlv("status", "--json").stdout)["environment"]
+    assert status["packages_upgraded"] == 1 and status["changed"] is True
+    shown = json.loads(env.mlv("env", "show", "--json").stdout)
+    assert "tinypkg==1.0" in shown["environment"]["packages"]
+
+
+def test_restore_with_uv_holds_the_recorded_version(env: Env, tmp_path: Path) -> None:
+    target = tmp_path / "restored"
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(target), "--installer", "uv",
+                   *env.offline)  # fmt: skip
+    assert "restored:" in done.stdout
+    assert _python_of(target) == "1.0"
+    marker = json.loads((target / "mlv-env.json").read_text())
+    assert marker["installer"] == "uv" and marker["fingerprint"].startswith("xxh128:")
+    again = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
+    assert "already restored" in again.stdout
+
+
+@pytest.mark.slow
+def test_restore_with_pip_holds_the_recorded_version(env: Env, tmp_path: Path) -> None:
+    env.install("pip")  # the running mlv's pip installs into the new environment
+    target = tmp_path / "restored"
+    env.mlv("env", "restore", "HEAD", "--venv", str(target), "--installer", "pip", *env.offline)
+    assert _python_of(target) == "1.0"
+    assert json.loads((target / "mlv-env.json").read_text())["installer"] == "pip"
+
+
+def test_reproduce_in_the_recorded_environment_reuses_the_cache(env: Env) -> None:
+    current = env.mlv("reproduce", "--json", code=1)
+    report = json.loads(current.stdout)
+    assert report["environment_used"]["kind"] == "current"
+    assert report["environment"]["packages_changed"][0]["current"] == "2.0"
+
+    first = json.loads(env.mlv("reproduce", "--env", "recorded", "--json", *env.offline).stdout)
+    assert first["reproduced"] is True
+    assert first["environment_used"]["kind"] == "recorded"
+    assert first["environment_used"]["built"] is True
+    assert first["environment"]["changed"] is False
+
+    junit = env.root.parent / "junit.xml"
+    second = env.mlv("reproduce", "--env", "recorded", "--junit", str(junit))
+    assert "(cached," in second.stdout and "reproduced:" in second.stdout
+    assert 'name="environment" value="recorded xxh128:' in junit.read_text()
+    listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
+    assert [e["ready"] for e in listed] == [True]
+    env.mlv("env", "cache", "remove", listed[0]["fingerprint"][7:19])
+    assert json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"] == []
+
+
+def _edit_record(env: Env, **python: str) -> None:
+    """Rewrite HEAD's environment record as another machine could have written it (with a
+    matching fingerprint), and commit it."""
+    lock_path = env.root / "mlv.lock"
+    doc = json.loads(lock_path.read_text())
+    doc["environment"]["python"].update(python)
+    from mlv.model.manifest import decode_lock, encode_lock
+
+    lock = decode_lock(json.dumps(doc).encode())
+    import msgspec
+
+    assert lock.environment is not None
+    record = msgspec.structs.replace(lock.environment, fingerprint=fingerprint(lock.environment))
+    lock_path.write_bytes(encode_lock(msgspec.structs.replace(lock, environment=record)))
+    subprocess.run(["git", "commit", "-qam", "edited"], cwd=env.root, check=True)
+
+
+def test_an_interpreter_that_is_not_installed_is_named(env: Env, tmp_path: Path) -> None:
+    _edit_record(env, version="3.4.1")
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(tmp_path / "r"), code=2)
+    assert "no CPython 3.4.1 interpreter is installed" in done.stderr
+    assert "looked in:" in done.stderr and "PATH (" in done.stderr
+    assert "uv python install 3.4.1" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+    done = env.mlv("reproduce", "--env", "recorded", code=2)
+    assert "3.4.1" in done.stderr
+
+
+def test_a_package_that_cannot_be_found_is_named(env: Env, tmp_path: Path) -> None:
+    empty = tmp_path / "no-wheels"
+    empty.mkdir()
+    target = tmp_path / "r"
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(target), "--no-index",
+                   "--find-links", str(empty), code=2)  # fmt: skip
+    assert "cannot be installed" in done.stderr and "Traceback" not in done.stderr
+    assert "was not found" in done.stderr or "No matching distribution" in done.stderr
+    assert not target.exists()  # a failed restore leaves nothing
+
+
+def test_a_hand_edited_record_is_refused_before_anything_runs(env: Env, tmp_path: Path) -> None:
+    lock_path = env.root / "mlv.lock"
+    doc = json.loads(lock_path.read_text())
+    doc["environment"]["packages"].append("evil==1; touch /tmp/pwned")
+    lock_path.write_text(json.dumps(doc, indent=2))
+    subprocess.run(["git", "commit", "-qam", "edited"], cwd=env.root, check=True)
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(tmp_path / "r"), code=2)
+    assert "not a name==version requirement" in done.stderr and "hint:" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_restore_is_never_taken_for_a_ready_one(env: Env, tmp_path: Path) -> None:
+    env.install("pip")
+    target = tmp_path / "r"
+    proc = subprocess.Popen(
+        [str(env.venv / "bin" / "python"), "-m", "mlv", "env", "restore", "HEAD", "--venv",
+         str(target), "--installer", "pip", *env.offline],
+        cwd=env.root, env=env.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (target / ".mlv-requirements.txt").exists():  # the installer is running
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (target / "pyvenv.cfg").exists() and not (target / "mlv-env.json").exists()
+    from mlv.core.env.restore import ready
+
+    assert ready(target) is None
+    # The next restore recognises the leftover, removes it and builds a ready one.
+    env.mlv("env", "restore", "HEAD", "--venv", str(target), "--installer", "uv", *env.offline)
+    assert ready(target) is not None and _python_of(target) == "1.0"
