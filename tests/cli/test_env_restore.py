@@ -18,6 +18,8 @@ from mlv.core.env.capture import fingerprint
 from tests.conftest import make_repo
 from tests.core.env.wheels import repack, runtime_wheels, small_venv, tiny_wheel
 
+pytestmark = pytest.mark.slow  # each builds a virtual environment and runs mlv in it
+
 DEV_BIN = str(Path(sys.executable).parent)  # where uv is (the restore's installer)
 
 
@@ -113,7 +115,6 @@ def test_restore_with_uv_holds_the_recorded_version(env: Env, tmp_path: Path) ->
     assert "already restored" in again.stdout
 
 
-@pytest.mark.slow
 def test_restore_with_pip_holds_the_recorded_version(env: Env, tmp_path: Path) -> None:
     env.install("pip")  # the running mlv's pip installs into the new environment
     target = tmp_path / "restored"
@@ -194,7 +195,6 @@ def test_a_hand_edited_record_is_refused_before_anything_runs(env: Env, tmp_path
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.slow
 def test_a_killed_restore_is_never_taken_for_a_ready_one(env: Env, tmp_path: Path) -> None:
     env.install("pip")
     target = tmp_path / "r"
