@@ -124,10 +124,20 @@ def test_restore_with_pip_holds_the_recorded_version(env: Env, tmp_path: Path) -
 
 
 def test_reproduce_in_the_recorded_environment_reuses_the_cache(env: Env) -> None:
+    shown = env.mlv("reproduce", code=1).stdout
+    assert "environment: current" in shown and "1 package(s) upgraded" in shown
     current = env.mlv("reproduce", "--json", code=1)
     report = json.loads(current.stdout)
     assert report["environment_used"]["kind"] == "current"
     assert report["environment"]["packages_changed"][0]["current"] == "2.0"
+
+    # A build killed earlier left its directory, marked as building: it is not used, but rebuilt.
+    fp = json.loads(env.mlv("env", "show", "--json").stdout)["environment"]["fingerprint"]
+    leftover = Path(env.environ["MLV_ENV_CACHE"]) / fp.removeprefix("xxh128:")
+    (leftover / "bin").mkdir(parents=True)
+    (leftover / ".mlv-building").write_text("12345\n")
+    listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
+    assert [e["ready"] for e in listed] == [False]
 
     first = json.loads(env.mlv("reproduce", "--env", "recorded", "--json", *env.offline).stdout)
     assert first["reproduced"] is True

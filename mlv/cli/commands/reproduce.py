@@ -53,6 +53,7 @@ def render(report: ReproduceReport) -> None:
     if env.get("changed"):
         what = "rebuilt" if report.environment_used.get("kind") == "recorded" else "current"
         console.print(f"[yellow]the {what} environment differs from the recorded one:[/yellow]")
+        console.print(f"  {env.get('summary', '')}", markup=False)
         if env.get("python"):
             console.print(f"  python {env['python'][0]} -> {env['python'][1]}", markup=False)
         if env.get("platform"):

@@ -114,7 +114,10 @@ def render(report: StatusReport) -> None:
     if report.environment is not None:
         lines = _env_lines(report.environment)
         if lines:
-            console.print("environment: [yellow]differs from mlv.lock[/yellow]")
+            console.print(
+                "environment: [yellow]differs from mlv.lock[/yellow]"
+                f" ({report.environment.summary()}; `mlv env diff` shows all)"
+            )
             for line in lines[:_LISTED]:
                 console.print(f"  {line}", markup=False)
             if len(lines) > _LISTED:

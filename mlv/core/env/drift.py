@@ -36,6 +36,7 @@ class EnvDrift:
                 {"name": n, "recorded": a, "current": b} for n, a, b in self.changed
             ],
             "packages_upgraded": self.upgraded,
+            "summary": self.summary(),
             "packages_downgraded": self.downgraded,
             "lockfiles_changed": self.lockfiles,
             "variables_changed": self.variables,
