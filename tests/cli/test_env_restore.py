@@ -227,3 +227,36 @@ def test_a_killed_restore_is_never_taken_for_a_ready_one(env: Env, tmp_path: Pat
     # The next restore recognises the leftover, removes it and builds a ready one.
     env.mlv("env", "restore", "HEAD", "--venv", str(target), "--installer", "uv", *env.offline)
     assert ready(target) is not None and _python_of(target) == "1.0"
+
+
+def test_an_editable_mlv_comes_back_from_the_running_mlv(env: Env, tmp_path: Path) -> None:
+    """mlv installed editable (its dist-info says so): the record lists mlv-cli and the writer
+    says "editable"; the restore links the running mlv and never asks an index for mlv-cli."""
+    import mlv
+
+    purelib = subprocess.run(
+        [str(env.venv / "bin" / "python"), "-c",
+         "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    info = Path(purelib) / f"mlv_cli-{mlv.__version__}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: mlv-cli\nVersion: {mlv.__version__}\n"
+    )
+    source = Path(mlv.__file__).resolve().parent.parent
+    (info / "direct_url.json").write_text(
+        json.dumps({"url": source.as_uri(), "dir_info": {"editable": True}})
+    )
+    env.install("tinypkg==1.0")
+    env.mlv("snapshot", "-m", "with mlv editable")
+    lock = json.loads((env.root / "mlv.lock").read_text())
+    assert lock["mlv"]["install"] == "editable"
+    assert f"mlv-cli=={mlv.__version__}" in lock["environment"]["packages"]
+    target = tmp_path / "restored"
+    env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)  # --no-index: no mlv-cli
+    where = subprocess.run(
+        [str(target / "bin" / "python"), "-c", "import mlv; print(mlv.__file__)"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(where).resolve().parent.parent == source

@@ -196,6 +196,16 @@ def build(
         result = BuildResult(
             target, interpreter.version, installer.kind, plan.source, True, notes=list(plan.notes)
         )
+        recorded = plan.record.python
+        if (interpreter.implementation, interpreter.version) != (
+            recorded.implementation,
+            recorded.version,
+        ):
+            result.notes.append(
+                f"built with {interpreter.implementation} {interpreter.version}"
+                f" ({interpreter.path}), not the recorded {recorded.implementation}"
+                f" {recorded.version}"
+            )
         on_step("verify", "listing what was installed")
         _verify(plan, python, result)
         result.seconds = time.monotonic() - clock
