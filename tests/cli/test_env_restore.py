@@ -43,6 +43,7 @@ class Env:
             "PATH": os.pathsep.join([str(venv / "bin"), DEV_BIN, os.environ["PATH"]]),
             "VIRTUAL_ENV": str(venv),
             "MLV_ENV_CACHE": str(root.parent / "env-cache"),
+            "MY_API_TOKEN": "tok-s3cret-in-the-environment",  # never recorded anywhere
         }
 
     def mlv(self, *args: str, code: int | None = 0) -> subprocess.CompletedProcess[str]:
@@ -105,12 +106,16 @@ def test_diff_shows_the_upgrade(env: Env) -> None:
 
 def test_restore_with_uv_holds_the_recorded_version(env: Env, tmp_path: Path) -> None:
     target = tmp_path / "restored"
+    private = "https://reader:pw-s3cret@127.0.0.1:9/simple"  # ignored: --no-index
     done = env.mlv("env", "restore", "HEAD", "--venv", str(target), "--installer", "uv",
-                   *env.offline)  # fmt: skip
+                   "--extra-index-url", private, *env.offline)  # fmt: skip
     assert "restored:" in done.stdout
     assert _python_of(target) == "1.0"
     marker = json.loads((target / "mlv-env.json").read_text())
     assert marker["installer"] == "uv" and marker["fingerprint"].startswith("xxh128:")
+    assert "127.0.0.1:9/simple" in json.dumps(marker) and "pw-s3cret" not in json.dumps(marker)
+    # Secrets of the environment reach neither mlv.lock nor the restored environment's marker.
+    assert "tok-s3cret" not in (env.root / "mlv.lock").read_text() + json.dumps(marker)
     again = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
     assert "already restored" in again.stdout
 
