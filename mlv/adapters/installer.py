@@ -61,8 +61,9 @@ class Installer:
                 )
         if importlib.util.find_spec("pip") is None:
             raise UsageError(
-                "neither uv nor pip is available to the running mlv",
-                "install uv (pip install uv) beside mlv",
+                "pip is not available to the running mlv"
+                + ("" if wanted == "pip" else ", and uv was not found (on PATH or beside mlv)"),
+                "install uv (pip install uv) or pip beside mlv",
             )
         return Installer("pip", sys.executable)
 
