@@ -31,9 +31,16 @@ def installer_options(func: F) -> F:
                 type=click.Path(dir_okay=False, path_type=Path),
                 help="Build with this interpreter instead of the recorded version.",
             ),
-            click.option("--find-links", multiple=True, metavar="DIR|URL", help="Passed on."),
+            click.option(
+                "--find-links", multiple=True, metavar="DIR|URL", help="Passed on to the installer."
+            ),
             click.option("--index-url", metavar="URL", help="Passed on to the installer."),
-            click.option("--extra-index-url", multiple=True, metavar="URL", help="Passed on."),
+            click.option(
+                "--extra-index-url",
+                multiple=True,
+                metavar="URL",
+                help="Passed on to the installer.",
+            ),
             click.option("--no-index", is_flag=True, help="Passed on to the installer."),
         ]
     ):
@@ -133,9 +140,12 @@ def show_cmd(rev: str, as_json: bool) -> int:
 @click.argument("rev_b", required=False)
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
 def diff_cmd(rev_a: str | None, rev_b: str | None, as_json: bool) -> int:
-    """Show how the environment changed: REV_A (default HEAD) against REV_B (default: the
-    running interpreter). Packages added, removed, upgraded, downgraded; interpreter, platform,
-    lockfiles (with the pins that changed), variables, conda, CUDA."""
+    """Show how the environment changed between two records.
+
+    REV_A (default HEAD) against REV_B (default: the running interpreter): packages upgraded,
+    downgraded, added, removed; interpreter, platform, lockfiles (with the pins that changed),
+    variables, conda, CUDA.
+    """
     from mlv.cli.render_env import render_diff
     from mlv.core.env.ops import diff
     from mlv.core.project import open_project
@@ -180,7 +190,7 @@ def restore_cmd(
     force: bool,
     as_json: bool,
 ) -> int:
-    """Rebuild the environment REV recorded as a virtual environment in DIR.
+    """Rebuild the environment REV recorded as a virtual environment.
 
     The recorded interpreter version is required (or --python); the recorded distributions are
     installed pinned exactly (from a requirements lockfile when it pins the same versions), with
@@ -224,8 +234,11 @@ def restore_cmd(
 
 @env.group("cache")
 def cache_group() -> None:
-    """Environments `mlv reproduce --env recorded` built, one per fingerprint (shared by your
-    clones; location: MLV_ENV_CACHE, else $XDG_CACHE_HOME/mlv/envs, else ~/.cache/mlv/envs)."""
+    """List or remove the environments `mlv reproduce --env recorded` built.
+
+    One per fingerprint, shared by your clones, in MLV_ENV_CACHE, else
+    $XDG_CACHE_HOME/mlv/envs, else ~/.cache/mlv/envs.
+    """
 
 
 @cache_group.command("list")
