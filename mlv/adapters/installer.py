@@ -119,6 +119,27 @@ class Installer:
         self._run([*args, "-r", str(requirements), *options], "install the packages", names)
 
 
+def export_uv_lock(uv: str, files: dict[str, bytes], work: Path) -> str:
+    """uv's own reading of a recorded ``uv.lock`` (with the ``pyproject.toml`` of the same
+    revision): the pinned requirements it locks, without the project itself, hashes or comments.
+    ``work`` is an empty scratch directory. InstallFailed when uv cannot read them."""
+    for name, data in files.items():
+        (work / name).write_bytes(data)
+    args = [
+        uv, "export", "--frozen", "--offline", "--no-config", "--format", "requirements.txt",
+        "--no-hashes", "--no-header", "--no-annotate", "--no-emit-project",
+        "--directory", str(work),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise InstallFailed(f"cannot run uv: {exc}") from None
+    if done.returncode != 0:
+        last = [ln for ln in done.stderr.splitlines() if ln.strip()][-1:] or ["no reason given"]
+        raise InstallFailed(f"uv cannot export uv.lock: {last[0].strip()}")
+    return done.stdout
+
+
 def blame(names: list[str], output: str) -> list[str]:
     """The requirements an installer's error output names (pip: "No matching distribution found
     for x==1"; uv: "Because x==1 was not found ...")."""

@@ -315,7 +315,9 @@ def _stage_environment(
     from mlv.core.env.plan import plan_restore
     from mlv.core.env.restore import environ_for, listed_record
 
-    plan = plan_restore(lock, project.store)
+    plan = plan_restore(
+        lock, project.store, read_code=lambda path: project.git.read_blob(sha, path)
+    )
     clock = time.monotonic()
     built = cached_environment(
         plan,

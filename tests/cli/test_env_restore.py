@@ -265,3 +265,35 @@ def test_an_editable_mlv_comes_back_from_the_running_mlv(env: Env, tmp_path: Pat
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     assert Path(where).resolve().parent.parent == source
+
+
+def _uv_project(env: Env, packages: list[str]) -> None:
+    """A uv project (not a package) locking ``packages``, its uv.lock made offline."""
+    deps = ", ".join(json.dumps(p) for p in packages)
+    (env.root / "pyproject.toml").write_text(
+        f'[project]\nname = "proj"\nversion = "0.1"\nrequires-python = ">=3.10"\n'
+        f"dependencies = [{deps}]\n[tool.uv]\npackage = false\n"
+    )
+    subprocess.run(
+        [os.path.join(DEV_BIN, "uv"), "lock", "-q", "--offline", *env.offline],
+        cwd=env.root, env=env.environ, check=True,
+    )  # fmt: skip
+    subprocess.run(["git", "add", "pyproject.toml", "uv.lock"], cwd=env.root, check=True)
+
+
+def test_a_recorded_uv_lock_is_installed_with_uv(env: Env, tmp_path: Path) -> None:
+    env.install("tinypkg==1.0")
+    packages = json.loads((env.root / "mlv.lock").read_text())["environment"]["packages"]
+    _uv_project(env, packages)
+    env.mlv("snapshot", "-m", "uv project")
+    target = tmp_path / "from-lock"
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
+    assert "from lockfile uv.lock (uv export)" in done.stdout
+    assert _python_of(target) == "1.0"
+    # A uv.lock of another state than was installed is not used; the record is, and says why.
+    _uv_project(env, [p.replace("tinypkg==1.0", "tinypkg==2.0") for p in packages])
+    env.mlv("snapshot", "-m", "lock moved on, environment did not")
+    target = tmp_path / "from-record"
+    done = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
+    assert "uv.lock pins other versions than were installed (tinypkg==2.0)" in done.stdout
+    assert "from the recorded package list" in done.stdout and _python_of(target) == "1.0"

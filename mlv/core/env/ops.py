@@ -85,7 +85,12 @@ def restore_environment(
 ) -> BuildResult:
     """Rebuild ``rev``'s environment as a virtual environment at ``target``."""
     sha, lock, record = environment_at(project, rev)
-    plan = plan_restore(lock, project.store, from_record=options.from_record)
+    plan = plan_restore(
+        lock,
+        project.store,
+        from_record=options.from_record,
+        read_code=lambda path: project.git.read_blob(sha, path),
+    )
     target = target.absolute()
     marker = ready(target)
     if marker is not None:

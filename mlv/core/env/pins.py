@@ -10,7 +10,7 @@ from mlv.model.environment import normalise
 
 _LINE = re.compile(
     r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?P<extras>\[[^\]]*\])?\s*"
-    r"(?P<spec>(?:[<>=!~]=?|===)[^;#\s]*(?:\s*,\s*(?:[<>=!~]=?|===)[^;#\s]*)*)?\s*"
+    r"(?P<spec>(?:[<>=!~]=?|===)[^;#\s]*(?:\s*,\s*(?:[<>=!~]=?|===)[^;#\s]*)*|@\s*\S+)?\s*"
     r"(?P<marker>;[^#]*)?$"
 )
 

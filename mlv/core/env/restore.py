@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from mlv.adapters.installer import Installer, venv_python
+from mlv.adapters.installer import Installer, export_uv_lock, venv_python
 from mlv.core.env.interpreters import Interpreter
 from mlv.core.env.plan import RestorePlan
 from mlv.errors import UsageError, listing
@@ -178,13 +179,12 @@ def build(
         on_step("venv", f"{installer.kind}, {interpreter.implementation} {interpreter.version}")
         installer.create_venv(interpreter.path, target)
         python = venv_python(target)
+        lines, source, notes = _requirements(plan, installer)
         requirements = target / REQUIREMENTS
-        requirements.write_text("".join(f"{r}\n" for r in plan.requirements))
-        if plan.requirements:
-            on_step("install", f"{len(plan.requirements)} package(s) from {plan.source}")
-            installer.install(
-                python, requirements, options, plan.requirements, no_deps=plan.no_deps
-            )
+        requirements.write_text("".join(f"{r}\n" for r in lines))
+        if lines:
+            on_step("install", f"{len(lines)} package(s) from {source}")
+            installer.install(python, requirements, options, lines, no_deps=plan.no_deps)
         if plan.project and project_code is not None:
             # The project itself was an editable install: it is code, installed from the code.
             on_step("install", f"the project itself, editable from {project_code}")
@@ -193,9 +193,7 @@ def build(
         if plan.own_link is not None:
             on_step("mlv", f"linking the running mlv from {plan.own_link}")
             (_site_packages(python) / "_mlv_running.pth").write_text(f"{plan.own_link}\n")
-        result = BuildResult(
-            target, interpreter.version, installer.kind, plan.source, True, notes=list(plan.notes)
-        )
+        result = BuildResult(target, interpreter.version, installer.kind, source, True, notes=notes)
         recorded = plan.record.python
         if (interpreter.implementation, interpreter.version) != (
             recorded.implementation,
@@ -215,7 +213,7 @@ def build(
             "python": interpreter.version,
             "installer": installer.kind,
             "options": safe_options(options),
-            "source": plan.source,
+            "source": source,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds": round(result.seconds, 3),
         }
@@ -227,6 +225,25 @@ def build(
         if existed:
             target.mkdir(exist_ok=True)  # it was the user's empty directory: give it back
         raise
+
+
+def _requirements(plan: RestorePlan, installer: Installer) -> tuple[list[str], str, list[str]]:
+    """What to install, from where, and notes: uv's export of the recorded uv.lock when uv
+    installs and the export pins exactly the recorded environment, else the plan's list."""
+    notes = list(plan.notes)
+    if plan.uv_project is None or installer.kind != "uv":
+        return plan.requirements, plan.source, notes
+    with tempfile.TemporaryDirectory(prefix="mlv-uv-export-") as work:
+        try:
+            text = export_uv_lock(installer.executable, plan.uv_project, Path(work))
+            lines, why = plan.lockfile_pins(text, "uv.lock")
+        except UsageError as exc:  # InstallFailed too: uv could not read them
+            lines, why = [], exc.message
+    if not lines:
+        notes.append(f"{why}; installed the recorded package list instead")
+        return plan.requirements, plan.source, notes
+    own = [plan.own_requirement] if plan.own_requirement else []
+    return lines + own, "lockfile uv.lock (uv export)", notes
 
 
 def mismatch_note(result: BuildResult) -> str | None:

@@ -106,9 +106,14 @@ def test_a_requirements_lockfile_is_used_when_it_pins_what_was_installed(
     env = record(["a==1.0", "b==2.0", "mlv==0.1.0"], lockfiles={"requirements.txt": good})
     plan = plan_restore(Lock(environment=env), store)
     assert plan.source == "lockfile requirements.txt"
-    assert plan.requirements[:2] == ["a==1.0", "b==2.0"] and not plan.no_deps
+    assert plan.requirements[:2] == ["a==1.0", "b==2.0"] and plan.no_deps
     assert "mlv==0.1.0" not in plan.requirements
     assert plan_restore(Lock(environment=env), store, from_record=True).no_deps
+
+    partial = store.add_bytes(b"a==1.0\n")
+    env = record(["a==1.0", "b==2.0"], lockfiles={"requirements.txt": partial})
+    plan = plan_restore(Lock(environment=env), store)
+    assert plan.requirements == ["a==1.0", "b==2.0"] and "does not list b" in plan.notes[0]
 
     stale = store.add_bytes(b"a==0.9\nb==2.0\n")
     env = record(["a==1.0", "b==2.0"], lockfiles={"requirements.txt": stale})
