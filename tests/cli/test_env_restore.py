@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,18 +72,41 @@ class Env:
         return ["--no-index", "--find-links", str(self.wheels)]
 
 
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+    """The project every test starts from, made once per session (copies are cheap): snapshot
+    with tinypkg 1.0 after a run of the stage, then tinypkg upgraded to 2.0."""
+    base = tmp_path_factory.mktemp("env-template")
+    gitconfig = base / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = mlv tests\n\temail = tests@mlv.invalid\n")
+    with pytest.MonkeyPatch.context() as patch:  # the isolation of tests/conftest.py
+        for name, value in {
+            "HOME": str(base), "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1",
+            "NO_COLOR": "1", "MLV_CACHE_DIR": None, "MLV_DEBUG": None,
+        }.items():  # fmt: skip
+            if value is None:
+                patch.delenv(name, raising=False)
+            else:
+                patch.setenv(name, value)
+        small_venv(base / "venv", wheels, "tinypkg==1.0")
+        project = Env(make_repo(base / "repo"), base / "venv", wheels)
+        project.mlv("init")
+        stage = 'python -c "import tinypkg; print(tinypkg.__version__)" > version.txt'
+        project.mlv("stage", "add", "ver", "-o", "version.txt", "--", stage)
+        project.mlv("run")
+        assert (project.root / "version.txt").read_text() == "1.0\n"
+        project.mlv("snapshot", "-m", "with tinypkg 1.0")
+        project.install("tinypkg==2.0")
+    return base
+
+
 @pytest.fixture
-def env(tmp_path: Path, wheels: Path) -> Env:
-    small_venv(tmp_path / "venv", wheels, "tinypkg==1.0")
-    project = Env(make_repo(tmp_path / "repo"), tmp_path / "venv", wheels)
-    project.mlv("init")
-    project.mlv("stage", "add", "ver", "-o", "version.txt", "--",
-                'python -c "import tinypkg; print(tinypkg.__version__)" > version.txt')  # fmt: skip
-    project.mlv("run")
-    assert (project.root / "version.txt").read_text() == "1.0\n"
-    project.mlv("snapshot", "-m", "with tinypkg 1.0")
-    project.install("tinypkg==2.0")
-    return project
+def env(tmp_path: Path, template: Path, wheels: Path) -> Env:
+    # A virtual environment runs from a copy: its interpreter is a symlink and finds its
+    # pyvenv.cfg beside itself; only its scripts (unused here) name the old path.
+    for name in ("repo", "venv"):
+        shutil.copytree(template / name, tmp_path / name, symlinks=True)
+    return Env(tmp_path / "repo", tmp_path / "venv", wheels)
 
 
 def _python_of(venv: Path) -> str:
