@@ -96,6 +96,12 @@ def find_interpreter(record: PythonRecord, given: Path | None = None) -> Interpr
         if found is None:
             raise UsageError(f"{given} is not a Python interpreter that runs", "give another path")
         return found
+    running = probe(Path(sys.executable))
+    if running is not None and (running.implementation, running.version) == (
+        record.implementation,
+        record.version,
+    ):
+        return running  # the common case, without looking further
     seen: set[str] = set()
     candidates, places = _candidates(record)
     for path in candidates:

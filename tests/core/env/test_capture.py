@@ -131,3 +131,25 @@ def test_cuda_details_are_read_without_importing_torch(
         "550.54.14", "12.1", "2.3.0+cu121", "8.9.2.26",
     )  # fmt: skip
     assert "torch" not in sys.modules
+
+
+def test_the_fingerprint_of_a_record_without_details_is_what_earlier_mlv_computed() -> None:
+    """Value computed by the mlv before schema 4: the same record must not read as changed."""
+    from mlv.model.environment import EnvironmentRecord, PlatformRecord, PythonRecord
+    from mlv.model.ids import ObjectId
+    from mlv.storage.hashing import hash_bytes
+
+    old = EnvironmentRecord(
+        ObjectId.xxh128("0" * 32),
+        PythonRecord("CPython", "3.11.7"),
+        PlatformRecord("linux", "x86_64", "6.1"),
+        ["a==1", "b==2.0"],
+        {"requirements.txt": hash_bytes(b"a==1\n")},
+        {"SEED": "1"},
+    )
+    assert fingerprint(old) == "xxh128:79837117ba03daf5760ca7cbe6d0c25c"
+    detailed = msgspec.structs.replace(old, sources={"a": SourceRecord("project")})
+    assert fingerprint(detailed) != fingerprint(old)
+    moved = msgspec.structs.replace(old, sources={"a": SourceRecord("local", "file:///elsewhere")})
+    relocated = msgspec.structs.replace(old, sources={"a": SourceRecord("local", "file:///other")})
+    assert fingerprint(moved) == fingerprint(relocated)  # where a wheel lay is not the environment
