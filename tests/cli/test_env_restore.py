@@ -321,3 +321,67 @@ def test_a_recorded_uv_lock_is_installed_with_uv(env: Env, tmp_path: Path) -> No
     done = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
     assert "uv.lock pins other versions than were installed (tinypkg==2.0)" in done.stdout
     assert "from the recorded package list" in done.stdout and _python_of(target) == "1.0"
+
+
+# A PEP 660 build backend of a few lines (no setuptools, offline): the editable wheel holds a
+# .pth file naming the project's directory.
+BACKEND = """
+import base64, hashlib, os, zipfile
+
+def _line(name, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    info = "myproj-0.1.dist-info"
+    files = {
+        "myproj.pth": (os.path.abspath(".") + "\\n").encode(),
+        f"{info}/METADATA": b"Metadata-Version: 2.1\\nName: myproj\\nVersion: 0.1\\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    name = "myproj-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+        record = [_line(p, d) for p, d in files.items()] + [f"{info}/RECORD,,"]
+        zf.writestr(f"{info}/RECORD", "\\n".join(record) + "\\n")
+    return name
+"""
+
+
+def test_the_project_itself_is_code_not_a_package(env: Env, tmp_path: Path) -> None:
+    """An editable install of the repository is recorded as the project; restore installs it
+    editable from the work tree, reproduce imports it from the run's worktree."""
+    (env.root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "myproj"\nversion = "0.1"\n'
+    )
+    (env.root / "backend.py").write_text(BACKEND)
+    (env.root / "myproj").mkdir()
+    (env.root / "myproj" / "__init__.py").write_text("WHERE = __file__\n")
+    subprocess.run(
+        ["git", "add", "pyproject.toml", "backend.py", "myproj"], cwd=env.root, check=True
+    )
+    env.install("tinypkg==1.0", "--no-deps", "-e", str(env.root))
+    env.mlv("stage", "add", "where", "-o", "where.txt", "--",
+            'python -c "import myproj; print(myproj.WHERE)" > where.txt')  # fmt: skip
+    env.mlv("run")
+    env.mlv("snapshot", "-m", "the project installed editable")
+    record = json.loads((env.root / "mlv.lock").read_text())["environment"]
+    assert record["sources"] == {"myproj": {"kind": "project"}}
+
+    target = tmp_path / "restored"
+    env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
+    where = subprocess.run(
+        [str(target / "bin" / "python"), "-c", "import myproj; print(myproj.WHERE)"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    assert Path(where).resolve() == (env.root / "myproj" / "__init__.py").resolve()
+
+    args = ["reproduce", "--env", "recorded", "--keep-workdir", "--json", *env.offline]
+    report = json.loads(env.mlv(*args, code=None).stdout)
+    workdir = Path(report["workdir"])
+    assert (workdir / "where.txt").read_text().strip() == str(workdir / "myproj" / "__init__.py")
