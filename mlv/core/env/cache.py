@@ -19,9 +19,10 @@ from mlv.core.env.interpreters import find_interpreter
 from mlv.core.env.plan import RestorePlan
 from mlv.core.env.restore import BuildResult, OnStep, build, is_leftover, ready
 from mlv.errors import UsageError
-from mlv.storage.lock import exclusive
+from mlv.storage.lock import TIMEOUT_ENV, exclusive, lock_timeout
 
 CACHE_ENV = "MLV_ENV_CACHE"
+BUILD_WAIT = 1800.0  # seconds
 
 
 def cache_root() -> Path:
@@ -84,7 +85,10 @@ def cached_environment(
     key = plan.record.fingerprint.digest
     path = root / key
     root.mkdir(parents=True, exist_ok=True)
-    with exclusive(_lock(root, key), what=f"building environment {key[:12]}"):
+    # Another process building the same environment may take minutes (pip, large wheels): wait
+    # up to half an hour for it unless MLV_LOCK_TIMEOUT says otherwise.
+    wait = lock_timeout() if os.environ.get(TIMEOUT_ENV) else BUILD_WAIT
+    with exclusive(_lock(root, key), wait, what=f"building environment {key[:12]}"):
         marker = ready(path)
         if marker is not None and marker.get("fingerprint") == str(plan.record.fingerprint):
             os.utime(path / "mlv-env.json")  # last used: what `mlv env cache list` sorts by
