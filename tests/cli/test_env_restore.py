@@ -385,3 +385,16 @@ def test_the_project_itself_is_code_not_a_package(env: Env, tmp_path: Path) -> N
     report = json.loads(env.mlv(*args, code=None).stdout)
     workdir = Path(report["workdir"])
     assert (workdir / "where.txt").read_text().strip() == str(workdir / "myproj" / "__init__.py")
+
+
+def test_two_reproduces_at_once_build_the_environment_once(env: Env) -> None:
+    args = [str(env.venv / "bin" / "python"), "-m", "mlv", "reproduce", "--env", "recorded",
+            "--json", *env.offline]  # fmt: skip
+    procs = [
+        subprocess.Popen(args, cwd=env.root, env=env.environ, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    reports = [json.loads(p.communicate()[0]) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert sorted(r["environment_used"]["built"] for r in reports) == [False, True]
+    assert all(r["reproduced"] for r in reports)
