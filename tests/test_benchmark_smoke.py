@@ -95,3 +95,13 @@ def test_table_benchmark_smoke(tmp_path: Path) -> None:
     text = out.read_text()
     assert text.startswith("# Benchmarks\n\nkept above") and "| 20,000 |" in text
     assert "with summaries on" in text
+
+
+@pytest.mark.slow
+def test_environment_benchmark_smoke() -> None:
+    script = str(ROOT / "benchmarks/environments.py")
+    result = subprocess.run(
+        [sys.executable, script, "--runs", "1"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "capture, in-process" in result.stdout and "cached: median" in result.stdout

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "Show what changed: artifacts, params, metrics, tables and drift."),
     "report": ("report", "Write a self-contained HTML report: metrics, drift, lineage, env."),
     "import-dvc": ("import_dvc", "Adopt a DVC project: .dvc files, dvc.yaml, dvc.lock and data."),
+    "env": ("env", "Show, diff and restore recorded environments (and the cache of rebuilt ones)."),
 }
 
 

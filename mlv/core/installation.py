@@ -51,3 +51,29 @@ def _install_kind() -> Install:
     if isinstance(dir_info, dict) and dir_info.get("editable"):
         return "editable"
     return "local"
+
+
+def running_requirement() -> tuple[str | None, Path | None]:
+    """How to put the running mlv into another environment: a requirement to install (from an
+    index, a local wheel or a VCS URL), or a source directory to link (editable or not
+    installed). One of the two is None."""
+    from importlib import metadata
+
+    record = writer_record()
+    source_root = Path(mlv.__file__ or "").resolve().parent.parent
+    if record.install == "index":
+        return f"{DISTRIBUTION}=={record.version}", None
+    if record.install in ("editable", "source"):
+        return None, source_root
+    direct = metadata.distribution(DISTRIBUTION).read_text("direct_url.json") or "{}"
+    try:
+        url = json.loads(direct)
+    except ValueError:
+        url = {}
+    location = url.get("url") if isinstance(url, dict) else None
+    if not isinstance(location, str) or not location:
+        return None, source_root
+    vcs = url.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("commit_id"):
+        return f"{DISTRIBUTION} @ {vcs.get('vcs', 'git')}+{location}@{vcs['commit_id']}", None
+    return f"{DISTRIBUTION} @ {location}", None

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from mlv.adapters.git import GitRepo
-from mlv.core import environment
 from mlv.core.checkout import restore
+from mlv.core.env.capture import capture as capture_environment
+from mlv.core.env.drift import compare as compare_environment
 from mlv.core.params import metric_values
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
@@ -54,6 +55,10 @@ class Options:
     tolerances: dict[str, float] | None = None
     keep_workdir: bool = False
     capture: bool = True  # capture stage output into the report instead of streaming it
+    env: str = "current"  # "recorded": run the stages in the recorded environment, rebuilt
+    installer: str = "auto"  # for a rebuilt environment: "auto" | "uv" | "pip"
+    installer_args: tuple[str, ...] = ()  # passed through (--find-links, --index-url ...)
+    python: Path | None = None  # build with this interpreter instead of the recorded version
 
 
 def recorded_order(lock: Lock, wanted: str | None) -> list[str]:
@@ -242,10 +247,9 @@ def reproduce(
                 if from_store:
                     on_event("inputs", ", ".join(from_store))
                     restore(wt_project, lock, from_store, progress=progress)
-                current_env = environment.capture(workdir, project.declarations.env_variables, None)
-                if lock.environment is not None:
-                    drift = environment.compare(lock.environment, current_env)
-                    report.environment = drift.to_dict()
+                stage_env = _stage_environment(
+                    project, lock, sha, options, workdir, report, on_event
+                )
                 scanner = Scanner(workdir, wt_project.state, jobs=project.settings.jobs)
                 metrics_files = _metrics_files(project, lock)
                 failed = False
@@ -268,7 +272,7 @@ def reproduce(
                     on_event("stage", stage_name)
                     clock = time.monotonic()
                     verdict.exit_code, verdict.log = execute(
-                        record.cmd, workdir, capture=options.capture
+                        record.cmd, workdir, capture=options.capture, env=stage_env
                     )
                     verdict.duration = time.monotonic() - clock
                     if verdict.exit_code != 0:
@@ -287,6 +291,52 @@ def reproduce(
         for leftover in (state_db, *state_db.parent.glob(state_db.name + "-*")):
             leftover.unlink(missing_ok=True)
     return report
+
+
+def _stage_environment(
+    project: Project,
+    lock: Lock,
+    sha: str,
+    options: Options,
+    workdir: Path,
+    report: ReproduceReport,
+    on_event: ReproduceEvent,
+) -> dict[str, str] | None:
+    """The variables the stages run with (None: mlv's own), and the report's account of the
+    environment: the current one with its drift, or the recorded one rebuilt (or cached)."""
+    if options.env != "recorded":
+        current = capture_environment(workdir, project.declarations.env_variables, None)
+        report.environment_used = {"kind": "current", "fingerprint": str(current.fingerprint)}
+        if lock.environment is not None:
+            report.environment = compare_environment(lock.environment, current).to_dict()
+        return None
+    from mlv.adapters.installer import Installer
+    from mlv.core.env.cache import cached_environment
+    from mlv.core.env.plan import plan_restore
+    from mlv.core.env.restore import environ_for, listed_record
+
+    plan = plan_restore(
+        lock, project.store, read_code=lambda path: project.git.read_blob(sha, path)
+    )
+    clock = time.monotonic()
+    built = cached_environment(
+        plan,
+        lambda: Installer.choose(options.installer),
+        list(options.installer_args),
+        about={"rev": report.rev, "commit": sha},
+        python=options.python,
+        on_step=lambda kind, detail: on_event("env", f"{kind}: {detail}"),
+    )
+    report.environment_used = {
+        "kind": "recorded",
+        "fingerprint": str(plan.record.fingerprint),
+        "path": str(built.path),
+        "built": built.built,
+        "seconds": round(time.monotonic() - clock, 3),
+    }
+    # What the stages really run with, against the record: empty unless the build fell short.
+    report.environment = compare_environment(plan.record, listed_record(plan, built.path)).to_dict()
+    return environ_for(built.path, workdir if plan.project else None)
 
 
 def _metrics_files(project: Project, lock: Lock) -> set[str]:

@@ -21,7 +21,8 @@ from pathlib import Path
 import msgspec
 
 from mlv import faults
-from mlv.core import environment, gitignore
+from mlv.core import gitignore
+from mlv.core.env.capture import capture as capture_environment
 from mlv.core.interrupted import RunMarker
 from mlv.core.params import metric_values, param_values
 from mlv.core.pipeline import StageState, decide, dependency_ids, output_ids, pipeline_states
@@ -66,7 +67,12 @@ class RunResult:
 
 
 def execute(
-    cmd: str, cwd: Path, *, capture: bool, on_start: Callable[[int], None] = lambda _: None
+    cmd: str,
+    cwd: Path,
+    *,
+    capture: bool,
+    on_start: Callable[[int], None] = lambda _: None,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Run a stage command through the shell; its output streams to ours unless captured.
 
@@ -81,6 +87,7 @@ def execute(
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
         start_new_session=True,
+        env=env,  # None: ours; reproduce --env recorded runs stages inside a rebuilt environment
     )
     try:
         on_start(proc.pid)
@@ -185,7 +192,7 @@ def run(
             project.state.flush()
             return result
         gitignore.update(project.root, add=[o for s in stages.values() for o in s.outputs])
-        env = environment.capture(project.root, project.declarations.env_variables, project.store)
+        env = capture_environment(project.root, project.declarations.env_variables, project.store)
         order = [s.name for s in pipeline_states(project, lock, scanner, wanted)]
         for name in order:
             stage = stages[name]

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from mlv.core import code, environment
+from mlv.core import code
+from mlv.core.env.capture import capture as capture_environment
 from mlv.core.installation import writer_record
 from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
@@ -187,7 +188,7 @@ def snapshot(
         stage_check = _check_stages(project, old, scanner, scans, records)
         project.state.flush()
 
-        env = environment.capture(project.root, project.declarations.env_variables, project.store)
+        env = capture_environment(project.root, project.declarations.env_variables, project.store)
         if old.environment is not None and old.environment.fingerprint == env.fingerprint:
             env = old.environment  # same environment: keep the record, so the lock is stable
         if commit:

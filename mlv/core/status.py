@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from mlv.core import code, environment
-from mlv.core.environment import EnvDrift
+from mlv.core import code
+from mlv.core.env.capture import capture as capture_environment
+from mlv.core.env.drift import EnvDrift
+from mlv.core.env.drift import compare as compare_environment
 from mlv.core.pipeline import StageState, decide, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
@@ -123,8 +125,8 @@ def status(
             report.refusals[stage.name] = refusal
     project.state.flush()
     if lock is not None and include_environment and lock.environment is not None:
-        current = environment.capture(project.root, project.declarations.env_variables, None)
-        report.environment = environment.compare(lock.environment, current)
+        current = capture_environment(project.root, project.declarations.env_variables, None)
+        report.environment = compare_environment(lock.environment, current)
     if lock is not None and include_code and lock.code is not None:
         state = code.current_state(project.git, project.tmp_dir)
         report.code_changed = state.tree != lock.code.tree

@@ -13,6 +13,9 @@ import msgspec
 
 from mlv.errors import ManifestError, MlvError
 from mlv.model.distribution import DISTRIBUTION
+from mlv.model.environment import EnvironmentRecord as EnvironmentRecord  # re-exported
+from mlv.model.environment import PlatformRecord as PlatformRecord  # re-exported
+from mlv.model.environment import PythonRecord as PythonRecord  # re-exported
 from mlv.model.ids import ObjectId
 from mlv.model.paths import (
     check_artifact_path,
@@ -35,7 +38,11 @@ STALE_MARK_VERSION = 2
 # manifest names a table. An mlv reads every version up to its own; a newer one is an error that
 # names the mlv which wrote it (docs/concepts.md, "Schema versions").
 WRITER_VERSION = 3
-READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION, WRITER_VERSION)
+# Version 4 adds the details of the environment record: where distributions came from
+# (``sources``), the conda environment (``conda``) and the GPU stack (``cuda``), each present only
+# when there is something to say (mlv.model.environment).
+ENV_DETAIL_VERSION = 4
+READABLE_VERSIONS = (SCHEMA_VERSION, STALE_MARK_VERSION, WRITER_VERSION, ENV_DETAIL_VERSION)
 LOCK_FILE = "mlv.lock"
 # The largest mlv.lock mlv reads. It lists artifacts, not the files of directories (those are
 # in tree objects), so real manifests are kilobytes; a stage record per file of 10^6 files
@@ -60,28 +67,6 @@ class ArtifactRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
     size: int
     files: int
     executable: bool = False
-
-
-class PythonRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    implementation: str
-    version: str
-
-
-class PlatformRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    system: str
-    machine: str
-    release: str
-
-
-class EnvironmentRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Interpreter, platform, installed distributions, lockfiles (as objects), allowed variables."""
-
-    fingerprint: ObjectId
-    python: PythonRecord
-    platform: PlatformRecord
-    packages: list[str]
-    lockfiles: dict[str, ObjectId] = {}
-    variables: dict[str, str] = {}
 
 
 class CodeRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -201,6 +186,8 @@ _DECODER = msgspec.json.Decoder(type=Lock, dec_hook=_dec_hook)
 
 def required_schema(lock: Lock) -> int:
     """The lowest schema version that holds everything in ``lock``."""
+    if lock.environment is not None and lock.environment.has_details:
+        return ENV_DETAIL_VERSION
     if lock.writer is not None or lock.table_records:
         return WRITER_VERSION
     marked = any(s.stale_reasons for s in lock.stages.values())
@@ -212,6 +199,11 @@ def encode_lock(lock: Lock) -> bytes:
     schema = required_schema(lock)
     if not lock.table_records and not isinstance(lock.tables, msgspec.UnsetType):
         lock = msgspec.structs.replace(lock, tables=msgspec.UNSET)  # none: never encoded
+    env = lock.environment
+    if env is not None and not isinstance(env.sources, msgspec.UnsetType) and not env.sources:
+        lock = msgspec.structs.replace(
+            lock, environment=msgspec.structs.replace(env, sources=msgspec.UNSET)
+        )
     if lock.schema != schema:
         lock = msgspec.structs.replace(lock, schema=schema)
     return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
@@ -279,6 +271,11 @@ def _validate(lock: Lock, source: str) -> None:
         if lock.environment is not None:
             for path in lock.environment.lockfiles:
                 check_relpath(path, what="lockfile path")
+            if lock.environment.has_details and lock.schema < ENV_DETAIL_VERSION:
+                raise ManifestError(
+                    "its environment record names package sources, conda or CUDA details,"
+                    f" which schema version {lock.schema} cannot say"
+                )
         if not isinstance(lock.tables, msgspec.UnsetType):
             if lock.schema < WRITER_VERSION:
                 raise ManifestError(

@@ -236,6 +236,9 @@ class ReproduceReport:
     environment: dict[str, Any]  # drift, as shown by status --json
     stages: list[StageVerdict] = field(default_factory=list)
     workdir: str | None = None  # kept for inspection
+    # Which environment the stages ran in: {"kind": "current" | "recorded", "fingerprint", and
+    # for a recorded one "path", "built" (False: taken from the cache), "seconds"}.
+    environment_used: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reproduced(self) -> bool:
@@ -257,6 +260,7 @@ class ReproduceReport:
             "first_divergence": self.first_divergence,
             "workdir": self.workdir,
             "environment": self.environment,
+            "environment_used": self.environment_used,
             "stages": [
                 {
                     "name": s.name,

@@ -22,6 +22,16 @@ def junit_xml(report: ReproduceReport) -> bytes:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", name="commit", value=report.commit)
     ET.SubElement(props, "property", name="first_divergence", value=report.first_divergence or "")
+    used = report.environment_used
+    if used:
+        how = (
+            ""
+            if used.get("kind") != "recorded"
+            else (" (rebuilt)" if used.get("built") else " (cached)")
+        )
+        drift = " (differs from the record)" if report.environment.get("changed") else ""
+        value = f"{used.get('kind')} {used.get('fingerprint', '')}{how}{drift}"
+        ET.SubElement(props, "property", name="environment", value=value)
     for stage, output in cases:
         case = ET.SubElement(
             suite,

@@ -105,7 +105,7 @@ def test_artifacts_that_are_one_file_on_macos_or_windows_are_refused(
         (b"", "malformed"),
         (b"{not json", "malformed"),
         (b"[]", "malformed"),
-        (_mutated(schema=4), "schema version 4"),
+        (_mutated(schema=5), "schema version 5"),
         (_mutated(schema=0), "schema version 0"),
         (_mutated(surprise=1), "malformed"),
         (

@@ -93,6 +93,7 @@ def test_the_json_report_is_the_documented_shape() -> None:
         "first_divergence": "train",
         "workdir": None,
         "environment": {"drifted": False},
+        "environment_used": {},
         "stages": [
             {
                 "name": "prepare",

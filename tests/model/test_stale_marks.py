@@ -46,7 +46,7 @@ def test_a_marked_lock_is_schema_2_and_round_trips() -> None:
     [
         (1, ["output changed: out.txt"], "schema version 1 cannot say"),
         (2, [], "without a reason"),
-        (4, None, "upgrade mlv"),
+        (5, None, "upgrade mlv"),
     ],
 )
 def test_marks_are_validated(schema: int, stale: list[str] | None, needle: str) -> None:

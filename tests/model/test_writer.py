@@ -39,13 +39,13 @@ def test_a_writer_in_an_older_schema_is_malformed() -> None:
 
 def test_a_newer_lock_names_the_mlv_that_wrote_it() -> None:
     doc = json.loads(encode_lock(Lock(mlv=WRITER)))
-    doc["schema"] = 4
+    doc["schema"] = 5
     doc["mlv"]["version"] = "0.9.0"
     doc["novelty"] = {"anything": 1}  # what a newer schema may add is never parsed
     with pytest.raises(ManifestError) as info:
         decode_lock(json.dumps(doc).encode())
-    assert "schema version 4 (written by mlv 0.9.0)" in info.value.message
-    assert "reads versions 1, 2 and 3" in info.value.message
+    assert "schema version 5 (written by mlv 0.9.0)" in info.value.message
+    assert "reads versions 1, 2, 3 and 4" in info.value.message
     assert info.value.hint is not None and "pip install -U mlv-cli" in info.value.hint
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from mlv.cli.commands.env import installer_args, installer_options
 from mlv.cli.output import RichProgress, err, json_option_help, out, print_json
 from mlv.core.project import open_project
 from mlv.core.reproduce import Options
@@ -32,11 +33,27 @@ def _tolerances(values: tuple[str, ...]) -> dict[str, float]:
     return result
 
 
+def environment_line(report: ReproduceReport) -> str:
+    """Which environment the stages ran in, in one line."""
+    used = report.environment_used
+    fingerprint = str(used.get("fingerprint", ""))
+    if used.get("kind") == "recorded":
+        how = "rebuilt" if used.get("built") else "cached"
+        return f"environment: recorded {fingerprint} ({how}, {used.get('path')})"
+    drifted = (
+        "differs from the recorded one" if report.environment.get("changed") else "as recorded"
+    )
+    return f"environment: current {fingerprint} ({drifted})"
+
+
 def render(report: ReproduceReport) -> None:
     console = out()
     env = report.environment
+    console.print(environment_line(report), markup=False)
     if env.get("changed"):
-        console.print("[yellow]environment differs from the recorded one:[/yellow]")
+        what = "rebuilt" if report.environment_used.get("kind") == "recorded" else "current"
+        console.print(f"[yellow]the {what} environment differs from the recorded one:[/yellow]")
+        console.print(f"  {env.get('summary', '')}", markup=False)
         if env.get("python"):
             console.print(f"  python {env['python'][0]} -> {env['python'][1]}", markup=False)
         if env.get("platform"):
@@ -109,6 +126,16 @@ def render(report: ReproduceReport) -> None:
     help="Accept a metric (name or file:name), or a table's numeric column (PATH:COLUMN), "
     "that moved by at most ABS.",
 )
+@click.option(
+    "--env",
+    "env",
+    type=click.Choice(["current", "recorded"]),
+    default="current",
+    show_default=True,
+    help="Run the stages in this environment, or in the one REV recorded, rebuilt once per"
+    " fingerprint and cached (see `mlv env cache`).",
+)
+@installer_options
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
 @click.option(
     "--junit",
@@ -122,6 +149,13 @@ def reproduce(
     check: bool,
     keep_workdir: bool,
     tolerances: tuple[str, ...],
+    env: str,
+    installer: str,
+    python: Path | None,
+    find_links: tuple[str, ...],
+    index_url: str | None,
+    extra_index_url: tuple[str, ...],
+    no_index: bool,
     as_json: bool,
     junit: Path | None,
 ) -> int:
@@ -142,6 +176,10 @@ def reproduce(
         tolerances=_tolerances(tolerances),
         keep_workdir=keep_workdir,
         capture=check or as_json,
+        env=env,
+        installer=installer,
+        installer_args=tuple(installer_args(find_links, index_url, extra_index_url, no_index)),
+        python=python,
     )
     project = open_project()
 
@@ -152,6 +190,8 @@ def reproduce(
             err().print(f"[bold]re-running[/bold] {detail}")
         elif kind == "inputs":
             err().print(f"restoring inputs: {detail}")
+        elif kind == "env":
+            err().print(f"recorded environment: {detail}", markup=False)
 
     try:
         report = do_reproduce(

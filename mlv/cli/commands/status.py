@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
-from mlv.core.environment import EnvDrift
+from mlv.core.env.drift import EnvDrift
 from mlv.core.project import open_project
 from mlv.core.status import DELETED, MODIFIED, NEW, ORPHANED, StatusReport
 from mlv.core.status import status as do_status
@@ -114,7 +114,10 @@ def render(report: StatusReport) -> None:
     if report.environment is not None:
         lines = _env_lines(report.environment)
         if lines:
-            console.print("environment: [yellow]differs from mlv.lock[/yellow]")
+            console.print(
+                "environment: [yellow]differs from mlv.lock[/yellow]"
+                f" ({report.environment.summary()}; `mlv env diff` shows all)"
+            )
             for line in lines[:_LISTED]:
                 console.print(f"  {line}", markup=False)
             if len(lines) > _LISTED:

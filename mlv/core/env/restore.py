@@ -1,0 +1,274 @@
+"""Building a recorded environment into a virtual environment, so that nothing half-built is ever
+taken for a ready one.
+
+A directory is a ready environment only when its marker ``mlv-env.json`` exists, which is written
+last (atomically) and holds the fingerprint it was built for. While it builds, ``.mlv-building``
+says so: a restore that fails removes what it made; one that is killed leaves the building mark,
+and the next restore of that directory (or the environment cache) removes it and starts again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from mlv.adapters.installer import Installer, export_uv_lock, venv_python
+from mlv.core.env.interpreters import Interpreter
+from mlv.core.env.plan import RestorePlan
+from mlv.errors import UsageError, listing
+from mlv.model.environment import EnvironmentRecord, normalise
+from mlv.model.secrets import redact_url, url_credentials
+from mlv.storage.fsutil import write_bytes_atomic
+
+MARKER = "mlv-env.json"
+BUILDING = ".mlv-building"
+REQUIREMENTS = ".mlv-requirements.txt"
+
+# Steps reported while building: ("venv" | "install" | "mlv" | "verify", detail).
+OnStep = Callable[[str, str], None]
+
+# Lists the distributions of the environment it runs in, as capture does (no mlv needed there).
+_LIST = r"""
+import json, os, re, sys
+pat = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*?)-([0-9][^-]*?)\.(dist-info|egg-info)$")
+found = {}
+for entry in sys.path:
+    try:
+        names = os.listdir(entry or ".")
+    except OSError:
+        continue
+    for n in names:
+        m = pat.match(n)
+        if m:
+            found.setdefault(re.sub(r"[-_.]+", "-", m.group(1)).lower(), m.group(2))
+print(json.dumps(found))
+"""
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    python: str  # the interpreter version the environment runs
+    installer: str
+    source: str
+    built: bool  # False: a ready environment was reused
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)  # recorded, not in the built environment
+    different: list[str] = field(default_factory=list)  # name recorded -> built
+    extra: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "python": self.python,
+            "installer": self.installer,
+            "source": self.source,
+            "built": self.built,
+            "seconds": round(self.seconds, 3),
+            "missing": self.missing,
+            "different": self.different,
+            "extra": self.extra,
+            "notes": self.notes,
+        }
+
+
+def ready(path: Path) -> dict[str, Any] | None:
+    """The marker of a ready environment at ``path``, or None (absent, building, unreadable)."""
+    if (path / BUILDING).exists():
+        return None
+    try:
+        data = json.loads((path / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_leftover(path: Path) -> bool:
+    """A directory a killed restore left behind (it may be removed)."""
+    return (path / BUILDING).exists()
+
+
+def safe_options(options: list[str]) -> list[str]:
+    """Installer options as they may be written down: URLs with credentials redacted."""
+    return [redact_url(o) if url_credentials(o) is not None else o for o in options]
+
+
+def _listed(python: Path) -> dict[str, str]:
+    done = subprocess.run(
+        [str(python), "-I", "-c", _LIST], capture_output=True, text=True, check=False
+    )
+    try:
+        found = json.loads(done.stdout) if done.returncode == 0 else {}
+    except ValueError:
+        found = {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _site_packages(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    done = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise UsageError(f"{python} cannot say where its packages go", done.stderr.strip()[-200:])
+    return Path(done.stdout.strip())
+
+
+def listed_record(plan: RestorePlan, venv: Path) -> EnvironmentRecord:
+    """``plan``'s record with the packages the environment at ``venv`` really holds (mlv and
+    the project itself, which a restore links rather than installs, counted as recorded)."""
+    built = _listed(venv_python(venv))
+    kept = {normalise(p) for p in plan.project}
+    if plan.own:
+        kept |= {"mlv", "mlv-cli"}
+    recorded = plan.record.versions()
+    for name in kept & recorded.keys():
+        built[name] = recorded[name]
+    packages = sorted(f"{n}=={v}" for n, v in built.items())
+    return msgspec.structs.replace(plan.record, packages=packages)
+
+
+def _verify(plan: RestorePlan, python: Path, result: BuildResult) -> None:
+    built = _listed(python)
+    # What a restore does not put back: mlv's own record (installed separately), the project
+    # itself (code), and the installers' seed packages when the recorded list was not used.
+    skip = {normalise(p) for p in plan.project}
+    recorded = {n: v for n, v in plan.record.versions().items() if n not in skip}
+    for name, version in sorted(recorded.items()):
+        if name in ("mlv", "mlv-cli") and plan.own:
+            continue
+        if name not in built:
+            result.missing.append(f"{name}=={version}")
+        elif built[name] != version:
+            result.different.append(f"{name} {version} -> {built[name]}")
+    result.extra = sorted(f"{n}=={v}" for n, v in built.items() if n not in recorded)
+
+
+def build(
+    plan: RestorePlan,
+    target: Path,
+    installer: Installer,
+    interpreter: Interpreter,
+    options: list[str],
+    *,
+    about: dict[str, Any],
+    project_code: Path | None = None,
+    on_step: OnStep = lambda *_: None,
+) -> BuildResult:
+    """Create the environment of ``plan`` at ``target`` (absent, empty, or a leftover of a killed
+    build); on any failure, interrupt included, what was made is removed."""
+    clock = time.monotonic()
+    existed = target.exists()
+    if existed and is_leftover(target):
+        shutil.rmtree(target)
+        existed = False
+    if existed and any(target.iterdir()):
+        raise UsageError(f"{target} exists and is not empty", "give a new directory")
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        (target / BUILDING).write_text(f"{os.getpid()}\n")
+        on_step("venv", f"{installer.kind}, {interpreter.implementation} {interpreter.version}")
+        installer.create_venv(interpreter.path, target)
+        python = venv_python(target)
+        lines, source, notes = _requirements(plan, installer)
+        requirements = target / REQUIREMENTS
+        requirements.write_text("".join(f"{r}\n" for r in lines))
+        if lines:
+            on_step("install", f"{len(lines)} package(s) from {source}")
+            installer.install(python, requirements, options, lines, no_deps=plan.no_deps)
+        if plan.project and project_code is not None:
+            # The project itself was an editable install: it is code, installed from the code.
+            on_step("install", f"the project itself, editable from {project_code}")
+            (target / REQUIREMENTS).write_text(f"-e {project_code}\n")
+            installer.install(python, requirements, options, plan.project, no_deps=True)
+        if plan.own_link is not None:
+            on_step("mlv", f"linking the running mlv from {plan.own_link}")
+            (_site_packages(python) / "_mlv_running.pth").write_text(f"{plan.own_link}\n")
+        result = BuildResult(target, interpreter.version, installer.kind, source, True, notes=notes)
+        recorded = plan.record.python
+        if (interpreter.implementation, interpreter.version) != (
+            recorded.implementation,
+            recorded.version,
+        ):
+            result.notes.append(
+                f"built with {interpreter.implementation} {interpreter.version}"
+                f" ({interpreter.path}), not the recorded {recorded.implementation}"
+                f" {recorded.version}"
+            )
+        on_step("verify", "listing what was installed")
+        _verify(plan, python, result)
+        result.seconds = time.monotonic() - clock
+        marker = {
+            **about,
+            "fingerprint": str(plan.record.fingerprint),
+            "python": interpreter.version,
+            "installer": installer.kind,
+            "options": safe_options(options),
+            "source": source,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds": round(result.seconds, 3),
+        }
+        write_bytes_atomic(target / MARKER, json.dumps(marker, indent=2, sort_keys=True).encode())
+        (target / BUILDING).unlink()
+        return result
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        if existed:
+            target.mkdir(exist_ok=True)  # it was the user's empty directory: give it back
+        raise
+
+
+def _requirements(plan: RestorePlan, installer: Installer) -> tuple[list[str], str, list[str]]:
+    """What to install, from where, and notes: uv's export of the recorded uv.lock when uv
+    installs and the export pins exactly the recorded environment, else the plan's list."""
+    notes = list(plan.notes)
+    if plan.uv_project is None or installer.kind != "uv":
+        return plan.requirements, plan.source, notes
+    with tempfile.TemporaryDirectory(prefix="mlv-uv-export-") as work:
+        try:
+            text = export_uv_lock(installer.executable, plan.uv_project, Path(work))
+            lines, why = plan.lockfile_pins(text, "uv.lock")
+        except UsageError as exc:  # InstallFailed too: uv could not read them
+            lines, why = [], exc.message
+    if not lines:
+        notes.append(f"{why}; installed the recorded package list instead")
+        return plan.requirements, plan.source, notes
+    own = [plan.own_requirement] if plan.own_requirement else []
+    return lines + own, "lockfile uv.lock (uv export)", notes
+
+
+def mismatch_note(result: BuildResult) -> str | None:
+    """One line when the built environment is not exactly the recorded one."""
+    parts = []
+    if result.missing:
+        parts.append(f"not installed: {listing(result.missing)}")
+    if result.different:
+        parts.append(f"other versions: {listing(result.different)}")
+    return "; ".join(parts) or None
+
+
+def environ_for(
+    venv: Path, code: Path | None, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The variables of a process that runs inside ``venv`` (its bin first on PATH), with the
+    run's ``code`` importable when the project itself was an editable install."""
+    env = dict(os.environ if base is None else base)
+    env.pop("PYTHONHOME", None)
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = os.pathsep.join([str(venv_python(venv).parent), env.get("PATH", "")])
+    if code is not None:
+        roots = [str(code / "src")] if (code / "src").is_dir() else []
+        roots.append(str(code))
+        if env.get("PYTHONPATH"):
+            roots.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(roots)
+    return env

@@ -1,0 +1,63 @@
+"""`mlv env show`, `mlv env diff` between revisions and against the work tree's interpreter, and
+the cache commands' edges, run in-process against real repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import MlvRunner, git, write
+
+
+def test_show_and_diff_of_two_revisions(project: Path, mlv: MlvRunner) -> None:
+    write(project / "data.txt", "1\n")
+    write(project / "requirements.txt", "numpy==1.26.4\nrequests>=2\n")
+    assert mlv("track", "data.txt").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    write(project / "requirements.txt", "numpy==2.0.0\nrequests>=2\nscipy==1.13\n")
+    assert mlv("snapshot", "-m", "two").code == 0
+
+    shown = mlv("env", "show")
+    assert shown.code == 0 and "python:   CPython" in shown.out and "requirements.txt:" in shown.out
+    data = json.loads(mlv("env", "show", "HEAD~1", "--json").out)
+    assert data["environment"]["lockfiles"]["requirements.txt"].startswith("xxh128:")
+    assert data["mlv"]["distribution"] == "mlv-cli"
+
+    diff = mlv("env", "diff", "HEAD~1", "HEAD")
+    assert diff.code == 0
+    assert "lockfile modified: requirements.txt" in diff.out
+    assert "~ numpy ==1.26.4 -> ==2.0.0" in diff.out and "+ scipy ==1.13" in diff.out
+    data = json.loads(mlv("env", "diff", "HEAD~1", "HEAD", "--json").out)
+    assert data["packages"]["upgraded"] == [] and data["same"] is False
+    assert data["lockfiles"][0]["pins"][0] == {"name": "numpy", "old": "==1.26.4", "new": "==2.0.0"}
+
+    # Against the running interpreter (default HEAD): the lockfile edited in the work tree is
+    # read from disk for its pins.
+    write(project / "requirements.txt", "numpy==2.1.0\nrequests>=2\nscipy==1.13\n")
+    now = json.loads(mlv("env", "diff", "--json").out)
+    assert now["new"] == "current"
+    assert now["lockfiles"][0]["pins"] == [{"name": "numpy", "old": "==2.0.0", "new": "==2.1.0"}]
+    same = mlv("env", "diff", "HEAD", "HEAD")
+    assert "no differences" in same.out
+
+
+def test_bad_input_is_a_clear_error(project: Path, mlv: MlvRunner, tmp_path: Path) -> None:
+    write(project / "data.txt", "1\n")
+    assert mlv("track", "data.txt").code == 0
+    nothing = mlv("env", "show")
+    assert nothing.code == 2 and "has no mlv.lock" in nothing.err
+    assert mlv("snapshot", "-m", "one").code == 0
+    unknown = mlv("env", "diff", "no-such-rev")
+    assert unknown.code == 2 and "unknown revision" in unknown.err
+    missing = mlv("env", "cache", "remove")
+    assert missing.code == 2 and "--all" in missing.err
+    none = mlv("env", "cache", "remove", "abc123")
+    assert none.code == 2 and "no cached environment" in none.err
+    listed = json.loads(mlv("env", "cache", "list", "--json").out)
+    assert listed["environments"] == [] and listed["root"].endswith("mlv/envs")
+    # A directory that is not empty and not a restore of mlv's is never touched.
+    target = write(tmp_path / "mine" / "keep.txt", "mine\n").parent
+    refused = mlv("env", "restore", "HEAD", "--venv", str(target), "--no-index")
+    assert refused.code == 2 and "not empty" in refused.err
+    assert (target / "keep.txt").read_text() == "mine\n"
+    git(project, "status")  # the repository is untouched and still a repository
