@@ -398,3 +398,27 @@ def test_two_reproduces_at_once_build_the_environment_once(env: Env) -> None:
     assert [p.returncode for p in procs] == [0, 0]
     assert sorted(r["environment_used"]["built"] for r in reports) == [False, True]
     assert all(r["reproduced"] for r in reports)
+
+
+def test_the_report_shows_the_upgrade_and_the_changed_pin(env: Env, tmp_path: Path) -> None:
+    """Two snapshots whose records really differ (tinypkg 1.0 then 2.0 installed, the pin of
+    requirements.txt changed with it): the report's environment section names both."""
+    from tests.cli.test_report import Page
+
+    for version in ("1.0", "2.0"):
+        env.install(f"tinypkg=={version}")
+        (env.root / "requirements.txt").write_text(f"tinypkg=={version}\n")
+        subprocess.run(["git", "add", "requirements.txt"], cwd=env.root, check=True)
+        env.mlv("snapshot", "-m", f"tinypkg {version} pinned")
+    out = tmp_path / "report.html"
+    subprocess.run(  # the report reads records only: mlv of the tests' environment writes it
+        [sys.executable, "-m", "mlv", "report", "-o", str(out)], cwd=env.root, check=True
+    )
+    page = Page(out.read_text())
+    assert len(page.find("table", id="environment-diff")) == 1
+    rows = [r["data-kind"] for r in page.find("tr") if "data-kind" in r]
+    assert rows.count("upgraded") == 1 and rows.count("pin") == 1, rows
+    text = "".join(page.text)
+    assert "package upgradedtinypkg1.02.0" in text
+    assert "lockfile modifiedrequirements.txt" in text
+    assert "pin in requirements.txttinypkg==1.0==2.0" in text
