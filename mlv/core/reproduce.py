@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlv.adapters.git import GitRepo
 from mlv.core.checkout import restore
+from mlv.core.code import worktree
 from mlv.core.env.capture import capture as capture_environment
 from mlv.core.env.drift import compare as compare_environment
 from mlv.core.params import metric_values
@@ -73,30 +73,6 @@ def recorded_order(lock: Lock, wanted: str | None) -> list[str]:
             f"recorded stages: {', '.join(sorted(decls)) or '(none)'}",
         )
     return topological_order(decls, [wanted] if wanted else None)
-
-
-@contextmanager
-def worktree(project: Project, commit: str | None, name: str, keep: bool) -> Iterator[Path]:
-    """A throw-away worktree of ``commit`` under .mlv/tmp, removed on exit unless ``keep``."""
-    project.tmp_dir.mkdir(parents=True, exist_ok=True)
-    path = project.tmp_dir / name
-    created = False
-    try:
-        if commit is not None:
-            project.git.worktree_add(path, commit)
-        else:  # the snapshot predates the first commit: the patch holds all the code
-            path.mkdir()
-            GitRepo(path).run(["init", "-q"])
-        created = True
-        yield path
-    finally:
-        if created and not keep:
-            if commit is not None:
-                project.git.worktree_remove(path)
-            else:
-                import shutil
-
-                shutil.rmtree(path, ignore_errors=True)
 
 
 def inputs_from_store(lock: Lock, order: list[str], produced: set[str], workdir: Path) -> list[str]:

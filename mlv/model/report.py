@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlv.model.diff import DiffReport, TableDiff
+from mlv.model.env_diff import EnvironmentDiff
 from mlv.model.experiments import ExperimentTable
 from mlv.model.lineage import Lineage
 
@@ -46,30 +47,14 @@ class TableSection:
 
 @dataclass
 class EnvironmentView:
-    """How the environment recorded by the newer compared snapshot differs from the older's."""
+    """How the environment recorded by the newer compared snapshot differs from the older's:
+    ``diff`` as `mlv env diff` computes it (requirements pins included when the lockfiles are
+    in the store), None when a snapshot recorded no environment (``note`` says which)."""
 
     old_fingerprint: str | None
     new_fingerprint: str | None
-    python: tuple[str, str] | None = None
-    platform: tuple[str, str] | None = None
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: list[tuple[str, str, str]] = field(default_factory=list)  # name, old, new
-    lockfiles: list[str] = field(default_factory=list)
-    variables: list[str] = field(default_factory=list)
-    note: str = ""  # set when a snapshot recorded no environment
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.python
-            or self.platform
-            or self.added
-            or self.removed
-            or self.changed
-            or self.lockfiles
-            or self.variables
-        )
+    diff: EnvironmentDiff | None = None
+    note: str = ""
 
 
 @dataclass

@@ -352,16 +352,27 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 """
 
 
+def _import_myproj(venv: Path) -> tuple[Path, str]:
+    code = "import myproj; print(myproj.WHERE); print(myproj.CONST)"
+    where, const = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    return Path(where), const
+
+
 def test_the_project_itself_is_code_not_a_package(env: Env, tmp_path: Path) -> None:
     """An editable install of the repository is recorded as the project; restore installs it
-    editable from the work tree, reproduce imports it from the run's worktree."""
+    editable from REV's code (its commit and recorded patch, uncommitted changes included)
+    exported into the environment, never from the work tree; reproduce imports it from the
+    run's worktree."""
     (env.root / "pyproject.toml").write_text(
         '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
         '[project]\nname = "myproj"\nversion = "0.1"\n'
     )
     (env.root / "backend.py").write_text(BACKEND)
     (env.root / "myproj").mkdir()
-    (env.root / "myproj" / "__init__.py").write_text("WHERE = __file__\n")
+    module = env.root / "myproj" / "__init__.py"
+    module.write_text('WHERE = __file__\nCONST = "staged"\n')
     subprocess.run(
         ["git", "add", "pyproject.toml", "backend.py", "myproj"], cwd=env.root, check=True
     )
@@ -369,17 +380,36 @@ def test_the_project_itself_is_code_not_a_package(env: Env, tmp_path: Path) -> N
     env.mlv("stage", "add", "where", "-o", "where.txt", "--",
             'python -c "import myproj; print(myproj.WHERE)" > where.txt')  # fmt: skip
     env.mlv("run")
+    module.write_text('WHERE = __file__\nCONST = "at the snapshot, uncommitted"\n')
     env.mlv("snapshot", "-m", "the project installed editable")
+    snapshot = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=env.root, capture_output=True, text=True, check=True
+    ).stdout.strip()
     record = json.loads((env.root / "mlv.lock").read_text())["environment"]
     assert record["sources"] == {"myproj": {"kind": "project"}}
+    module.write_text('WHERE = __file__\nCONST = "the work tree, later"\n')
 
     target = tmp_path / "restored"
     env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline)
-    where = subprocess.run(
-        [str(target / "bin" / "python"), "-c", "import myproj; print(myproj.WHERE)"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    assert Path(where).resolve() == (env.root / "myproj" / "__init__.py").resolve()
+    where, const = _import_myproj(target)
+    assert const == "at the snapshot, uncommitted"
+    assert where.resolve() == (target / "mlv-code" / "myproj" / "__init__.py").resolve()
+    assert not (target / "mlv-code" / ".git").exists()
+    assert json.loads((target / "mlv-env.json").read_text())["commit"] == snapshot
+    assert not list((env.root / ".mlv" / "tmp").glob("env-code-*"))  # its worktree is gone
+    assert "env-code-" not in subprocess.run(
+        ["git", "worktree", "list"], cwd=env.root, capture_output=True, text=True, check=True
+    ).stdout
+
+    # Another snapshot of the same record with other code: the directory holds the old code.
+    module.write_text('WHERE = __file__\nCONST = "second snapshot"\n')
+    env.mlv("snapshot", "-m", "other code, same environment")
+    again = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline, code=2)
+    assert "holds the code of another revision" in again.stderr
+    env.mlv("env", "restore", "HEAD", "--venv", str(target), "--force", *env.offline)
+    assert _import_myproj(target)[1] == "second snapshot"
+    shown = env.mlv("env", "restore", "HEAD", "--venv", str(target), *env.offline).stdout
+    assert "already restored" in shown
 
     args = ["reproduce", "--env", "recorded", "--keep-workdir", "--json", *env.offline]
     report = json.loads(env.mlv(*args, code=None).stdout)
@@ -398,3 +428,27 @@ def test_two_reproduces_at_once_build_the_environment_once(env: Env) -> None:
     assert [p.returncode for p in procs] == [0, 0]
     assert sorted(r["environment_used"]["built"] for r in reports) == [False, True]
     assert all(r["reproduced"] for r in reports)
+
+
+def test_the_report_shows_the_upgrade_and_the_changed_pin(env: Env, tmp_path: Path) -> None:
+    """Two snapshots whose records really differ (tinypkg 1.0 then 2.0 installed, the pin of
+    requirements.txt changed with it): the report's environment section names both."""
+    from tests.cli.test_report import Page
+
+    for version in ("1.0", "2.0"):
+        env.install(f"tinypkg=={version}")
+        (env.root / "requirements.txt").write_text(f"tinypkg=={version}\n")
+        subprocess.run(["git", "add", "requirements.txt"], cwd=env.root, check=True)
+        env.mlv("snapshot", "-m", f"tinypkg {version} pinned")
+    out = tmp_path / "report.html"
+    subprocess.run(  # the report reads records only: mlv of the tests' environment writes it
+        [sys.executable, "-m", "mlv", "report", "-o", str(out)], cwd=env.root, check=True
+    )
+    page = Page(out.read_text())
+    assert len(page.find("table", id="environment-diff")) == 1
+    rows = [r["data-kind"] for r in page.find("tr") if "data-kind" in r]
+    assert rows.count("upgraded") == 1 and rows.count("pin") == 1, rows
+    text = "".join(page.text)
+    assert "package upgradedtinypkg1.02.0" in text
+    assert "lockfile modifiedrequirements.txt" in text
+    assert "pin in requirements.txttinypkg==1.0==2.0" in text

@@ -75,6 +75,8 @@ def test_the_report_in_a_real_browser(
         assert flagged == "x"
         assert page.locator("figure.drift-alert").get_attribute("data-column") == "x"
         assert page.locator("tr.drift-ok").count() == 3
+        # the environment section: the same record in both snapshots
+        assert "No difference." in page.locator("h2#environment + p + p").inner_text()
         shot = Path(os.environ.get("MLV_REPORT_SCREENSHOT") or SCREENSHOT)
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mlv.core.report.gather import MAX_SNAPSHOTS
+from mlv.model.env_diff import Change, EnvironmentDiff, LockfileChange
 from mlv.model.experiments import Experiment, ExperimentTable
 from mlv.model.report import Report
 from mlv.render.report.page import MAX_CHARTS, MAX_PARAMS, render_report
@@ -46,26 +47,82 @@ def test_an_empty_report_is_a_valid_page() -> None:
     assert "No metrics recorded" in page and "Only one snapshot" in page
 
 
+def _change(name: str, old: str | None, new: str | None) -> Change:
+    return Change(name, old, new)
+
+
+def env_diff(**fields: object) -> EnvironmentDiff:
+    empty: dict[str, object] = {
+        "old_fingerprint": "xxh128:" + "a" * 32,
+        "new_fingerprint": "xxh128:" + "b" * 32,
+        "python": None,
+        "platform": None,
+        "release": None,
+    }
+    kinds = ("added", "removed", "upgraded", "downgraded", "changed", "sources", "lockfiles")
+    empty.update(dict.fromkeys((*kinds, "variables", "conda", "cuda"), ()))
+    return EnvironmentDiff(**{**empty, **fields})  # type: ignore[arg-type]
+
+
+def rows_of(html: str) -> list[tuple[str, ...]]:
+    """The rows of the environment table: data-kind, then each cell's text."""
+    import re
+
+    return [
+        (kind, *re.findall(r"<td>(.*?)</td>", cells))
+        for kind, cells in re.findall(r"<tr data-kind='(\w+)'>(.*?)</tr>", html)
+    ]
+
+
 def test_the_environment_diff_is_a_table_of_escaped_rows() -> None:
     from mlv.model.report import EnvironmentView
-    from mlv.render.report.tables import environment_section
+    from mlv.render.report.environment import environment_section
 
-    view = EnvironmentView(
-        "xxh128:" + "a" * 32,
-        "xxh128:" + "b" * 32,
-        python=("CPython 3.11.7", "CPython 3.12.1"),
-        added=["torch==2.3.0"],
-        removed=["six==1.16.0"],
-        changed=[("numpy", "1.26.0", "2.0.0")],
-        variables=[EVIL],
+    d = env_diff(
+        python=_change("python", "CPython 3.11.7", "CPython 3.12.1"),
+        upgraded=(_change("numpy", "1.26.0", "2.0.0"),),
+        downgraded=(_change("pandas", "2.1.0", "2.0.0"),),
+        added=(_change("torch", None, "2.3.0"),),
+        removed=(_change("six", "1.16.0", None),),
+        sources=(_change("tinypkg", None, "git https://x/y.git@abc"),),
+        lockfiles=(
+            LockfileChange("requirements.txt", "modified", (_change("numpy", "==1.26", "==2.0"),)),
+            LockfileChange("uv.lock", "added"),
+        ),
+        variables=(_change(EVIL, "1", EVIL),),
+        conda=(_change("name", "base", "ml"),),
+        cuda=(_change("torch", "2.2+cu118", "2.3+cu121"),),
     )
-    html = environment_section(view)
+    html = environment_section(EnvironmentView(d.old_fingerprint, d.new_fingerprint, d))
     assert "<script" not in html and "<img" not in html
-    assert "<tr><td>python</td><td>CPython 3.11.7</td><td>CPython 3.12.1</td></tr>" in html
-    assert "<tr><td>package numpy</td><td>1.26.0</td><td>2.0.0</td></tr>" in html
-    assert "<tr><td>package torch</td><td>-</td><td>2.3.0</td></tr>" in html
-    assert "<tr><td>package six</td><td>1.16.0</td><td>-</td></tr>" in html
-    assert "variable &lt;script&gt;" in html
+    rows = rows_of(html)
+    assert ("python", "python", "", "CPython 3.11.7", "CPython 3.12.1") in rows
+    assert ("upgraded", "package upgraded", "numpy", "1.26.0", "2.0.0") in rows
+    assert ("downgraded", "package downgraded", "pandas", "2.1.0", "2.0.0") in rows
+    assert ("added", "package added", "torch", "", "2.3.0") in rows
+    assert ("removed", "package removed", "six", "1.16.0", "") in rows
+    assert ("source", "package source", "tinypkg", "index", "git https://x/y.git@abc") in rows
+    assert ("lockfile", "lockfile modified", "requirements.txt", "", "") in rows
+    assert ("pin", "pin in requirements.txt", "numpy", "==1.26", "==2.0") in rows
+    assert ("lockfile", "lockfile added", "uv.lock", "", "") in rows
+    assert ("conda", "conda", "name", "base", "ml") in rows
+    assert ("cuda", "gpu", "torch", "2.2+cu118", "2.3+cu121") in rows
+    [variable] = [r for r in rows if r[0] == "variable"]
+    assert variable[2].startswith("&lt;script&gt;") and len(variable[3]) < 120  # cut to 60
+
+
+def test_the_environment_section_is_bounded_and_says_what_it_left_out() -> None:
+    from mlv.model.report import EnvironmentView
+    from mlv.render.report.environment import MAX_ROWS, environment_section
+
+    many = tuple(_change(f"p{i:05}", None, "1.0") for i in range(MAX_ROWS + 7))
+    html = environment_section(EnvironmentView("a", "b", env_diff(added=many)))
+    assert html.count("<tr data-kind='added'>") == MAX_ROWS
+    assert "7 more environment changes not listed" in html
+    same = environment_section(EnvironmentView("a", "a", env_diff()))
+    assert "No difference." in same and "environment-diff" not in same
+    html = environment_section(EnvironmentView(None, "b", None, "no environment recorded in x"))
+    assert "no environment recorded in x" in html and "environment-diff" not in html
 
 
 def test_a_chart_the_engine_refuses_is_left_out_not_fatal() -> None:

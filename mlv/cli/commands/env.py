@@ -195,8 +195,9 @@ def restore_cmd(
     The recorded interpreter version is required (or --python); the recorded distributions are
     installed pinned exactly (from a requirements lockfile when it pins the same versions), with
     uv when available, else pip. Installer options (--find-links, --index-url...) pass through.
-    DIR is ready only when the command succeeds; a failed or interrupted restore leaves nothing
-    that looks ready (see docs/environments.md).
+    The project itself, when it was installed editable, is installed from REV's code, exported
+    into DIR/mlv-code. DIR is ready only when the command succeeds; a failed or interrupted
+    restore leaves nothing that looks ready (see docs/environments.md).
     """
     from mlv.core.env.ops import RestoreOptions, restore_environment
     from mlv.core.env.restore import mismatch_note

@@ -3,20 +3,23 @@ the running interpreter), and a restore into a directory of the user's."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from mlv.adapters.installer import Installer
+from mlv.core.code import export as export_code
 from mlv.core.env.capture import capture
 from mlv.core.env.diff import EnvironmentDiff, diff_environments
 from mlv.core.env.interpreters import find_interpreter
 from mlv.core.env.plan import plan_restore
 from mlv.core.env.restore import BuildResult, OnStep, build, ready
 from mlv.core.project import Project
-from mlv.errors import UsageError
+from mlv.errors import UsageError, listing
 from mlv.model.environment import EnvironmentRecord
 from mlv.model.ids import ObjectId
-from mlv.model.manifest import Lock, WriterRecord
+from mlv.model.manifest import CodeRecord, Lock, WriterRecord
 from mlv.storage.hashing import hash_file
 
 
@@ -92,16 +95,23 @@ def restore_environment(
         read_code=lambda path: project.git.read_blob(sha, path),
     )
     target = target.absolute()
+    # The project itself comes from REV's code (its commit and patch), exported into the
+    # environment: two revisions of one record differ by that code.
+    code = lock.code if plan.project else None
     marker = ready(target)
     if marker is not None:
-        if marker.get("fingerprint") == str(record.fingerprint) and not options.force:
-            return BuildResult(
-                target, str(marker.get("python", "")), str(marker.get("installer", "")),
-                str(marker.get("source", "")), built=False,
-            )  # fmt: skip
-        if not options.force:
+        same_code = code is None or marker.get("code") == code.tree
+        if marker.get("fingerprint") == str(record.fingerprint) and same_code:
+            if not options.force:
+                return BuildResult(
+                    target, str(marker.get("python", "")), str(marker.get("installer", "")),
+                    str(marker.get("source", "")), built=False,
+                )  # fmt: skip
+        elif not options.force:
+            what = "another environment" if same_code else "the code of another revision"
             raise UsageError(
-                f"{target} holds another environment mlv restored ({marker.get('fingerprint')})",
+                f"{target} holds {what} mlv restored ({marker.get('fingerprint')},"
+                f" {str(marker.get('commit', '?'))[:10]})",
                 "give another directory, or --force to replace it",
             )
         import shutil
@@ -109,15 +119,26 @@ def restore_environment(
         shutil.rmtree(target)
     interpreter = find_interpreter(record.python, options.python)
     installer = Installer.choose(options.installer)
-    about = {"rev": rev, "commit": sha}
-    code = project.root if plan.project else None
-    return build(
+    about: dict[str, str] = {"rev": rev, "commit": sha}
+    notes = []
+    if code is not None:
+        about["code"] = code.tree
+    elif plan.project:
+        notes.append(f"{rev} has no code record: the project itself ({listing(plan.project)}) is"
+                     " not installed")  # fmt: skip
+    result = build(
         plan,
         target,
         installer,
         interpreter,
         options.installer_args,
         about=about,
-        project_code=code,
+        project_code=None if code is None else partial(_export, project, code),
         on_step=on_step,
     )
+    result.notes += notes
+    return result
+
+
+def _export(project: Project, code: CodeRecord, dest: Path) -> None:
+    export_code(project, code, dest, f"env-code-{uuid.uuid4().hex[:8]}")

@@ -33,8 +33,9 @@ from mlv.storage.fsutil import write_bytes_atomic
 MARKER = "mlv-env.json"
 BUILDING = ".mlv-building"
 REQUIREMENTS = ".mlv-requirements.txt"
+CODE = "mlv-code"  # the run's own code, exported into the environment that installs it
 
-# Steps reported while building: ("venv" | "install" | "mlv" | "verify", detail).
+# Steps reported while building: ("venv" | "install" | "code" | "mlv" | "verify", detail).
 OnStep = Callable[[str, str], None]
 
 # Lists the distributions of the environment it runs in, as capture does (no mlv needed there).
@@ -161,11 +162,13 @@ def build(
     options: list[str],
     *,
     about: dict[str, Any],
-    project_code: Path | None = None,
+    project_code: Callable[[Path], None] | None = None,
     on_step: OnStep = lambda *_: None,
 ) -> BuildResult:
     """Create the environment of ``plan`` at ``target`` (absent, empty, or a leftover of a killed
-    build); on any failure, interrupt included, what was made is removed."""
+    build); on any failure, interrupt included, what was made is removed. ``project_code``
+    writes the run's code into a new directory (``target/mlv-code``), from which the project
+    itself is installed editable when the record lists it."""
     clock = time.monotonic()
     existed = target.exists()
     if existed and is_leftover(target):
@@ -186,9 +189,13 @@ def build(
             on_step("install", f"{len(lines)} package(s) from {source}")
             installer.install(python, requirements, options, lines, no_deps=plan.no_deps)
         if plan.project and project_code is not None:
-            # The project itself was an editable install: it is code, installed from the code.
-            on_step("install", f"the project itself, editable from {project_code}")
-            (target / REQUIREMENTS).write_text(f"-e {project_code}\n")
+            # The project itself was an editable install: it is code, installed from the run's
+            # code, which lives inside the environment (removed with it, never the work tree).
+            code = target / CODE
+            on_step("code", f"the code of {about.get('commit', '?')[:10]} into {code}")
+            project_code(code)
+            on_step("install", f"the project itself, editable from {code}")
+            (target / REQUIREMENTS).write_text(f"-e {code}\n")
             installer.install(python, requirements, options, plan.project, no_deps=True)
         if plan.own_link is not None:
             on_step("mlv", f"linking the running mlv from {plan.own_link}")

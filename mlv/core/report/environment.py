@@ -1,17 +1,18 @@
-"""The report's environment section, kept apart so that it can switch to another comparison
-of environment records without touching the rest of the report."""
+"""The report's environment section: `mlv env diff` of the two compared snapshots' records, the
+pins of requirements-style lockfiles compared when both versions are in the store."""
 
 from __future__ import annotations
 
-from mlv.core.environment import compare
+from mlv.core.env.diff import LockReader, diff_environments
 from mlv.model.manifest import Lock
 from mlv.model.report import EnvironmentView
 
-MAX_PACKAGES = 500  # package lines listed per kind of change (added, removed, changed)
 
-
-def environment_view(old: Lock, new: Lock, old_label: str, new_label: str) -> EnvironmentView:
-    """How the environment recorded in ``new`` differs from the one in ``old``."""
+def environment_view(
+    old: Lock, new: Lock, old_label: str, new_label: str, *, read: LockReader | None = None
+) -> EnvironmentView:
+    """How the environment recorded in ``new`` differs from the one in ``old``; ``read`` reads
+    a lockfile object (None when it is not available)."""
     a, b = old.environment, new.environment
     view = EnvironmentView(
         str(a.fingerprint) if a is not None else None,
@@ -21,13 +22,5 @@ def environment_view(old: Lock, new: Lock, old_label: str, new_label: str) -> En
         missing = [label for label, r in ((old_label, a), (new_label, b)) if r is None]
         view.note = f"no environment recorded in {' and '.join(missing)}"
         return view
-    drift = compare(a, b)
-    view.python, view.platform = drift.python, drift.platform
-    view.added = drift.added[:MAX_PACKAGES]
-    view.removed = drift.removed[:MAX_PACKAGES]
-    view.changed = drift.changed[:MAX_PACKAGES]
-    view.lockfiles, view.variables = drift.lockfiles, drift.variables
-    cut = sum(max(0, len(x) - MAX_PACKAGES) for x in (drift.added, drift.removed, drift.changed))
-    if cut:
-        view.note = f"{cut} more package changes not listed"
+    view.diff = diff_environments(a, b, read=read)
     return view

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mlv.core.diff import DiffOptions, diff, table_summary
 from mlv.core.diff_sides import revision_side
+from mlv.core.env.diff import LockReader
 from mlv.core.experiments import table_of
 from mlv.core.history import LogEntry, log
 from mlv.core.lineage import lineage
@@ -17,6 +18,7 @@ from mlv.core.project import Project
 from mlv.core.report.environment import environment_view
 from mlv.errors import MlvError, UsageError
 from mlv.model.diff import ColumnDiff
+from mlv.model.ids import ObjectId
 from mlv.model.manifest import LOCK_FILE, decode_lock
 from mlv.model.report import ColumnDistributions, Distribution, Report, TableSection
 from mlv.model.summary import TableSummary
@@ -127,10 +129,25 @@ def build_report(project: Project, options: ReportOptions = ReportOptions()) -> 
         report.notes += report.diff.warnings  # a remote that could not be reached, say
         _tables(project, report, pair[0], pair[1])
         (_, old_lock), (_, new_lock) = project.lock_at(pair[0]), project.lock_at(pair[1])
-        report.environment = environment_view(old_lock, new_lock, pair[0][:10], pair[1][:10])
+        report.environment = environment_view(
+            old_lock, new_lock, pair[0][:10], pair[1][:10], read=_lockfile_reader(project)
+        )
     newest = pair[1] if pair is not None else entries[0].commit
     _lineage(project, report, newest)
     return report
+
+
+def _lockfile_reader(project: Project) -> LockReader:
+    """Lockfile objects from the local store; None for one that is absent or damaged (its
+    pins are then not compared, the lockfile is shown as modified)."""
+
+    def read(oid: ObjectId) -> bytes | None:
+        try:
+            return project.store.read_bytes(oid) if project.store.exists(oid) else None
+        except MlvError:
+            return None
+
+    return read
 
 
 def _lineage(project: Project, report: Report, rev: str) -> None:

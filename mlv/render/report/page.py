@@ -13,7 +13,8 @@ from mlv.model.experiments import Experiment
 from mlv.model.report import Report
 from mlv.render.lineage_svg import lineage_svg
 from mlv.render.report.charts import metric_chart
-from mlv.render.report.tables import drift_section, environment_section
+from mlv.render.report.environment import environment_section
+from mlv.render.report.tables import drift_section
 from mlv.render.report.text import cell, name
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

@@ -1,11 +1,11 @@
-"""The report's sections about the two compared snapshots: tables and drift, environment."""
+"""The report's section about the tables of the two compared snapshots: schema and drift."""
 
 from __future__ import annotations
 
 from html import escape
 
 from mlv.model.diff import ColumnDiff
-from mlv.model.report import EnvironmentView, Report, TableSection
+from mlv.model.report import Report, TableSection
 from mlv.render.report.charts import distribution_chart
 from mlv.render.report.text import name
 
@@ -93,33 +93,3 @@ def drift_section(report: Report) -> str:
         return "<p>No table changed between the compared snapshots.</p>"
     labels = ((d.old_commit or d.old)[:10], (d.new_commit or d.new)[:10])
     return "\n".join(_table(s, labels) for s in report.tables)
-
-
-def environment_section(env: EnvironmentView | None) -> str:
-    if env is None:
-        return "<p>Only one snapshot: nothing to compare.</p>"
-    parts = [
-        f"<p>Fingerprints: <code>{escape(env.old_fingerprint or '-')}</code> → "
-        f"<code>{escape(env.new_fingerprint or '-')}</code></p>"
-    ]
-    if env.note:
-        parts.append(f"<p class='note'>{escape(env.note)}</p>")
-    if not env.any:
-        parts.append("<p>No difference.</p>" if not env.note else "")
-        return "\n".join(parts)
-    rows = []
-    for what, pair in (("python", env.python), ("platform", env.platform)):
-        if pair:
-            rows.append((what, pair[0], pair[1]))
-    rows += [(f"package {n}", a, b) for n, a, b in env.changed]
-    rows += [(f"package {p.split('==')[0]}", "-", p.partition("==")[2]) for p in env.added]
-    rows += [(f"package {p.split('==')[0]}", p.partition("==")[2], "-") for p in env.removed]
-    rows += [(f"lockfile {n}", "", "changed") for n in env.lockfiles]
-    rows += [(f"variable {n}", "", "changed") for n in env.variables]
-    body = "".join(
-        f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{escape(c)}</td></tr>" for a, b, c in rows
-    )
-    parts.append(
-        f"<table id='environment-diff'><tr><th>what</th><th>old</th><th>new</th></tr>{body}</table>"
-    )
-    return "\n".join(parts)
