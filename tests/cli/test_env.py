@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MlvRunner, git, write
 
 
@@ -61,3 +63,11 @@ def test_bad_input_is_a_clear_error(project: Path, mlv: MlvRunner, tmp_path: Pat
     assert refused.code == 2 and "not empty" in refused.err
     assert (target / "keep.txt").read_text() == "mine\n"
     git(project, "status")  # the repository is untouched and still a repository
+
+
+def test_restore_progress_prints_paths_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """A venv path with brackets is shown as it is, not read as rich markup (or dropped)."""
+    from mlv.cli.commands.env import on_step
+
+    on_step(False)("code", "the code into /tmp/[red]v[/red]")
+    assert "/tmp/[red]v[/red]" in capsys.readouterr().err

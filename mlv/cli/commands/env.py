@@ -61,7 +61,9 @@ def installer_args(
 def on_step(as_json: bool) -> Callable[[str, str], None]:
     def step(kind: str, detail: str) -> None:
         if not as_json:
-            err().print(f"[bold]{kind}[/bold] {detail}", highlight=False)
+            from rich.markup import escape
+
+            err().print(f"[bold]{escape(kind)}[/bold] {escape(detail)}", highlight=False)
 
     return step
 
@@ -104,9 +106,9 @@ def show_cmd(rev: str, as_json: bool) -> int:
         return 0
     console = out()
     p = record.platform
-    console.print(f"environment of {rev} ({shown.commit[:10]}): {record.fingerprint}")
-    console.print(f"python:   {record.python.implementation} {record.python.version}")
-    console.print(f"platform: {p.system}-{p.machine} (release {p.release})")
+    console.print(f"environment of {rev} ({shown.commit[:10]}): {record.fingerprint}", markup=False)
+    console.print(f"python:   {record.python.implementation} {record.python.version}", markup=False)
+    console.print(f"platform: {p.system}-{p.machine} (release {p.release})", markup=False)
     if shown.writer is not None:
         w = shown.writer
         console.print(f"mlv:      {w.distribution} {w.version} ({w.install})", markup=False)
