@@ -153,11 +153,10 @@ def _check_sizes(project: Project, writes: list[Target]) -> None:
     what the record describes: a hand-edited mlv.lock naming a tree object as a file, say.
     """
     for target in writes:
-        path = project.store.path_of(target.id)
-        stored = os.stat(path).st_size
+        stored = project.store.size_of(target.id)
         if stored != target.size:
             if not project.store.verify(target.id):  # the object is what is wrong
-                raise CorruptObject(str(target.id), str(path))
+                raise CorruptObject(str(target.id), project.store.where(target.id))
             raise ManifestError(
                 f"{target.relpath} is recorded as {target.size} bytes, but its object"
                 f" {target.id} has {stored}",

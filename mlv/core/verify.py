@@ -42,7 +42,7 @@ def verify(
     result = VerifyResult()
     store = project.store
     ids = list(store.iter_ids()) if store.root.exists() else []
-    sizes = {oid: store.path_of(oid).stat().st_size for oid in ids}
+    sizes = {oid: store.size_of(oid) for oid in ids}
     progress.start(f"verifying {len(ids)} objects", sum(sizes.values()), unit="bytes")
 
     def check(oid: ObjectId) -> ObjectId | None:

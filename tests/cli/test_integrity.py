@@ -9,25 +9,24 @@ from pathlib import Path
 
 import pytest
 
+from mlv.storage.chunk import CHUNK_FROM
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import SMALL_FILE, ObjectStore
 from tests.conftest import MlvRunner, write
+from tests.stored import LOOSE_DAMAGE, PACK_DAMAGE, damage_loose, damage_packed
 
-DAMAGE = {
-    "one byte flipped": lambda data: data[:-1] + bytes([data[-1] ^ 1]),
-    "truncated": lambda data: data[: len(data) // 2],
-    "emptied": lambda data: b"",
-    "grown": lambda data: data + b"\0",
-    "another object's bytes": lambda data: b"a different, valid file\n",
-}
+CASES = [("hardlink", how) for how in sorted(LOOSE_DAMAGE)] + [
+    ("copy", how) for how in PACK_DAMAGE if how != "pack truncated"  # cuts later objects too
+]
 
 
-@pytest.mark.parametrize("damage", sorted(DAMAGE))
-@pytest.mark.parametrize("size", [100, SMALL_FILE + 4096], ids=["small", "large"])
-@pytest.mark.parametrize("link", ["copy", "hardlink"])
+@pytest.mark.parametrize(("link", "damage"), CASES)
+@pytest.mark.parametrize("size", [100, SMALL_FILE + 4096, CHUNK_FROM + 4096],
+                         ids=["small", "large", "chunked"])  # fmt: skip
 def test_damaged_object_is_never_restored(
     project: Path, mlv: MlvRunner, damage: str, size: int, link: str
 ) -> None:
+    """A hard-linking project writes loose objects, others packs (chunked above CHUNK_FROM)."""
     if link == "hardlink":
         (project / ".mlv/config.toml").write_text('link = "hardlink"\n')
     content = os.urandom(size)
@@ -39,13 +38,21 @@ def test_damaged_object_is_never_restored(
     store = ObjectStore(project / ".mlv/cache")
     (project / "models/keep.txt").unlink()
     assert mlv("checkout").code == 0  # the link mode is in force:
-    shares_inode = os.path.samefile(
-        project / "models/keep.txt", store.path_of(hash_bytes(b"intact\n"))
-    )
+    loose = store.path_of(hash_bytes(b"intact\n"))
+    shares_inode = loose.exists() and os.path.samefile(project / "models/keep.txt", loose)
     assert shares_inode == (link == "hardlink")
-    obj = store.path_of(oid)
-    obj.chmod(0o644)
-    obj.write_bytes(DAMAGE[damage](content))
+    cache = project / ".mlv/cache"
+    if link == "hardlink":
+        damage_loose(cache, str(oid), damage)
+        corrupt = [str(oid)]
+    elif size >= CHUNK_FROM:  # damage its middle chunk: the file and that chunk are corrupt
+        chunks = store.chunks_of(oid)
+        middle = chunks[len(chunks) // 2]
+        damage_packed(cache, str(middle), damage)
+        corrupt = sorted({str(oid), str(middle)})
+    else:
+        damage_packed(cache, str(oid), damage)
+        corrupt = [str(oid)]
     (project / "models/m.bin").unlink()
     (project / "models/keep.txt").unlink()
 
@@ -57,7 +64,7 @@ def test_damaged_object_is_never_restored(
 
     verified = mlv("verify", "--json")
     assert verified.code == 1
-    assert json.loads(verified.out)["corrupt"] == [str(oid)]
+    assert json.loads(verified.out)["corrupt"] == corrupt
 
 
 def test_a_link_planted_in_the_store_is_never_hard_linked(

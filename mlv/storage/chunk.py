@@ -1,0 +1,39 @@
+"""Content-defined chunking of large files (FastCDC, compiled: ``pyfastcdc``).
+
+A file of ``CHUNK_FROM`` bytes or more is stored as a list of chunks. Cut points depend only on
+the bytes around them, so an edit, an insertion or an append changes the chunks near it and the
+rest are already stored. The parameters are in docs/format.md; changing them never changes what
+an existing id means, since a chunked file is read through its own chunk list.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import BinaryIO
+
+CHUNK_FROM = 4 * 1024 * 1024
+AVERAGE = 256 * 1024
+MINIMUM = 64 * 1024
+MAXIMUM = 1024 * 1024
+_ITEM = struct.Struct("<16sQ")  # one chunk of a chunk list: digest, length
+
+
+def cut(stream: BinaryIO) -> Iterator[memoryview]:
+    """The chunks of a stream, in order (each view is valid until the next one is asked for)."""
+    from pyfastcdc import FastCDC  # compiled; imported when a large file is first stored
+
+    chunker = FastCDC(avg_size=AVERAGE, min_size=MINIMUM, max_size=MAXIMUM)
+    for chunk in chunker.cut_stream(stream):
+        yield chunk.data
+
+
+def encode(chunks: list[tuple[bytes, int]]) -> bytes:
+    return b"".join(_ITEM.pack(digest, length) for digest, length in chunks)
+
+
+def decode(data: bytes) -> list[tuple[bytes, int]] | None:
+    """A chunk list's (digest, length) items; None when the bytes cannot be one."""
+    if len(data) % _ITEM.size:
+        return None
+    return list(_ITEM.iter_unpack(data))
