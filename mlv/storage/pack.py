@@ -11,6 +11,7 @@ import contextlib
 import os
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +31,9 @@ ENTRY = struct.Struct("<16sBQQ")  # an index entry: digest, kind, offset, length
 _COUNT = struct.Struct("<Q")
 PACK_LIMIT = 256 * 1024 * 1024  # a pack is finished once it holds this much
 _FLUSH_AT = 8 * 1024 * 1024  # appended objects are written in batches of this size
+# Above the timestamp granularity of ext4, xfs, btrfs and tmpfs (a kernel tick, at most 10 ms);
+# a coarser one (FAT: 2 s) could hide a pack written right after a listing until the next change.
+_TICK_NS = 20_000_000
 
 
 class Entry(NamedTuple):
@@ -154,6 +158,7 @@ class Packs:
         self._entries: dict[bytes, Entry] = {}
         self._loaded: set[str] = set()
         self._seen: int | None = None  # packs/ mtime when last listed
+        self._listed_at = 0  # when (time_ns) it was last listed
         self._checked = False
         self._fds: dict[str, int] = {}
         self._writer: _Writer | None = None
@@ -177,9 +182,14 @@ class Packs:
                 mtime = os.stat(self.dir).st_mtime_ns
             except FileNotFoundError:
                 return
-            if mtime == self._seen and not force:
+            # A directory changed twice within its timestamp's granularity keeps one mtime:
+            # a listing made within that granularity of the last change may have missed a
+            # later one, so it is made again (as git treats racily clean files).
+            racy = mtime + _TICK_NS >= self._listed_at
+            if mtime == self._seen and not force and not racy:
                 return
             self._seen = mtime
+            self._listed_at = time.time_ns()
             for name in sorted(os.listdir(self.dir)):
                 stem, _, ext = name.rpartition(".")
                 if ext != "idx" or stem in self._loaded:

@@ -132,7 +132,8 @@ class ObjectStore:
             return
         size = os.stat(src).st_size
         if size >= chunk.CHUNK_FROM:
-            self._add_chunked(src, expected, display)
+            if not chunk.store(self.packs, src, _digest(expected)):
+                raise FileChanged(display or str(src))  # its chunks stay: valid, gc drops them
             return
         # Ask for exactly what stat said (+1 to notice growth): a larger request would
         # allocate a big buffer for every small file.
@@ -143,20 +144,6 @@ class ObjectStore:
         if hash_bytes(data) != expected:
             raise FileChanged(display or str(src))
         self.packs.add(_digest(expected), BLOB, data)
-
-    def _add_chunked(self, src: Path, expected: ObjectId, display: str | None) -> None:
-        whole = xxhash.xxh3_128()
-        items: list[tuple[bytes, int]] = []
-        with open(src, "rb") as stream:
-            for data in chunk.cut(stream):
-                whole.update(data)
-                digest = xxhash.xxh3_128_digest(data)
-                if self.packs.find(digest) is None:  # only new chunks are written
-                    self.packs.add(digest, BLOB, data)
-                items.append((digest, len(data)))
-        if whole.hexdigest() != expected.digest:
-            raise FileChanged(display or str(src))  # its chunks stay: valid, and gc's to drop
-        self.packs.add(_digest(expected), CHUNKED, chunk.encode(items))
 
     def temp_path(self, oid: ObjectId) -> Path:
         """A fresh temporary name inside the store, for an object arriving from elsewhere."""
@@ -200,17 +187,16 @@ class ObjectStore:
         if entry.kind == BLOB:
             yield self.packs.read(_digest(oid), entry)
             return
-        for digest, length in self._chunk_list(oid, entry):
-            found = self.packs.find(digest)
-            if found is None or found.length != length:
-                raise CorruptObject(str(oid), f"{self._where(oid, entry)} (chunk {digest.hex()})")
-            yield self.packs.read(digest, found)
+        try:
+            yield from chunk.pieces(self.packs, _digest(oid), entry)
+        except chunk.Broken as exc:
+            raise CorruptObject(str(oid), f"{self._where(oid, entry)} ({exc})") from None
 
     def _chunk_list(self, oid: ObjectId, entry: Entry) -> list[tuple[bytes, int]]:
-        items = chunk.decode(self.packs.read(_digest(oid), entry))
-        if items is None:
-            raise CorruptObject(str(oid), self._where(oid, entry))
-        return items
+        try:
+            return chunk.listed(self.packs, _digest(oid), entry)
+        except chunk.Broken:
+            raise CorruptObject(str(oid), self._where(oid, entry)) from None
 
     def chunks_of(self, oid: ObjectId) -> list[ObjectId]:
         """The chunks a packed chunked file is made of (none for any other object)."""
