@@ -20,13 +20,15 @@ class VerifyResult:
     missing: list[str] = field(default_factory=list)  # referenced by HEAD / the work tree
     # Named as a directory's tree but not one (a forged or damaged mlv.lock): checkout refuses it.
     not_trees: list[str] = field(default_factory=list)
+    damaged_indexes: list[str] = field(default_factory=list)  # pack indexes failing their checksum
     remote: str | None = None
     remote_checked: int = 0
     remote_missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing or self.not_trees or self.remote_missing)
+        problems = self.corrupt or self.missing or self.not_trees or self.damaged_indexes
+        return not (problems or self.remote_missing)
 
 
 @shares_store
@@ -56,6 +58,7 @@ def verify(
     finally:
         progress.finish()
     result.checked = len(ids)
+    result.damaged_indexes = sorted(store.packs.damaged)
     locks = locks_at(project, default_revs(project), include_worktree=True)
     needed = closure(locks, local_tree_reader(project))
     missing = store.missing(needed.objects)

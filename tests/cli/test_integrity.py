@@ -104,3 +104,52 @@ def test_hardlink_checkout_replaces_a_file_that_is_there(project: Path, mlv: Mlv
     store = ObjectStore(project / ".mlv/cache")
     assert os.path.samefile(restored, store.path_of(hash_bytes(b"one\n")))
     assert [p.name for p in (project / ".mlv/tmp").iterdir()] == []
+
+
+def test_checkout_refuses_exactly_the_objects_a_damaged_pack_affects(
+    project: Path, mlv: MlvRunner
+) -> None:
+    """Damage inside one pack: verify names exactly the damaged objects (and the chunked file
+    made of a damaged chunk); checkout restores every other file and refuses those."""
+    big = os.urandom(CHUNK_FROM + 512 * 1024)
+    files = {f"data/f{i}.bin": os.urandom(1000 + i) for i in range(6)} | {"data/big.bin": big}
+    for path, content in files.items():
+        write(project / path, content)
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot").code == 0
+    cache = project / ".mlv/cache"
+    store = ObjectStore(cache)
+    chunk = store.chunks_of(hash_bytes(big))[1]
+    damaged = {str(hash_bytes(files["data/f2.bin"])), str(chunk), str(hash_bytes(big))}
+    damage_packed(cache, str(hash_bytes(files["data/f2.bin"])), "one byte flipped")
+    damage_packed(cache, str(chunk), "zeroed")
+    verified = mlv("verify", "--json")
+    assert verified.code == 1 and json.loads(verified.out)["corrupt"] == sorted(damaged)
+    for path in files:
+        (project / path).unlink()
+
+    result = mlv("checkout")
+    assert result.code == 1 and "2 objects are corrupt" in result.err, result.err
+    assert str(hash_bytes(big)) in result.err and "hint:" in result.err
+    restored = {p: (project / p).read_bytes() for p in files if (project / p).exists()}
+    assert restored == {p: c for p, c in files.items() if p not in ("data/f2.bin", "data/big.bin")}
+    assert [p.name for p in (project / ".mlv/tmp").iterdir()] == []
+
+
+def test_verify_reports_a_damaged_pack_index(project: Path, mlv: MlvRunner) -> None:
+    write(project / "data/a.csv", "a\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot").code == 0
+    [idx] = (project / ".mlv/cache/packs").glob("*.idx")
+    data = bytearray(idx.read_bytes())
+    data[-1] ^= 1  # its checksum
+    idx.chmod(0o644)
+    idx.write_bytes(bytes(data))
+    result = mlv("verify", "--json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert doc["damaged_indexes"] == [idx.name] and doc["missing"]  # its objects are unreadable
+    human = mlv("verify")
+    assert human.code == 1 and f"damaged pack index (its objects are unreadable): {idx.name}" in (
+        human.out
+    )
