@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlv import faults
-from mlv.errors import CheckFailed, MlvError
+from mlv.errors import CheckFailed, CorruptObject, MlvError
 from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage.fsutil import copy_into, sync_names, temp_name, write_all
 from mlv.storage.hashing import hash_bytes, hash_file
@@ -125,6 +125,21 @@ class LooseObjects:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+
+    def copy_to(self, oid: ObjectId, fd: int, tmp: Path) -> None:
+        """Write the object's bytes to ``fd`` (the temporary file ``tmp``), verified."""
+        src = self.path(oid)
+        size = os.stat(src).st_size
+        if size <= SMALL_FILE:
+            with open(src, "rb", buffering=0) as source:
+                data = source.read(size + 1)
+            if hash_bytes(data) != oid:
+                raise CorruptObject(str(oid), src)
+            write_all(fd, data, str(tmp))
+            return
+        copy_into(Path(src), fd, str(tmp))
+        if hash_file(tmp) != oid:
+            raise CorruptObject(str(oid), src)
 
     def iter_ids(self) -> Iterator[ObjectId]:
         if not self.root.is_dir():

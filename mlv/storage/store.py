@@ -24,7 +24,6 @@ from mlv.errors import CorruptObject, ManifestError, MissingObjects
 from mlv.model.ids import ObjectId
 from mlv.storage import chunk
 from mlv.storage.fsutil import (
-    copy_into,
     default_file_mode,
     place,
     temp_name,
@@ -32,7 +31,7 @@ from mlv.storage.fsutil import (
     write_unmarked,
 )
 from mlv.storage.hashing import hash_bytes, hash_file
-from mlv.storage.loose import OBJECT_MODE, SMALL_FILE, FileChanged, LooseObjects
+from mlv.storage.loose import OBJECT_MODE, FileChanged, LooseObjects
 from mlv.storage.pack import BLOB, CHUNKED, Entry, Packs
 
 # The largest object read whole into memory (tree objects, code patches). A tree of 10^6 files
@@ -67,7 +66,7 @@ class ObjectStore:
         self._extract_lock = threading.Lock()
         # A store dropped without close() (a script, a test) still finishes its pack: objects
         # added are kept whether or not the caller made them durable with sync_written().
-        weakref.finalize(self, self.packs.close)
+        weakref.finalize(self, _close, self.packs, self._extracted)
 
     def _str_path(self, oid: ObjectId) -> str:
         return self.loose.path(oid)
@@ -103,12 +102,8 @@ class ObjectStore:
     def close(self) -> None:
         """Finish the pack being written (objects added without a sync are kept too), and
         remove the copies ``readable`` made."""
-        self.packs.close()
         with self._extract_lock:
-            for path in self._extracted.values():
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            self._extracted.clear()
+            _close(self.packs, self._extracted)
 
     def readable(self, oid: ObjectId) -> Path:
         """A file to read the object's bytes from, valid until ``close``: a loose object's own
@@ -262,7 +257,7 @@ class ObjectStore:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 if entry is None:
-                    self._copy_loose(oid, fd, tmp)
+                    self.loose.copy_to(oid, fd, tmp)
                 else:
                     self._copy_packed(oid, entry, fd, str(tmp))
                 os.fchmod(fd, default_file_mode(executable))
@@ -297,20 +292,6 @@ class ObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
-
-    def _copy_loose(self, oid: ObjectId, fd: int, tmp: Path) -> None:
-        src = self._str_path(oid)
-        size = os.stat(src).st_size
-        if size <= SMALL_FILE:
-            with open(src, "rb", buffering=0) as source:
-                data = source.read(size + 1)
-            if hash_bytes(data) != oid:
-                raise CorruptObject(str(oid), src)
-            write_all(fd, data, str(tmp))
-            return
-        copy_into(Path(src), fd, str(tmp))
-        if hash_file(tmp) != oid:
-            raise CorruptObject(str(oid), src)
 
     def _copy_packed(self, oid: ObjectId, entry: Entry, fd: int, label: str) -> None:
         """Write a packed object's bytes to ``fd`` while hashing them; raise if they are not
@@ -393,6 +374,14 @@ class ObjectStore:
         for oid in self.loose.iter_ids():
             if _digest(oid) not in packed:
                 yield oid
+
+
+def _close(packs: Packs, extracted: dict[ObjectId, Path]) -> None:
+    packs.close()
+    for path in extracted.values():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    extracted.clear()
 
 
 def _digest(oid: ObjectId) -> bytes:

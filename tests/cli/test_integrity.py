@@ -11,7 +11,8 @@ import pytest
 
 from mlv.storage.chunk import CHUNK_FROM
 from mlv.storage.hashing import hash_bytes
-from mlv.storage.store import SMALL_FILE, ObjectStore
+from mlv.storage.loose import SMALL_FILE
+from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, write
 from tests.stored import LOOSE_DAMAGE, PACK_DAMAGE, damage_loose, damage_packed
 

@@ -12,13 +12,8 @@ import pytest
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.storage import fsutil
 from mlv.storage.hashing import hash_bytes
-from mlv.storage.store import (
-    MAX_IN_MEMORY,
-    SMALL_FILE,
-    FileChanged,
-    ObjectStore,
-    ObjectTooLarge,
-)
+from mlv.storage.loose import SMALL_FILE, FileChanged
+from mlv.storage.store import MAX_IN_MEMORY, ObjectStore, ObjectTooLarge
 
 
 def test_add_file_is_content_addressed_read_only_and_fanned_out(tmp_path: Path) -> None:
