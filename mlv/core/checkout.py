@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlv import faults
+from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
@@ -319,7 +320,7 @@ def restore(
 
     try:
         with ThreadPoolExecutor(scanner.jobs) as pool:
-            keys = list(pool.map(write, writes))
+            keys = batched_map(pool, write, writes, lambda t: t.size)
     finally:
         progress.finish()
     done = [t for t, k in zip(writes, keys, strict=True) if k is not None]
