@@ -154,3 +154,23 @@ def test_verify_reports_a_damaged_pack_index(project: Path, mlv: MlvRunner) -> N
     assert human.code == 1 and f"damaged pack index (its objects are unreadable): {idx.name}" in (
         human.out
     )
+
+
+def test_a_damaged_chunk_list_is_reported_and_refused_alone(
+    project: Path, mlv: MlvRunner
+) -> None:
+    big = os.urandom(CHUNK_FROM + 4096)
+    write(project / "data/big.bin", big)
+    write(project / "data/small.txt", "small\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot").code == 0
+    damage_packed(project / ".mlv/cache", str(hash_bytes(big)), "another object's bytes")
+    verified = mlv("verify", "--json")
+    assert verified.code == 1, verified.err
+    assert json.loads(verified.out)["corrupt"] == [str(hash_bytes(big))]
+    for name in ("big.bin", "small.txt"):
+        (project / "data" / name).unlink()
+    result = mlv("checkout")
+    assert result.code == 1 and str(hash_bytes(big)) in result.err, result.err
+    assert (project / "data/small.txt").read_text() == "small\n"
+    assert not (project / "data/big.bin").exists()
