@@ -19,7 +19,8 @@ from typing import NamedTuple
 import xxhash
 
 from mlv import faults
-from mlv.errors import CheckFailed
+from mlv.errors import ManifestError
+from mlv.model.distribution import DISTRIBUTION
 from mlv.storage.fsutil import fsync_path, temp_name, write_all, write_bytes_atomic
 
 PACK_MAGIC = b"MLVPACK2"
@@ -43,12 +44,12 @@ class Entry(NamedTuple):
     length: int
 
 
-class UnknownFormat(CheckFailed):
+class UnknownFormat(ManifestError):
     def __init__(self, path: Path, text: str) -> None:
         super().__init__(
             f"the object store {path.parent} is in format {text!r}, newer than this mlv reads"
             f" (format {FORMAT})",
-            "upgrade mlv (`pip install -U mlv`) to use this store",
+            f"upgrade mlv (pip install -U {DISTRIBUTION}, or the same in pipx or uv tool)",
         )
 
 

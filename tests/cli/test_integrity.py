@@ -174,3 +174,19 @@ def test_a_damaged_chunk_list_is_reported_and_refused_alone(
     assert result.code == 1 and str(hash_bytes(big)) in result.err, result.err
     assert (project / "data/small.txt").read_text() == "small\n"
     assert not (project / "data/big.bin").exists()
+
+
+def test_a_store_in_a_newer_format_is_refused_with_the_upgrade_hint(
+    project: Path, mlv: MlvRunner
+) -> None:
+    write(project / "data/a.csv", "a\n")
+    assert mlv("track", "data").code == 0
+    assert mlv("snapshot").code == 0
+    (project / ".mlv/cache/format").chmod(0o644)
+    (project / ".mlv/cache/format").write_text("3\n")
+    (project / "data/a.csv").unlink()
+    for args in (["checkout"], ["verify"], ["snapshot"]):
+        result = mlv(*args)
+        assert result.code == 2, (args, result.err)
+        assert "newer than this mlv reads" in result.err and "hint: upgrade mlv" in result.err
+        assert "Traceback" not in result.err
