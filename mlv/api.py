@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -35,7 +35,6 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from mlv.core.history import LogEntry
     from mlv.core.project import Project
-    from mlv.core.reading import RecordedFile
     from mlv.core.snapshot import SnapshotResult
     from mlv.core.status import StatusReport
     from mlv.model.lineage import Lineage
@@ -67,12 +66,19 @@ def _project(repo: Repo) -> Iterator[Project]:
         project.close()
 
 
-def _local(path: str, rev: str | None, repo: Repo) -> tuple[Path, RecordedFile]:
-    from mlv.core.reading import local_path, locate
+class _Closing(io.BufferedReader):
+    """A buffered stream that also closes what it reads from (the project and its store)."""
 
-    with _project(repo) as project:
-        recorded = locate(project, os.fspath(path), rev)
-        return local_path(project, recorded), recorded
+    def __init__(self, raw: io.RawIOBase, also: Callable[[], None]) -> None:
+        super().__init__(raw, buffer_size=1024 * 1024)
+        self._also = also
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            also, self._also = self._also, lambda: None
+            also()
 
 
 def open(
@@ -91,13 +97,19 @@ def open(
     ``mlv.errors.CorruptObject``. ``mode`` is ``"rb"`` (bytes) or ``"r"`` (text in
     ``encoding``). Use it as a context manager; a 10 GiB file is never loaded whole.
     """
-    from mlv.core.reading import VerifiedReader
+    from mlv.core.project import open_project
+    from mlv.core.reading import locate, open_recorded
     from mlv.errors import UsageError
 
     if mode not in ("rb", "r"):
         raise UsageError(f"mode {mode!r} is not one mlv.api.open reads", 'use "rb" or "r"')
-    local, recorded = _local(path, rev, repo)
-    binary = io.BufferedReader(VerifiedReader(local, recorded.id), buffer_size=1024 * 1024)
+    project = open_project(Path(repo) if repo is not None else None)
+    try:
+        raw = open_recorded(project, locate(project, os.fspath(path), rev))
+    except BaseException:
+        project.close()
+        raise
+    binary = _Closing(raw, project.close)
     if mode == "rb":
         return binary
     return io.TextIOWrapper(binary, encoding=encoding)
@@ -133,10 +145,13 @@ def read_table(
 
     pandas is needed only for a DataFrame (``pip install pandas``).
     """
+    from mlv.core.reading import local_file, locate
     from mlv.core.tables.load import load_table
 
-    local, recorded = _local(path, rev, repo)
-    table = load_table(local, recorded.path, columns)
+    with _project(repo) as project:
+        recorded = locate(project, os.fspath(path), rev)
+        with local_file(project, recorded) as local:
+            table = load_table(local, recorded.path, columns)
     if as_arrow:
         return table
     try:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import xxhash
 
 from mlv.model.ids import ALGORITHMS
 from mlv.storage.hashing import hash_file
@@ -113,22 +116,58 @@ def record_sweep(command: str, marks: int, tried: int) -> None:
 
 
 def store_objects(cache: Path) -> dict[str, Path]:
-    """Every published object of a store (or a directory remote): id -> path."""
-    found = {}
+    """Every published object of a store (or a directory remote): id -> the file holding it
+    (its own file when loose, its pack when packed). Packs are read here without mlv's
+    reader, from the layout in docs/format.md, so the checks do not trust the code they test."""
+    found: dict[str, Path] = {}
     for algo in cache.iterdir():
-        if algo.name not in ALGORITHMS:  # tmp/, users/, the lock file
+        if algo.name not in ALGORITHMS:  # tmp/, packs/, users/, the lock file
             continue
         for fan in algo.iterdir():
             for obj in fan.iterdir():
                 found[f"{algo.name}:{fan.name}{obj.name}"] = obj
+    for digest, _kind, _offset, _length, pack in packed_entries(cache):
+        found.setdefault(f"xxh128:{digest.hex()}", pack)
     return found
+
+
+def packed_entries(cache: Path) -> Iterator[tuple[bytes, int, int, int, Path]]:
+    """(digest, kind, offset, length, pack) of every entry of every pack index."""
+    packs = cache / "packs"
+    if not packs.is_dir():
+        return
+    for idx in sorted(packs.glob("*.idx")):
+        data = idx.read_bytes()
+        assert data[:8] == b"MLVIDX02" and xxhash.xxh3_128_digest(data[:-16]) == data[-16:], idx
+        pack = idx.with_suffix(".pack")
+        assert pack.is_file(), f"index {idx.name} without its pack"
+        for digest, kind, offset, length in struct.iter_unpack("<16sBQQ", data[16:-16]):
+            yield digest, kind, offset, length, pack
 
 
 def assert_store_consistent(cache: Path) -> dict[str, Path]:
     """No published object whose bytes differ from its id; returns the objects."""
     objects = store_objects(cache) if cache.exists() else {}
     for oid, path in objects.items():
-        assert str(hash_file(path)) == oid, f"object {oid} does not match its id"
+        if path.suffix != ".pack":
+            assert str(hash_file(path)) == oid, f"object {oid} does not match its id"
+    blobs: dict[bytes, bytes] = {}
+    chunked = []
+    for digest, kind, offset, length, pack in packed_entries(cache) if cache.exists() else []:
+        with open(pack, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(length)
+        if kind == 0:
+            assert xxhash.xxh3_128_digest(data) == digest, f"packed {digest.hex()} is corrupt"
+            blobs[digest] = data
+        else:
+            chunked.append((digest, data))
+    for digest, data in chunked:
+        whole = xxhash.xxh3_128()
+        for chunk, length in struct.iter_unpack("<16sQ", data):
+            assert chunk in blobs and len(blobs[chunk]) == length, f"{digest.hex()}: chunk lost"
+            whole.update(blobs[chunk])
+        assert whole.digest() == digest, f"chunked {digest.hex()} does not match its id"
     return objects
 
 

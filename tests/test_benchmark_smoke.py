@@ -105,3 +105,21 @@ def test_environment_benchmark_smoke() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "capture, in-process" in result.stdout and "cached: median" in result.stdout
+
+
+@pytest.mark.slow
+def test_dedup_benchmark_smoke(tmp_path: Path) -> None:
+    """benchmarks/dedup.py on a small file: after a 1-byte edit, mlv's store grows by about a
+    chunk (FastCDC, at most 1 MiB), not by the file."""
+    data = tmp_path / "dedup.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/dedup.py"), "--size-mib", "8", "--no-dvc",
+         "--work", str(tmp_path / "work"), "--json", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    mlv = json.loads(data.read_text())["results"]["mlv"]
+    assert mlv["first store grew MiB"] >= 8
+    assert mlv["edit store grew MiB"] <= 1

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from mlv.storage.hashing import hash_file
 from tests.conftest import MlvRunner, git, make_repo, write
 from tests.crash import (
     assert_nothing_lost,
@@ -106,14 +105,19 @@ def test_snapshot(template: Path, tmp_path: Path) -> None:
 
 
 def test_snapshot_at_its_decisive_kill_points(template: Path, tmp_path: Path) -> None:
-    """The fast subset (`make unit`): killed halfway through storing the large file, halfway
-    through writing mlv.lock, and just before the commit."""
-    big = hash_file(template / "repo/data/big.bin").digest
+    """The fast subset (`make unit`): killed halfway through the last write of the pack that
+    holds the new objects (the large file among them), halfway through writing its index,
+    halfway through writing mlv.lock, and just before the commit."""
 
     def decisive(marks: list[str]) -> list[int]:
         writes = [m for m in marks if " write " in m]
-        chosen = marks_where(writes, big, "mlv.lock") + marks_where(marks, "git commit")
-        assert len(chosen) == 3, marks
+        chosen = [
+            marks_where(writes, "/tmp/.pack.")[-1],
+            *marks_where(writes, ".idx."),
+            *marks_where(writes, "mlv.lock"),
+            *marks_where(marks, "git commit"),
+        ]
+        assert len(chosen) == 4, marks
         return chosen
 
     check_snapshot_sweep(template, tmp_path, decisive)

@@ -17,6 +17,7 @@ import pytest
 
 from mlv import faults
 from tests.conftest import MlvRunner, git, write
+from tests.crash import store_objects
 
 Marks = list[tuple[str, str]]  # (kind, label) in the order mlv passed them
 
@@ -43,12 +44,20 @@ def syncs(taken: Marks) -> list[int]:
 
 
 def is_sync(label: str) -> bool:
-    return label.startswith("sync ") and label.endswith("/.mlv/cache")
+    """The store's objects made durable: a pack's index renamed into place (after its data was
+    fsynced), or a sync of loose objects."""
+    packed = "/.mlv/cache/packs/" in label and label.endswith(".idx")
+    return packed or (label.startswith("sync ") and label.endswith("/.mlv/cache"))
 
 
 def published(taken: Marks) -> list[int]:
-    """Objects renamed into place in the store (the step just before each rename)."""
-    return [i for i, (kind, label) in enumerate(taken) if kind == "step" and "/xxh128/" in label]
+    """Objects written to the store: pack data written, or loose objects renamed into place."""
+    return [
+        i
+        for i, (kind, label) in enumerate(taken)
+        if (kind == "step" and "/xxh128/" in label and "/tables/" not in label)
+        or (kind == "write" and "/.mlv/cache/tmp/.pack." in label)
+    ]
 
 
 def lock_write(taken: Marks) -> int:
@@ -68,7 +77,7 @@ def test_snapshot_syncs_its_objects_once_before_mlv_lock_names_them(
     assert mlv("snapshot", "-m", "one").code == 0
     taken = marks()
     [sync] = syncs(taken)  # one for the whole snapshot, not one per object
-    assert len(published(taken)) >= 23  # 22 files, a tree (and the code and environment)
+    assert len(store_objects(project / ".mlv/cache")) >= 23  # 22 files, a tree (and more)
     assert max(published(taken)) < sync < lock_write(taken)
     assert sync < taken.index(("step", "git commit"))
 
@@ -76,11 +85,12 @@ def test_snapshot_syncs_its_objects_once_before_mlv_lock_names_them(
     assert syncs(marks()) == []
 
     write(project / "data/part-3.csv", "id\nthree\n")
+    before = set(store_objects(project / ".mlv/cache"))
     assert mlv("snapshot", "--no-commit").code == 0
     taken = marks()
     [sync] = syncs(taken)
-    # The file, its directory's tree, and the table's summary with its index entry.
-    assert len(published(taken)) == 4
+    # The file, its directory's tree, and the table's summary.
+    assert len(set(store_objects(project / ".mlv/cache")) - before) == 3
     assert max(published(taken)) < sync < lock_write(taken)
 
 
@@ -143,7 +153,8 @@ def test_fetch_syncs_what_it_downloaded_before_pull_checks_it_out(
     taken = marks()
     [sync] = syncs(taken)
     checkout = [i for i, (_, label) in enumerate(taken) if f"{clone}/data/" in label]
-    assert len(published(taken)) == len(list(remote.rglob("xxh128/*/*")))
+    remote_ids = {f"xxh128:{p.parent.name}{p.name}" for p in remote.rglob("xxh128/*/*")}
+    assert remote_ids <= set(store_objects(clone / ".mlv/cache"))
     assert max(published(taken)) < sync < min(checkout)
 
     assert mlv("fetch").code == 0  # everything is there: nothing downloaded, nothing synced

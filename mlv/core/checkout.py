@@ -15,11 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlv import faults
+from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
 from mlv.core.workspace import Scan, Scanner, WorkFile
-from mlv.errors import CorruptObject, ManifestError, MissingObjects, UsageError, WouldClobber
+from mlv.errors import (
+    CheckFailed,
+    CorruptObject,
+    ManifestError,
+    MissingObjects,
+    UsageError,
+    WouldClobber,
+)
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
@@ -153,11 +161,13 @@ def _check_sizes(project: Project, writes: list[Target]) -> None:
     what the record describes: a hand-edited mlv.lock naming a tree object as a file, say.
     """
     for target in writes:
-        path = project.store.path_of(target.id)
-        stored = os.stat(path).st_size
+        try:
+            stored = project.store.size_of(target.id)
+        except CorruptObject:
+            continue  # a damaged chunk list: export refuses this one, and only this one
         if stored != target.size:
-            if not project.store.verify(target.id):  # the object is what is wrong
-                raise CorruptObject(str(target.id), str(path))
+            if not project.store.verify(target.id):  # the object is what is wrong:
+                continue  # export refuses it, and only it
             raise ManifestError(
                 f"{target.relpath} is recorded as {target.size} bytes, but its object"
                 f" {target.id} has {stored}",
@@ -299,17 +309,25 @@ def restore(
     started = now_ns()
     hardlink = project.settings.link == "hardlink"
 
-    def write(target: Target) -> StatKey:
-        _materialise(project, target, hardlink)
+    corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads (atomic)
+
+    def write(target: Target) -> StatKey | None:
+        try:
+            _materialise(project, target, hardlink)
+        except CorruptObject as exc:  # refused, never placed: the other files still are
+            corrupt.append((str(target.id), exc))
+            return None
         progress.advance(target.size)
         st = os.stat(project.abspath(target.relpath))
         return StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
 
     try:
         with ThreadPoolExecutor(scanner.jobs) as pool:
-            written = list(pool.map(write, writes))
+            keys = batched_map(pool, write, writes, lambda t: t.size)
     finally:
         progress.finish()
+    done = [t for t, k in zip(writes, keys, strict=True) if k is not None]
+    written = [k for k in keys if k is not None]
     for target in chmods:
         path = project.abspath(target.relpath)
         os.chmod(path, default_file_mode(target.executable))
@@ -318,11 +336,23 @@ def restore(
     # Files mlv just wrote have known content. Remembered as of the moment writing began, so
     # the racy-clean rule applies: an edit landing in the same timestamp tick as our write is
     # caught by one re-read at the next scan (old hard-linked objects are trusted at once).
-    for target, key in zip([*writes, *chmods], written, strict=True):
+    for target, key in zip([*done, *chmods], written, strict=True):
         project.state.record(target.relpath, key, target.id, started)
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()
-    result.written = sorted(t.relpath for t in writes)
-    result.bytes_written = sum(t.size for t in writes)
+    if corrupt:
+        raise corrupt[0][1] if len(corrupt) == 1 else CorruptObjects(sorted(corrupt))
+    result.written = sorted(t.relpath for t in done)
+    result.bytes_written = sum(t.size for t in done)
     return result
+
+
+class CorruptObjects(CheckFailed):
+    def __init__(self, corrupt: list[tuple[str, CorruptObject]]) -> None:
+        ids = ", ".join(oid for oid, _ in corrupt[:5]) + (", ..." if len(corrupt) > 5 else "")
+        super().__init__(
+            f"{len(corrupt)} objects are corrupt (their bytes do not match their ids) and were"
+            f" not restored: {ids}; every other file was",
+            "run `mlv verify`; remove the objects and fetch them again with `mlv pull`",
+        )

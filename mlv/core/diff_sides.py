@@ -70,7 +70,7 @@ class Side:
         file_id = self.file_id(path)
         if file_id is None or not self.project.store.exists(file_id):
             return None
-        return self.project.store.path_of(file_id)
+        return self.project.store.readable(file_id)
 
 
 def revision_side(project: Project, rev: str) -> Side:

@@ -27,10 +27,12 @@ from mlv.model.ids import ObjectId
 from mlv.model.tree import Tree
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
+from mlv.storage.pack import CHUNKED
+from mlv.storage.repack import repack
 
+_TREE_START = b'{"format":'  # how every tree object begins (a salvaged id may be a tree)
 # Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
 STALE_TMP_SECONDS = 24 * 3600
-_TREE_START = b'{"format":'  # how every tree object begins (a salvaged id may be a tree)
 
 
 @dataclass
@@ -84,7 +86,8 @@ def gc(
                 at_commits(other.project, scope_commits(other.project, scope), theirs)
             needed.add(theirs, strict=False)
         needed.check()
-        removable = _sizes(project, needed.objects)
+        stored = _sizes(project, needed.objects)
+        removable = {o: stored[o] for o in _with_chunks(project, set(stored))}
         unbacked: set[ObjectId] = set()
         unreachable: dict[str, str] = {}
         if scope.narrowed and removable:
@@ -99,19 +102,18 @@ def gc(
             and confirm is not None
             and confirm(Unbacked(len(unbacked), unbacked_bytes, unreachable))
         )
-        doomed = sorted(removable if remove_unbacked else set(removable) - unbacked)
+        doomed = _with_chunks(
+            project, set(removable) if remove_unbacked else set(removable) - unbacked
+        )
+        removed, removed_bytes = _remove(project, doomed, removable, dry_run=dry_run)
         if not dry_run:
-            for oid in doomed:
-                path = project.store.path_of(oid)
-                faults.step(str(path))
-                path.unlink(missing_ok=True)
             _remove_stale_tmp(project)
             prune_index(project.store)  # table summaries' index: entries of removed summaries
         return GcResult(
             scope=scope.names(),
             kept_objects=len(needed.objects),
-            removed_objects=len(doomed),
-            removed_bytes=sum(removable[o] for o in doomed),
+            removed_objects=removed,
+            removed_bytes=removed_bytes,
             dry_run=dry_run,
             other_worktrees=len(others),
             unbacked_objects=len(unbacked),
@@ -185,9 +187,8 @@ class _Closure:
         # An id a manifest this mlv cannot read names may be a tree: its files stay too.
         for oid in sorted(named.salvaged - self.expanded):
             with contextlib.suppress(MlvError, OSError):
-                with open(self.store.path_of(oid), "rb") as handle:
-                    if handle.read(len(_TREE_START)) != _TREE_START:
-                        continue
+                if self.store.head(oid, len(_TREE_START)) != _TREE_START:
+                    continue
                 self._expand(oid)
 
     def _expand(self, tree_id: ObjectId) -> None:
@@ -212,8 +213,39 @@ def _sizes(project: Project, needed: set[ObjectId]) -> dict[ObjectId, int]:
     found = {}
     for oid in project.store.iter_ids():
         if oid not in needed:
-            found[oid] = project.store.path_of(oid).stat().st_size
+            with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
+                found[oid] = project.store.size_of(oid)
     return found
+
+
+def _with_chunks(project: Project, doomed: set[ObjectId]) -> set[ObjectId]:
+    """``doomed`` less the chunks that a chunked file staying in the store is made of."""
+    store = project.store
+    for digest, entry in store.packs.entries().items():
+        oid = ObjectId.xxh128(digest.hex())
+        if entry.kind == CHUNKED and oid not in doomed:
+            doomed.difference_update(store.chunks_of(oid))
+    return doomed
+
+
+def _remove(
+    project: Project, doomed: set[ObjectId], sizes: dict[ObjectId, int], *, dry_run: bool
+) -> tuple[int, int]:
+    """Remove the doomed loose objects, and rewrite or delete packs mostly doomed; returns
+    how many objects and bytes went (a doomed object in a pack that stays is not counted)."""
+    store = project.store
+    packed = store.packs.entries()
+    live = {d for d in packed if ObjectId.xxh128(d.hex()) not in doomed}
+    result = repack(store.packs, live, dry_run=dry_run)
+    loose = [oid for oid in sorted(doomed) if store.path_of(oid).exists()]
+    if not dry_run:
+        for oid in loose:
+            path = store.path_of(oid)
+            faults.step(str(path))
+            path.unlink(missing_ok=True)
+    gone = {o for o in loose if bytes.fromhex(o.digest) not in packed}
+    gone.update(ObjectId.xxh128(d.hex()) for d in result.removed)
+    return len(gone), result.removed_bytes + sum(sizes.get(o, 0) for o in loose)
 
 
 def _unbacked(

@@ -93,6 +93,7 @@ class Project:
 
     def close(self) -> None:
         self.state.close()
+        self.store.close()
 
 
 def lock_size_check(commit: str, size: int) -> None:
@@ -138,7 +139,8 @@ def open_project(start: Path | None = None) -> Project:
         raise ManifestError(f"{DECLARATIONS_FILE} is not UTF-8 text") from None
     declarations = decode_declarations(text)
     settings = load_settings(root, declarations)
-    store = ObjectStore(resolve_cache_dir(root, settings))
+    # Hard-linked checkouts need a file per object: such a project writes loose objects.
+    store = ObjectStore(resolve_cache_dir(root, settings), loose=settings.link == "hardlink")
     return Project(
         root, GitRepo(root), declarations, settings, store, StatCache(root / MLV_DIR / "state.db")
     )

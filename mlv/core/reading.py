@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,17 +92,109 @@ def _fetch(project: Project, oid: ObjectId, what: str) -> None:
         raise MissingObjects([f"{oid} ({what})"])
 
 
-def local_path(project: Project, recorded: RecordedFile) -> Path:
-    """A path on this machine holding the recorded bytes: the store's object, the work tree's
-    file when its content is the recorded one, or the object fetched from the default remote."""
-    if project.store.exists(recorded.id):
-        return project.store.path_of(recorded.id)
+def _workspace_copy(project: Project, recorded: RecordedFile) -> Path | None:
+    """The work tree's file when its content is the recorded one (a clone with the data but
+    not the objects)."""
     candidate = project.abspath(recorded.path)
     with contextlib.suppress(OSError):
         if candidate.is_file() and hash_file(candidate) == recorded.id:
             return candidate
-    _fetch(project, recorded.id, recorded.path)
-    return project.store.path_of(recorded.id)
+    return None
+
+
+@contextlib.contextmanager
+def local_file(project: Project, recorded: RecordedFile) -> Iterator[Path]:
+    """A file on this machine holding the recorded bytes, while the context lasts: the store's
+    object (a packed one copied out, verified), the work tree's matching file, or the object
+    fetched from the default remote."""
+    if not project.store.exists(recorded.id):
+        candidate = _workspace_copy(project, recorded)
+        if candidate is not None:
+            yield candidate
+            return
+        _fetch(project, recorded.id, recorded.path)
+    with project.store.file_of(recorded.id) as path:
+        yield path
+
+
+def open_recorded(project: Project, recorded: RecordedFile) -> io.RawIOBase:
+    """A stream of the recorded bytes, checked against the id as it is read; it reads the
+    project's store, which must stay open until the stream is closed."""
+    if not project.store.exists(recorded.id):
+        candidate = _workspace_copy(project, recorded)
+        if candidate is not None:
+            return VerifiedReader(candidate, recorded.id)
+        _fetch(project, recorded.id, recorded.path)
+    store, oid = project.store, recorded.id
+    return StoredReader(lambda: store.stream(oid), oid, recorded.path)
+
+
+class StoredReader(io.RawIOBase):
+    """Reads an object from the store piece by piece (a chunk of a large file, or a block of a
+    loose object) and checks, at the end, that the bytes hash to the id: memory stays one piece
+    whatever the size of the file. A seek reads the pieces again from the start up to the new
+    position, and (anywhere but the start) ends the check, as in ``VerifiedReader``."""
+
+    def __init__(self, pieces: Callable[[], Iterator[bytes]], oid: ObjectId, label: str) -> None:
+        super().__init__()
+        self._open_pieces = pieces
+        self._oid = oid
+        self._label = label
+        self._restart(0)
+
+    def _restart(self, position: int) -> None:
+        self._pieces = self._open_pieces()
+        self._hasher: StreamHasher | None = StreamHasher()
+        self._buffer = memoryview(b"")
+        self._done = False
+        self._position = 0
+        if position:
+            self._hasher = None
+            while self._position < position and self._fill():
+                step = min(len(self._buffer), position - self._position)
+                self._buffer = self._buffer[step:]
+                self._position += step
+
+    def _fill(self) -> bool:
+        """Make the buffer hold unread bytes; False at the end of the object."""
+        while not self._buffer and not self._done:
+            piece = next(self._pieces, None)
+            if piece is None:
+                self._done = True
+                if self._hasher is not None and self._hasher.id() != self._oid:
+                    self._hasher = None
+                    raise CorruptObject(str(self._oid), self._label)
+            else:
+                if self._hasher is not None:
+                    self._hasher.update(piece)
+                self._buffer = memoryview(piece)
+        return bool(self._buffer)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._fill():
+            return 0
+        count = min(len(buffer), len(self._buffer))
+        buffer[:count] = self._buffer[:count]
+        self._buffer = self._buffer[count:]
+        self._position += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._position
+        elif whence == io.SEEK_END:
+            raise io.UnsupportedOperation("seek from the end of a stored object")
+        self._restart(max(0, offset))
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
 
 
 class VerifiedReader(io.RawIOBase):

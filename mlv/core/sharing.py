@@ -70,7 +70,15 @@ def using_store(project: Project, timeout: float | None = None) -> Iterator[None
     what = f"cleaning the object store {project.store.root} (mlv gc)"
     with shared(project.store.root / LOCK_NAME, timeout=timeout, what=what):
         register(project)  # under the lock: a gc listing users/ right now cannot miss it
-        yield
+        try:
+            yield
+        except BaseException:
+            # What was stored before the failure is kept if it can be (a re-run or a resumed
+            # fetch need not redo it); a pack that cannot be finished is removed.
+            with contextlib.suppress(Exception):
+                project.store.sync_written()
+            raise
+        project.store.sync_written()  # objects added since the command's last sync
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import msgspec
 from mlv.core import code
 from mlv.core.env.capture import capture as capture_environment
 from mlv.core.installation import writer_record
+from mlv.core.parallel import batched_map
 from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
@@ -106,7 +107,7 @@ def store_scans(
 
         try:
             with ThreadPoolExecutor(jobs) as pool:
-                list(pool.map(put, sorted(files, key=lambda f: -f.size)))
+                batched_map(pool, put, sorted(files, key=lambda f: -f.size), lambda f: f.size)
         finally:
             progress.finish()
     for tree in trees:

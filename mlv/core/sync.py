@@ -108,11 +108,12 @@ def push(
     todo = candidates - present
     # Files before the trees that list them.
     ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
-    sizes = {oid: project.store.path_of(oid).stat().st_size for oid in todo}
+    sizes = {oid: project.store.size_of(oid) for oid in todo}
     progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
 
     def send(oid: ObjectId) -> None:
-        remote.upload(project.store.path_of(oid), oid)
+        with project.store.file_of(oid) as path:
+            remote.upload(path, oid)
         progress.advance(sizes[oid])
 
     try:

@@ -10,7 +10,9 @@ from mlv.core.project import Project
 from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
 from mlv.core.sharing import shares_store
 from mlv.core.sync import DEFAULT_JOBS, open_remote
+from mlv.errors import CorruptObject
 from mlv.model.ids import ObjectId
+from mlv.storage.store import ObjectStore
 
 
 @dataclass
@@ -20,13 +22,15 @@ class VerifyResult:
     missing: list[str] = field(default_factory=list)  # referenced by HEAD / the work tree
     # Named as a directory's tree but not one (a forged or damaged mlv.lock): checkout refuses it.
     not_trees: list[str] = field(default_factory=list)
+    damaged_indexes: list[str] = field(default_factory=list)  # pack indexes failing their checksum
     remote: str | None = None
     remote_checked: int = 0
     remote_missing: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt or self.missing or self.not_trees or self.remote_missing)
+        problems = self.corrupt or self.missing or self.not_trees or self.damaged_indexes
+        return not (problems or self.remote_missing)
 
 
 @shares_store
@@ -42,7 +46,7 @@ def verify(
     result = VerifyResult()
     store = project.store
     ids = list(store.iter_ids()) if store.root.exists() else []
-    sizes = {oid: store.path_of(oid).stat().st_size for oid in ids}
+    sizes = {oid: _size(store, oid) for oid in ids}
     progress.start(f"verifying {len(ids)} objects", sum(sizes.values()), unit="bytes")
 
     def check(oid: ObjectId) -> ObjectId | None:
@@ -56,6 +60,7 @@ def verify(
     finally:
         progress.finish()
     result.checked = len(ids)
+    result.damaged_indexes = sorted(store.packs.damaged)
     locks = locks_at(project, default_revs(project), include_worktree=True)
     needed = closure(locks, local_tree_reader(project))
     missing = store.missing(needed.objects)
@@ -74,3 +79,12 @@ def verify(
             str(o) for o in (head_needed.objects - present) | head_needed.unreadable_trees
         )
     return result
+
+
+def _size(store: ObjectStore, oid: ObjectId) -> int:
+    """For progress only: a chunked file whose chunk list is damaged counts as 0 (and is
+    reported corrupt by the check itself)."""
+    try:
+        return store.size_of(oid)
+    except CorruptObject:
+        return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xxhash
 
+from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
@@ -237,7 +238,7 @@ class Scanner:
                 results = [one(p) for p in ordered]
             else:
                 with ThreadPoolExecutor(self.jobs) as pool:
-                    results = list(pool.map(one, ordered))
+                    results = batched_map(pool, one, ordered, lambda p: p.key.size)
         finally:
             self.progress.finish()
         for item, result in zip(ordered, results, strict=True):

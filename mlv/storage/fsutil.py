@@ -73,6 +73,12 @@ def write_all(fd: int, data: bytes, label: str) -> None:
     _write_fully(fd, view[half:])
 
 
+def write_unmarked(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` without a fault mark (for the later pieces of one file
+    whose first piece was written with ``write_all``)."""
+    _write_fully(fd, memoryview(data))
+
+
 def _write_fully(fd: int, view: memoryview) -> None:
     while view:
         view = view[os.write(fd, view) :]

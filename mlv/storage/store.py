@@ -1,9 +1,9 @@
-"""The content-addressed object store.
+"""The content-addressed object store (format 2, docs/format.md).
 
-Layout: ``<root>/<algorithm>/<first two hex>/<remaining hex>``. Objects are written to
-``<root>/tmp`` first and renamed into place only once complete and verified, so a reader never
-sees a partial object and the store is safe to share between processes without a global lock.
-Objects are read-only on disk.
+New objects go into pack files (``mlv.storage.pack``); files of ``CHUNK_FROM`` bytes and more are
+split into chunks (``mlv.storage.chunk``) that live in packs too. Loose objects of format 1,
+``<root>/<algorithm>/<first two hex>/<remaining hex>``, are still read. Every read is verified
+against the id before its bytes are used or placed.
 """
 
 from __future__ import annotations
@@ -13,27 +13,26 @@ import errno
 import os
 import stat
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+import xxhash
+
 from mlv import faults
-from mlv.errors import CheckFailed, CorruptObject, ManifestError, MissingObjects, MlvError
-from mlv.model.ids import ALGORITHMS, ObjectId
+from mlv.errors import CorruptObject, ManifestError, MissingObjects
+from mlv.model.ids import ObjectId
+from mlv.storage import chunk
 from mlv.storage.fsutil import (
-    copy_into,
     default_file_mode,
     place,
-    sync_names,
     temp_name,
     write_all,
+    write_unmarked,
 )
 from mlv.storage.hashing import hash_bytes, hash_file
-
-OBJECT_MODE = 0o444
-# Files up to this size are stored from memory: one read, one hash, one write. Larger ones are
-# copied by the kernel (reflink or copy_file_range) and the copy is hashed.
-SMALL_FILE = 1024 * 1024
-
+from mlv.storage.loose import OBJECT_MODE, FileChanged, LooseObjects
+from mlv.storage.pack import BLOB, CHUNKED, Entry, Packs
 
 # The largest object read whole into memory (tree objects, code patches). A tree of 10^6 files
 # is ~120 MB; a larger object named as a tree is not one (a model file named by a forged
@@ -51,153 +50,191 @@ class ObjectTooLarge(ManifestError):
         )
 
 
-class FileChanged(CheckFailed):
-    def __init__(self, path: str) -> None:
-        super().__init__(
-            f"{path} changed while mlv was reading it",
-            "let the program writing it finish, then run the command again",
-        )
-
-
 class ObjectStore:
-    """Immutable objects addressed by their content id."""
+    """Immutable objects addressed by their content id.
 
-    def __init__(self, root: Path) -> None:
+    ``loose``: write new objects as loose files (format 1) rather than into packs, for a
+    project that checks out by hard link.
+    """
+
+    def __init__(self, root: Path, *, loose: bool = False) -> None:
         self.root = root
-        self._root = str(root)
-        self._made: set[str] = set()  # directories known to exist (saves a mkdir per object)
-        # Objects published since the last sync_written(): written, not yet known to be on disk.
-        self._unsynced: list[str] = []
-        self._unsynced_lock = threading.Lock()  # objects are published from worker threads
+        self.write_loose = loose
+        self.loose = LooseObjects(root)
+        self.packs = Packs(root)
+        self._extracted: dict[ObjectId, Path] = {}  # packed objects copied out to be read
+        self._extract_lock = threading.Lock()
+        # A store dropped without close() (a script, a test) still finishes its pack: objects
+        # added are kept whether or not the caller made them durable with sync_written().
+        weakref.finalize(self, _close, self.packs, self._extracted)
 
     def _str_path(self, oid: ObjectId) -> str:
-        algorithm, _, digest = oid.partition(":")
-        return f"{self._root}/{algorithm}/{digest[:2]}/{digest[2:]}"
+        return self.loose.path(oid)
 
     def path_of(self, oid: ObjectId) -> Path:
+        """Where a loose (format 1) object of this id is, or would be."""
         return Path(self._str_path(oid))
 
+    def _entry(self, oid: ObjectId) -> Entry | None:
+        return self.packs.find(_digest(oid))
+
     def exists(self, oid: ObjectId) -> bool:
+        if self._entry(oid) is not None:
+            return True
         try:
             os.stat(self._str_path(oid))
         except FileNotFoundError:
             return False
         return True
 
-    def _ensure_dir(self, path: str) -> None:
-        if path not in self._made:
-            os.makedirs(path, exist_ok=True)
-            self._made.add(path)
-
     def _tmp_dir(self) -> Path:
-        tmp = f"{self._root}/tmp"
-        self._ensure_dir(tmp)
-        return Path(tmp)
-
-    def _publish(self, tmp: Path, oid: ObjectId) -> None:
-        """Move a complete, verified, read-only temporary file to its final name."""
-        final = self._str_path(oid)
-        self._ensure_dir(final.rpartition("/")[0])
-        faults.step(final)
-        # A concurrent writer of the same object is harmless: both files hold the same bytes,
-        # and rename replaces atomically.
-        os.replace(tmp, final)
-        with self._unsynced_lock:
-            self._unsynced.append(final)
+        return self.loose.tmp_dir()
 
     def sync_written(self) -> int:
-        """Make the objects this store published since the last call survive a power cut.
+        """Make the objects added since the last call durable and visible to other processes.
 
-        Called before a manifest names them. Batched, because an fsync per object would cost
-        more than hashing a tree of small files: one syncfs(2) of the store's file system, then
-        an fsync of each directory that got new names. Where no whole-file-system sync waits for
-        the disk (not Linux), each object is fsynced instead. Returns how many objects were
-        synced; with none written, nothing is done.
+        Called before a manifest names them: the pack being written is fsynced and its index
+        renamed into place (docs/format.md); loose objects are synced. Returns how many objects
+        were made durable.
         """
-        with self._unsynced_lock:
-            written, self._unsynced = self._unsynced, []
-        if not written:
-            return 0
-        faults.step(f"sync {self._root}")
-        sync_names(self.root, written)
-        return len(written)
+        return self.packs.finish() + self.loose.sync_written()
+
+    def close(self) -> None:
+        """Finish the pack being written (objects added without a sync are kept too), and
+        remove the copies ``readable`` made."""
+        with self._extract_lock:
+            _close(self.packs, self._extracted)
+
+    def readable(self, oid: ObjectId) -> Path:
+        """A file to read the object's bytes from, valid until ``close``: a loose object's own
+        file, or a packed object copied (verified) to the store's tmp/ once."""
+        if self._entry(oid) is None:
+            return self.path_of(oid)
+        with self._extract_lock:
+            path = self._extracted.get(oid)
+        if path is None:
+            tmp_dir = self._tmp_dir()
+            path = temp_name(tmp_dir, oid.digest)
+            self.export(oid, path, tmp_dir, executable=False, hardlink=False)
+            with self._extract_lock:
+                self._extracted[oid] = path
+        return path
 
     def add_file(self, src: Path, expected: ObjectId, display: str | None = None) -> None:
         """Store a copy of ``src`` whose content must hash to ``expected``."""
-        tmp = temp_name(self._tmp_dir(), expected.digest)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                size = os.stat(src).st_size
-                if size <= SMALL_FILE:
-                    # Ask for exactly what stat said (+1 to notice growth): a larger request
-                    # would allocate, and map, a big buffer for every small file.
-                    with open(src, "rb", buffering=0) as source:
-                        data = source.read(size + 1)
-                    # Hash what is written, not what was hashed before: the id stays true even
-                    # if the source is being rewritten right now.
-                    if hash_bytes(data) != expected:
-                        raise FileChanged(display or str(src))
-                    write_all(fd, data, str(tmp))
-                else:
-                    copy_into(src, fd, str(tmp))
-                os.fchmod(fd, OBJECT_MODE)
-            finally:
-                os.close(fd)
-            if size > SMALL_FILE and hash_file(tmp) != expected:
-                raise FileChanged(display or str(src))
-            self._publish(tmp, expected)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
+        if self.write_loose:
+            self.loose.add_file(src, expected, display)
+            return
+        size = os.stat(src).st_size
+        if size >= chunk.CHUNK_FROM:
+            if not chunk.store(self.packs, src, _digest(expected)):
+                raise FileChanged(display or str(src))  # its chunks stay: valid, gc drops them
+            return
+        # Ask for exactly what stat said (+1 to notice growth): a larger request would
+        # allocate a big buffer for every small file.
+        with open(src, "rb", buffering=0) as source:
+            data = source.read(size + 1)
+        # Hash what is stored, not what was hashed before: the id stays true even if the
+        # source is being rewritten right now.
+        if hash_bytes(data) != expected:
+            raise FileChanged(display or str(src))
+        self.packs.add(_digest(expected), BLOB, data)
 
     def temp_path(self, oid: ObjectId) -> Path:
         """A fresh temporary name inside the store, for an object arriving from elsewhere."""
         return temp_name(self._tmp_dir(), oid.digest)
 
     def import_temp(self, tmp: Path, oid: ObjectId) -> bool:
-        """Publish a downloaded temporary file if its bytes hash to ``oid``; else delete it.
+        """Store a downloaded temporary file if its bytes hash to ``oid``, and delete it.
 
         Returns False for a corrupt download, which never enters the store.
         """
         try:
-            if hash_file(tmp) != oid:
-                tmp.unlink()
-                return False
-            os.chmod(tmp, OBJECT_MODE)
-            self._publish(tmp, oid)
+            self.add_file(tmp, oid)
             return True
-        except BaseException:
+        except FileChanged:
+            return False
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-            raise
 
     def add_bytes(self, data: bytes) -> ObjectId:
         oid = hash_bytes(data)
         if self.exists(oid):
             return oid
-        tmp = temp_name(self._tmp_dir(), oid.digest)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
-            try:
-                write_all(fd, data, str(tmp))
-            finally:
-                os.close(fd)
-            self._publish(tmp, oid)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
+        if self.write_loose:
+            self.loose.add_bytes(oid, data)
+        else:
+            self.packs.add(_digest(oid), BLOB, data)
         return oid
+
+    def where(self, oid: ObjectId) -> str:
+        """Where the object's bytes are, for messages."""
+        return self._where(oid, self._entry(oid))
+
+    def _where(self, oid: ObjectId, entry: Entry | None) -> str:
+        if entry is None:
+            return self._str_path(oid)
+        return f"{self.packs.dir / entry.pack}.pack at byte {entry.offset}"
+
+    def _pieces(self, oid: ObjectId, entry: Entry) -> Iterator[bytes]:
+        """The stored bytes of a packed object, in order (unverified: callers hash them)."""
+        if entry.kind == BLOB:
+            yield self.packs.read(_digest(oid), entry)
+            return
+        try:
+            yield from chunk.pieces(self.packs, _digest(oid), entry)
+        except chunk.Broken as exc:
+            raise CorruptObject(str(oid), f"{self._where(oid, entry)} ({exc})") from None
+
+    def _chunk_list(self, oid: ObjectId, entry: Entry) -> list[tuple[bytes, int]]:
+        try:
+            return chunk.listed(self.packs, _digest(oid), entry)
+        except chunk.Broken:
+            raise CorruptObject(str(oid), self._where(oid, entry)) from None
+
+    def chunks_of(self, oid: ObjectId) -> list[ObjectId]:
+        """The chunks a packed chunked file is made of (none for any other object)."""
+        entry = self._entry(oid)
+        if entry is None or entry.kind != CHUNKED:
+            return []
+        with contextlib.suppress(CorruptObject):
+            return [ObjectId.xxh128(d.hex()) for d, _ in self._chunk_list(oid, entry)]
+        return []
+
+    def head(self, oid: ObjectId, count: int) -> bytes:
+        """The first bytes of a loose or packed whole object (unverified: a peek); nothing for a
+        chunked file (which no tree or record ever is)."""
+        entry = self._entry(oid)
+        if entry is None:
+            with open(self._str_path(oid), "rb") as handle:
+                return handle.read(count)
+        if entry.kind != BLOB:
+            return b""
+        return self.packs.read(_digest(oid), entry._replace(length=min(count, entry.length)))
+
+    def size_of(self, oid: ObjectId) -> int:
+        entry = self._entry(oid)
+        if entry is None:
+            try:
+                return os.stat(self._str_path(oid)).st_size
+            except FileNotFoundError:
+                raise MissingObjects([str(oid)]) from None
+        if entry.kind == BLOB:
+            return entry.length
+        return sum(length for _, length in self._chunk_list(oid, entry))
 
     def export(
         self, oid: ObjectId, dst: Path, tmp_dir: Path, *, executable: bool, hardlink: bool
     ) -> None:
         """Place the object at ``dst``: verified against its id first, and atomically (a reader
-        sees the old file or the new one). A corrupt object raises and is never placed."""
+        sees the old file or the new one). A corrupt object raises and is never placed.
+        A packed object to be hard-linked is first unpacked to a loose one (verified)."""
+        entry = self._entry(oid)
         src = self._str_path(oid)
-        if hardlink and not executable:  # one inode cannot be both executable and not
+        if hardlink and not executable:  # one inode cannot be both
+            if entry is not None and not os.path.lexists(src):
+                self._unpack(oid, entry)
             # A link planted in the store would make the work tree share an inode with a file
             # outside it (edits would go there): only a regular object file is linked.
             if not stat.S_ISREG(os.lstat(src).st_mode) or hash_file(src) != oid:
@@ -216,23 +253,16 @@ class ObjectStore:
                     raise
                 # The store is on another file system: copy instead.
         tmp = temp_name(tmp_dir, dst.name)
-        size = os.stat(src).st_size
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                if size <= SMALL_FILE:
-                    with open(src, "rb", buffering=0) as source:
-                        data = source.read(size + 1)
-                    if hash_bytes(data) != oid:
-                        raise CorruptObject(str(oid), src)
-                    write_all(fd, data, str(tmp))
+                if entry is None:
+                    self.loose.copy_to(oid, fd, tmp)
                 else:
-                    copy_into(Path(src), fd, str(tmp))
+                    self._copy_packed(oid, entry, fd, str(tmp))
                 os.fchmod(fd, default_file_mode(executable))
             finally:
                 os.close(fd)
-            if size > SMALL_FILE and hash_file(tmp) != oid:
-                raise CorruptObject(str(oid), src)
             faults.step(str(dst))
             os.replace(tmp, dst)
         except OSError as exc:
@@ -247,36 +277,127 @@ class ObjectStore:
                 tmp.unlink()
             raise
 
+    def _unpack(self, oid: ObjectId, entry: Entry) -> None:
+        """Write a packed object out as a loose one (for a hard-linked checkout)."""
+        tmp = temp_name(self._tmp_dir(), oid.digest)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                self._copy_packed(oid, entry, fd, str(tmp))
+                os.fchmod(fd, OBJECT_MODE)
+            finally:
+                os.close(fd)
+            self.loose.publish(tmp, oid)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+
+    def _copy_packed(self, oid: ObjectId, entry: Entry, fd: int, label: str) -> None:
+        """Write a packed object's bytes to ``fd`` while hashing them; raise if they are not
+        its id's (the caller then removes the file). One fault mark, after the first piece."""
+        whole = xxhash.xxh3_128()
+        for number, data in enumerate(self._pieces(oid, entry)):
+            whole.update(data)
+            if number:
+                write_unmarked(fd, data)
+            else:
+                write_all(fd, data, label)  # the mark falls halfway through the first piece
+        if whole.hexdigest() != oid.digest:
+            raise CorruptObject(str(oid), self._where(oid, entry))
+
+    @contextlib.contextmanager
+    def file_of(self, oid: ObjectId) -> Iterator[Path]:
+        """A file holding the object's bytes, to read: a loose object's own file, or a packed
+        object copied (verified) to the store's tmp/ and removed afterwards."""
+        if self._entry(oid) is None:
+            if not self.exists(oid):
+                raise MissingObjects([str(oid)])
+            yield self.path_of(oid)
+            return
+        tmp_dir = self._tmp_dir()
+        dst = temp_name(tmp_dir, oid.digest)
+        self.export(oid, dst, tmp_dir, executable=False, hardlink=False)
+        try:
+            yield dst
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                dst.unlink()
+
+    def stream(self, oid: ObjectId, block: int = 1 << 20) -> Iterator[bytes]:
+        """The object's bytes in pieces of at most a chunk or ``block``, unverified: the caller
+        hashes them (a packed object is read where it lies, never copied out whole)."""
+        entry = self._entry(oid)
+        if entry is not None:
+            yield from self._pieces(oid, entry)
+            return
+        try:
+            handle = open(self._str_path(oid), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise MissingObjects([str(oid)]) from None
+        with handle:
+            while data := handle.read(block):
+                yield data
+
     def read_bytes(self, oid: ObjectId, max_size: int | None = None) -> bytes:
         """The object's bytes, verified against its id (used for small objects: trees, patches).
 
         One larger than ``max_size`` (default ``MAX_IN_MEMORY``) is refused before it is read.
         """
-        path = self.path_of(oid)
         limit = MAX_IN_MEMORY if max_size is None else max_size
-        try:
-            with open(path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size > limit:
-                    raise ObjectTooLarge(str(oid), size, limit)
-                data = handle.read()
-        except FileNotFoundError:
-            raise MissingObjects([str(oid)]) from None
+        entry = self._entry(oid)
+        if entry is not None:
+            size = self.size_of(oid)
+            if size > limit:
+                raise ObjectTooLarge(str(oid), size, limit)
+            data = b"".join(self._pieces(oid, entry))
+        else:
+            path = self.path_of(oid)
+            try:
+                with open(path, "rb") as handle:
+                    size = os.fstat(handle.fileno()).st_size
+                    if size > limit:
+                        raise ObjectTooLarge(str(oid), size, limit)
+                    data = handle.read()
+            except FileNotFoundError:
+                raise MissingObjects([str(oid)]) from None
         if hash_bytes(data) != oid:
-            raise CorruptObject(str(oid), str(path))
+            raise CorruptObject(str(oid), self._where(oid, entry))
         return data
 
     def verify(self, oid: ObjectId) -> bool:
         """Re-hash the stored object; False when its bytes no longer match its id."""
-        return hash_file(self.path_of(oid)) == oid
+        entry = self._entry(oid)
+        if entry is None:
+            return hash_file(self.path_of(oid)) == oid
+        whole = xxhash.xxh3_128()
+        try:
+            for data in self._pieces(oid, entry):
+                whole.update(data)
+        except CorruptObject:
+            return False
+        return whole.hexdigest() == oid.digest
 
     def missing(self, oids: set[ObjectId]) -> set[ObjectId]:
         return {oid for oid in oids if not self.exists(oid)}
 
     def iter_ids(self) -> Iterator[ObjectId]:
-        # Only algorithm directories: the store root also holds tmp/, users/ and a lock file.
-        for algo_dir in sorted(p for p in self.root.iterdir() if p.name in ALGORITHMS):
-            for fan in sorted(algo_dir.iterdir()):
-                for obj in sorted(fan.iterdir()):
-                    with contextlib.suppress(MlvError):
-                        yield ObjectId(algo_dir.name, fan.name + obj.name)
+        """Every stored object: packed ones (chunks included), then loose ones."""
+        packed = self.packs.entries()
+        for digest in sorted(packed):
+            yield ObjectId.xxh128(digest.hex())
+        for oid in self.loose.iter_ids():
+            if _digest(oid) not in packed:
+                yield oid
+
+
+def _close(packs: Packs, extracted: dict[ObjectId, Path]) -> None:
+    packs.close()
+    for path in extracted.values():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    extracted.clear()
+
+
+def _digest(oid: ObjectId) -> bytes:
+    return bytes.fromhex(oid.partition(":")[2])

@@ -16,6 +16,7 @@ from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
 from tests.crash import store_objects
+from tests.stored import overwrite_object
 
 
 def stored(root: Path) -> set[str]:
@@ -40,7 +41,7 @@ def tracked(project: Path, mlv: MlvRunner) -> None:
 
 def size_of(root: Path, ids: set[str]) -> int:
     store = ObjectStore(root / ".mlv/cache")
-    return sum(store.path_of(ObjectId.parse(i)).stat().st_size for i in ids)
+    return sum(store.size_of(ObjectId.parse(i)) for i in ids)
 
 
 def forget_reflogs(root: Path) -> None:
@@ -365,9 +366,11 @@ def test_a_damaged_tree_in_history_stops_gc(project: Path, mlv: MlvRunner) -> No
     one = version(project, mlv, "one\n")
     version(project, mlv, "two\n")
     (tree,) = one - {str(hash_bytes(b"one\n"))}
-    path = ObjectStore(project / ".mlv/cache").path_of(ObjectId.parse(tree))
-    path.chmod(0o644)
-    path.write_text('{"format":1,"entries":[["x","not an id",1,false]],"empty_dirs":[]}')
+    overwrite_object(
+        project / ".mlv/cache",
+        tree,
+        b'{"format":1,"entries":[["x","not an id",1,false]],"empty_dirs":[]}',
+    )
     before = stored(project)
     for args in (("gc",), ("gc", "--workspace", "--force")):
         stopped = mlv(*args)

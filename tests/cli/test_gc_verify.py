@@ -11,6 +11,7 @@ from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
 from tests.crash import store_objects
+from tests.stored import damage_packed, delete_object
 
 
 def store_ids(root: Path) -> set[str]:
@@ -97,10 +98,7 @@ def test_gc_stops_when_a_kept_tree_is_missing(project: Path, mlv: MlvRunner) -> 
     mlv("track", "data")
     mlv("snapshot")
     tree_id = json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
-    store = ObjectStore(project / ".mlv/cache")
-    from mlv.model.ids import ObjectId
-
-    store.path_of(ObjectId.parse(tree_id)).unlink()
+    delete_object(project / ".mlv/cache", tree_id)
     before = store_ids(project)
     result = mlv("gc")
     assert result.code == 1 and "removed nothing" in result.err
@@ -113,11 +111,9 @@ def test_verify_reports_corrupt_and_missing(project: Path, mlv: MlvRunner) -> No
     mlv("track", "data")
     mlv("snapshot")
     assert mlv("verify").code == 0
-    store = ObjectStore(project / ".mlv/cache")
     a, b = hash_bytes(b"a"), hash_bytes(b"b")
-    store.path_of(a).chmod(0o644)
-    store.path_of(a).write_bytes(b"A")
-    store.path_of(b).unlink()
+    delete_object(project / ".mlv/cache", b)
+    damage_packed(project / ".mlv/cache", a, "zeroed")
     result = mlv("verify", "--json")
     assert result.code == 1
     doc = json.loads(result.out)

@@ -67,7 +67,7 @@ def test_pre_push_refuses_when_the_local_store_lacks_what_the_commits_need(
     snapshotted: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert mlv("remote", "add", "--default", "store", str(tmp_path / "remote")).code == 0
-    shutil.rmtree(snapshotted / ".mlv/cache/xxh128")
+    shutil.rmtree(snapshotted / ".mlv/cache/packs")  # every object of the snapshot
     result = pre_push(mlv, monkeypatch, new_branch_line(snapshotted))
     assert result.code == 1
     lines = result.err.splitlines()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MlvRunner, git, write
+from tests.stored import overwrite_object
 
 
 def git_rc(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -151,14 +152,8 @@ def test_checkout_lists_missing_objects_and_says_pull(hooked: Path, mlv: MlvRunn
     assert "mlv pull" in switched.stderr
 
 
-def _object_path(root: Path, oid: str) -> Path:
-    digest = oid.split(":")[1]
-    return root / ".mlv/cache/xxh128" / digest[:2] / digest[2:]
-
-
-def _rewrite(path: Path, content: bytes) -> None:
-    path.chmod(0o644)  # store objects are read-only
-    path.write_bytes(content)
+def _rewrite(root: Path, oid: str, content: bytes) -> None:
+    overwrite_object(root / ".mlv/cache", oid, content)
 
 
 @pytest.fixture
@@ -215,13 +210,13 @@ def _escaping_lock(root: Path) -> dict[str, str]:
 def _corrupt_object(root: Path) -> dict[str, str]:
     from mlv.storage.hashing import hash_bytes
 
-    _rewrite(_object_path(root, str(hash_bytes(b"feature data\n"))), b"featURE data\n")
+    _rewrite(root, str(hash_bytes(b"feature data\n")), b"featURE data\n")
     return {}
 
 
 def _corrupt_tree(root: Path) -> dict[str, str]:
     tree = _feature_lock(root)["artifacts"]["data/raw"]["id"]
-    _rewrite(_object_path(root, tree), b"not a tree")
+    _rewrite(root, tree, b"not a tree")
     return {}
 
 

@@ -17,7 +17,7 @@ from mlv.model.ids import ObjectId
 from mlv.storage.hashing import hash_file
 from tests.conftest import MlvRunner, git, tree_snapshot, write
 from tests.crash import store_objects
-from tests.s3server import create_bucket, moto_server
+from tests.s3server import create_bucket, moto_server, seaweed_server
 
 
 def make_data(root: Path, files: int = 20, size: int = 3000) -> None:
@@ -187,9 +187,10 @@ def test_remote_management_and_errors(project: Path, mlv: MlvRunner, tmp_path: P
 # --- S3, against a real S3-compatible server on loopback ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real SeaweedFS server on loopback, one per test process (pytest-xdist worker)."""
+    with seaweed_server(tmp_path_factory.mktemp("seaweed")) as endpoint:
         yield endpoint
 
 

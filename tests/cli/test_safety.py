@@ -10,6 +10,7 @@ from mlv.model.tree import Tree, TreeEntry
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, tree_snapshot, write
+from tests.stored import damage_packed, delete_object
 
 
 def test_checkout_refuses_to_clobber_unsaved_edits(project: Path, mlv: MlvRunner) -> None:
@@ -79,6 +80,7 @@ def test_tree_object_with_escaping_entry_is_refused(
     payload = store.add_bytes(b"evil")
     evil = Tree((TreeEntry("../../escaped.txt", payload, 4, False),))
     evil_id = store.add_bytes(evil.encode())
+    store.sync_written()
 
     def point(doc: dict) -> None:  # type: ignore[type-arg]
         doc["artifacts"]["data"]["id"] = str(evil_id)
@@ -104,9 +106,7 @@ def test_corrupt_object_is_never_restored(project: Path, mlv: MlvRunner) -> None
     mlv("track", "m.bin")
     mlv("snapshot")
     (project / "m.bin").unlink()
-    obj = ObjectStore(project / ".mlv/cache").path_of(hash_bytes(b"precious model"))
-    obj.chmod(0o644)
-    obj.write_bytes(b"precious m0del")
+    damage_packed(project / ".mlv/cache", hash_bytes(b"precious model"), "one byte flipped")
     result = mlv("checkout")
     assert result.code == 1 and "corrupt" in result.err
     assert not (project / "m.bin").exists()
@@ -117,8 +117,7 @@ def test_missing_object_names_it_and_says_pull(project: Path, mlv: MlvRunner) ->
     write(project / "m.bin", b"model")
     mlv("track", "m.bin")
     mlv("snapshot")
-    obj = ObjectStore(project / ".mlv/cache").path_of(hash_bytes(b"model"))
-    obj.unlink()
+    delete_object(project / ".mlv/cache", hash_bytes(b"model"))
     (project / "m.bin").unlink()
     result = mlv("checkout")
     assert result.code == 1

@@ -15,6 +15,7 @@ from mlv.core.tables.records import load_summary
 from mlv.model.ids import ObjectId
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
+from tests.stored import delete_object
 
 
 def lock(root: Path) -> dict[str, object]:
@@ -154,7 +155,7 @@ def test_gc_keeps_the_summaries_kept_revisions_name(project: Path, mlv: MlvRunne
     index = sorted((project / ".mlv/cache/tables").rglob("*"))
     assert [p.read_text() for p in index if p.is_file()] == [first]
     # A missing summary is a missing object to verify.
-    store.path_of(ObjectId.parse(first)).unlink()
+    delete_object(project / ".mlv/cache", first)
     assert mlv("verify").code == 1
 
 

@@ -1,3 +1,5 @@
+"""Loose objects (format 1, still written for hard-linking projects); packs: test_pack.py."""
+
 import ctypes
 import errno
 import os
@@ -10,17 +12,12 @@ import pytest
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.storage import fsutil
 from mlv.storage.hashing import hash_bytes
-from mlv.storage.store import (
-    MAX_IN_MEMORY,
-    SMALL_FILE,
-    FileChanged,
-    ObjectStore,
-    ObjectTooLarge,
-)
+from mlv.storage.loose import SMALL_FILE, FileChanged
+from mlv.storage.store import MAX_IN_MEMORY, ObjectStore, ObjectTooLarge
 
 
 def test_add_file_is_content_addressed_read_only_and_fanned_out(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     src = tmp_path / "src"
     src.write_bytes(b"hello")
     oid = hash_bytes(b"hello")
@@ -36,7 +33,7 @@ def test_add_file_is_content_addressed_read_only_and_fanned_out(tmp_path: Path) 
 
 
 def test_add_file_refuses_content_that_does_not_match(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     src = tmp_path / "src"
     src.write_bytes(b"changed meanwhile")
     oid = hash_bytes(b"what was hashed")
@@ -49,7 +46,7 @@ def test_add_file_refuses_content_that_does_not_match(tmp_path: Path) -> None:
 def test_a_large_file_is_hashed_again_after_the_copy(tmp_path: Path) -> None:
     """Above SMALL_FILE the kernel copies the file unread by mlv: only hashing the copy tells
     that the bytes are not the ones hashed before (the file was rewritten in between)."""
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     src = tmp_path / "big"
     src.write_bytes(os.urandom(SMALL_FILE + 1))
     hashed_before = hash_bytes(os.urandom(SMALL_FILE + 1))  # what the scan had seen
@@ -85,7 +82,7 @@ def test_sync_written_syncs_once_what_was_published_since_the_last_call(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = SyncCalls(monkeypatch)
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     assert store.sync_written() == 0  # nothing written: no sync at all
     assert calls.whole == [] and calls.fsyncs == []
 
@@ -110,7 +107,7 @@ def test_sync_written_fsyncs_each_object_where_no_whole_file_system_sync_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = SyncCalls(monkeypatch, whole_fs=False)  # as on macOS: sync(2) may return early
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     ids = [store.add_bytes(b"one"), store.add_bytes(b"two")]
     assert store.sync_written() == 2
     files = [p for p, is_dir in calls.fsyncs if not is_dir]
@@ -144,7 +141,7 @@ def test_sync_filesystem_uses_syncfs_and_falls_back_to_sync(
 
 
 def test_read_bytes_detects_missing_and_corrupt(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     oid = store.add_bytes(b"tree bytes")
     assert store.read_bytes(oid) == b"tree bytes"
     path = store.path_of(oid)
@@ -158,7 +155,7 @@ def test_read_bytes_detects_missing_and_corrupt(tmp_path: Path) -> None:
 
 
 def test_read_bytes_refuses_a_huge_object_unread(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     small = store.add_bytes(b"x" * 100)
     assert store.read_bytes(small, max_size=100) == b"x" * 100
     with pytest.raises(ObjectTooLarge, match="101 bytes"):
@@ -175,7 +172,7 @@ def test_read_bytes_refuses_a_huge_object_unread(tmp_path: Path) -> None:
 
 
 def test_add_bytes_stores_read_only_too(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
+    store = ObjectStore(tmp_path / "cache", loose=True)
     oid = store.add_bytes(b'{"format":1,"entries":[]}')
     mode = stat.S_IMODE(store.path_of(oid).stat().st_mode)
     assert mode == 0o444, oct(mode)

@@ -24,7 +24,7 @@ def other_file_system(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_download_that_cannot_be_published_leaves_no_temporary_file(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "store")
+    store = ObjectStore(tmp_path / "store", loose=True)
     data = b"downloaded bytes"
     oid = hash_bytes(data)
     tmp = store.temp_path(oid)
@@ -42,7 +42,7 @@ def test_a_download_that_cannot_be_published_leaves_no_temporary_file(tmp_path: 
 def test_a_hard_linked_checkout_to_another_file_system_copies(
     tmp_path: Path, other_file_system: Path
 ) -> None:
-    store = ObjectStore(tmp_path / "store")
+    store = ObjectStore(tmp_path / "store", loose=True)
     oid = store.add_bytes(b"model weights")
     dst = other_file_system / "m.bin"
     store.export(oid, dst, other_file_system, executable=False, hardlink=True)
@@ -52,7 +52,7 @@ def test_a_hard_linked_checkout_to_another_file_system_copies(
 
 
 def test_a_hard_linked_checkout_into_a_missing_directory_raises(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "store")
+    store = ObjectStore(tmp_path / "store", loose=True)
     oid = store.add_bytes(b"model weights")
     with pytest.raises(FileNotFoundError):
         store.export(oid, tmp_path / "gone/m.bin", tmp_path, executable=False, hardlink=True)

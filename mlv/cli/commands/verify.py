@@ -40,6 +40,7 @@ def verify(remote_name: str | None, as_json: bool) -> int:
                 "corrupt": result.corrupt,
                 "missing": result.missing,
                 "not_trees": result.not_trees,
+                "damaged_indexes": result.damaged_indexes,
                 "remote": result.remote,
                 "remote_checked": result.remote_checked,
                 "remote_missing": result.remote_missing,
@@ -57,6 +58,8 @@ def verify(remote_name: str | None, as_json: bool) -> int:
         console.print(f"  missing: {oid}", markup=False)
     for oid in result.not_trees[:20]:
         console.print(f"  named as a directory but not a tree object: {oid}", markup=False)
+    for name in result.damaged_indexes:
+        console.print(f"  damaged pack index (its objects are unreadable): {name}", markup=False)
     if result.remote is not None:
         console.print(
             f"remote {result.remote}: {result.remote_checked} object(s) needed by HEAD,"

@@ -33,7 +33,7 @@ def judge_table(
     from mlv.core.tables.exact import compare_tables
 
     reader = table_format(verdict.path) or ""
-    recorded = project.store.path_of(verdict.recorded)
+    recorded = project.store.readable(verdict.recorded)
     verdict.table = compare_tables(project, verdict.path, recorded, reproduced, reader, tolerances)
     if tolerable and verdict.table.within:
         verdict.verdict = WITHIN_TOLERANCE
@@ -82,7 +82,7 @@ def judge_directory(
             result.changed.append(path)
             continue
         table = compare_tables(
-            project, path, project.store.path_of(old.id), scan.scanner.root / new.relpath,
+            project, path, project.store.readable(old.id), scan.scanner.root / new.relpath,
             reader, tolerances,
         )  # fmt: skip
         result.tables.append(FileTable(path, table))

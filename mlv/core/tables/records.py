@@ -122,7 +122,7 @@ def table_records(
 
         def work(item: tuple[str, ObjectId, str]) -> tuple[str, TableRecord]:
             path, file_id, reader = item
-            object_path = project.store.path_of(file_id)
+            object_path = project.store.readable(file_id)
             summary_id = summary_of(project.store, object_path, file_id, reader)
             progress.advance(1)
             return path, TableRecord(file_id, summary_id)
