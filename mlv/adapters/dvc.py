@@ -47,7 +47,7 @@ class DvcParams:
 
 @dataclass
 class DvcStage:
-    name: str  # DVC's address: `train`, `data/raw.dvc`, `sweep@1`
+    name: str  # DVC's address from the root: `train`, `data/raw.dvc`, `sub/dvc.yaml:copy`
     source: str  # the file that declares it: dvc.yaml or a .dvc file
     cmd: str | None
     wdir: str  # relative to the repository root; "" for the root
@@ -128,7 +128,7 @@ def read_project(root: Path) -> DvcProject:
         try:
             stages = [_stage(root, repo, s) for s in repo.index.stages]
             changed = {
-                s.addressing: _describe(info)
+                _address(s): _describe(info)
                 for s in repo.index.stages
                 if s.cmd and (info := _changes(s))
             }
@@ -143,7 +143,7 @@ def _stage(root: Path, repo: Any, stage: Any) -> DvcStage:
     from dvc.stage import PipelineStage
 
     pipeline = isinstance(stage, PipelineStage)
-    name = stage.addressing
+    name = _address(stage)
     deps: list[str] = []
     params: list[DvcParams] = []
     problems: list[str] = []
@@ -173,8 +173,8 @@ def _stage(root: Path, repo: Any, stage: Any) -> DvcStage:
         )
         if not out.is_in_repo:
             problems.append(f"output {out.def_path} is outside the repository (external output)")
-    if pipeline and "@" in name:
-        group = name.split("@", 1)[0]
+    if pipeline and "@" in stage.name:
+        group = stage.name.split("@", 1)[0]
         raw = stage.dvcfile.contents.get("stages", {}).get(group, {})
         kind = "matrix" if "matrix" in raw else "foreach"
         problems.append(
@@ -202,6 +202,18 @@ def _stage(root: Path, repo: Any, stage: Any) -> DvcStage:
         frozen=bool(getattr(stage, "frozen", False)),
         problems=problems,
     )
+
+
+def _address(stage: Any) -> str:
+    """DVC's address of a stage as from the root of the repository, wherever mlv runs (DVC's own
+    ``addressing`` is relative to the current directory: ``../dvc.yaml:prep`` from a subdirectory).
+    """
+    from dvc.stage import PipelineStage
+
+    path = Path(os.path.relpath(stage.path, stage.repo.root_dir)).as_posix()
+    if isinstance(stage, PipelineStage):
+        return stage.name if path == "dvc.yaml" else f"{path}:{stage.name}"
+    return path
 
 
 def _changes(stage: Any) -> list[Any]:

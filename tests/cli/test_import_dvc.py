@@ -233,11 +233,11 @@ def test_a_listing_that_escapes_the_repository_is_refused(
     text = dvcfile.read_text()
     raw_md5 = text.split("md5: ")[1].split()[0]
     dvcfile.write_text(text.replace(raw_md5, md5 + ".dir"))
-    doc = json.loads(mlv("import-dvc", "--json").out)
-    reasons = {s["what"]: s["reason"] for s in doc["skipped"]}
-    assert "bad path" in reasons["data/raw.dvc"]
+    result = mlv("import-dvc")  # and the stages that read data/raw are not imported either
+    assert result.code == 2
+    assert "data/raw.dvc: data/raw: DVC's listing names a bad path" in result.err
     assert not (dvc_project / "../escape.txt").exists()
-    assert "data/raw" not in json.loads((dvc_project / "mlv.lock").read_text())["artifacts"]
+    assert not (dvc_project / "mlv.lock").exists()
 
 
 def test_what_cannot_be_mapped_is_listed_with_the_reason(
@@ -345,3 +345,92 @@ def test_without_dvc_installed_it_says_how_to_get_it(dvc_project: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "needs DVC's library" in done.stderr and "mlv-cli[dvc]" in done.stderr
     assert not (dvc_project / "mlv.toml").exists()
+
+
+def test_a_nested_dvc_yaml_becomes_a_stage_named_after_its_directory(
+    dvc_project: Path, mlv: MlvRunner
+) -> None:
+    # A root stage already named as the nested one would be: the nested one gets `-2`.
+    write(dvc_project / "sub/in.txt", "nested\n")
+    dvc(dvc_project, "stage", "add", "-q", "-n", "sub-copy", "-d", "sub/in.txt", "-o",
+        "root_copy.txt", "cp sub/in.txt root_copy.txt")  # fmt: skip
+    dvc(dvc_project, "repro", "-q")
+    dvc(dvc_project / "sub", "stage", "add", "-q", "-n", "copy", "-d", "in.txt", "-o",
+        "out.txt", "cp in.txt out.txt")  # fmt: skip
+    dvc(dvc_project / "sub", "repro", "-q")
+    git(dvc_project, "add", "-A")
+    git(dvc_project, "commit", "-q", "-m", "a nested dvc.yaml")
+    result = mlv("import-dvc")
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert "stage sub-copy-2 (DVC sub/dvc.yaml:copy): recorded — cd sub && cp in.txt out.txt" in out
+    assert "stage sub-copy: recorded — cp sub/in.txt root_copy.txt" in out
+    assert "not imported" not in out
+    toml = (dvc_project / "mlv.toml").read_text()
+    assert '[stages.sub-copy-2]\ncmd = "cd sub && cp in.txt out.txt"' in toml
+    assert 'deps = ["sub/in.txt"]\nouts = ["sub/out.txt"]' in toml
+    status = mlv("status", "--check")
+    assert status.code == 0, status.out
+    assert mlv("snapshot", "-m", "adopt the DVC project").code == 0
+    reproduced = mlv("reproduce", "--check")
+    assert reproduced.code == 0, reproduced.out + reproduced.err
+    assert "sub-copy-2  sub/out.txt" in reproduced.out
+    again = json.loads(mlv("import-dvc", "--json").out)  # the same names the second time
+    names = {s["dvc"]: (s["name"], s["recorded"]) for s in again["stages"]}
+    assert names["sub/dvc.yaml:copy"] == ("sub-copy-2", True)
+    assert (dvc_project / "mlv.toml").read_text() == toml
+
+
+def test_from_a_subdirectory_it_imports_the_whole_repository(
+    dvc_project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(dvc_project / "data")
+    result = mlv("import-dvc", "--json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["skipped"] == []
+    assert {s["name"]: s["recorded"] for s in doc["stages"]} == {"prep": True, "train": True}
+    assert {a["source"] for a in doc["artifacts"]} == {"data/raw.dvc", "dvc.yaml"}
+    assert not (dvc_project / "data/mlv.toml").exists()
+    monkeypatch.chdir(dvc_project)
+    assert mlv("status", "--check").code == 0
+    assert mlv("snapshot", "-m", "adopt the DVC project").code == 0
+    reproduced = mlv("reproduce", "--check")
+    assert reproduced.code == 0, reproduced.out + reproduced.err
+
+
+def test_a_stage_reading_data_that_was_not_imported_is_not_imported(
+    dvc_project: Path, mlv: MlvRunner
+) -> None:
+    write(dvc_project / "notes.txt", "kept\n")
+    dvc(dvc_project, "add", "-q", "notes.txt")
+    dvcfile = (dvc_project / "data/raw.dvc").read_text()
+    cache_file(dvc_project, dvcfile.split("md5: ")[1].split()[0]).unlink()  # its listing
+    result = mlv("import-dvc", "--json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    reasons = {s["what"]: s["reason"] for s in doc["skipped"]}
+    assert "missing from its cache" in reasons["data/raw.dvc"]
+    assert reasons["stage prep (dvc.yaml)"] == (
+        "it needs data/raw, and data/raw was not imported (data/raw.dvc)"
+    )
+    assert reasons["stage train (dvc.yaml)"] == (
+        "it needs features, and features was not imported (stage prep (dvc.yaml))"
+    )
+    assert doc["stages"] == [] and [a["path"] for a in doc["artifacts"]] == ["notes.txt"]
+    lock = json.loads((dvc_project / "mlv.lock").read_text())
+    assert lock["stages"] == {} and set(lock["artifacts"]) == {"notes.txt"}
+    assert "[stages" not in (dvc_project / "mlv.toml").read_text()
+    assert mlv("status", "--check").code == 0
+
+
+def test_when_only_stages_reading_missing_data_remain_nothing_is_written(
+    dvc_project: Path, mlv: MlvRunner
+) -> None:
+    dvcfile = (dvc_project / "data/raw.dvc").read_text()
+    cache_file(dvc_project, dvcfile.split("md5: ")[1].split()[0]).unlink()
+    result = mlv("import-dvc")
+    assert result.code == 2, result.out
+    err = " ".join(result.err.split())
+    assert "stage prep (dvc.yaml): it needs data/raw" in err
+    assert not (dvc_project / "mlv.toml").exists() and not (dvc_project / "mlv.lock").exists()

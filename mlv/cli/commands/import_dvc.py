@@ -28,7 +28,13 @@ def result_json(result: ImportResult) -> dict[str, Any]:
             for a in result.artifacts
         ],
         "stages": [
-            {"name": s.name, "cmd": s.decl.cmd, "recorded": s.recorded, "note": s.note}
+            {
+                "name": s.name,
+                "dvc": s.dvc_name,
+                "cmd": s.decl.cmd,
+                "recorded": s.recorded,
+                "note": s.note,
+            }
             for s in result.stages
         ],
         "skipped": [{"what": s.what, "reason": s.reason} for s in result.skipped],
@@ -59,7 +65,8 @@ def import_dvc(dry_run: bool, as_json: bool) -> int:
     console.print(table)
     for s in result.stages:
         state = "recorded" if s.recorded else "declared, no record"
-        line = f"stage {s.name}: {state} — {s.decl.cmd}"
+        named = s.name if s.dvc_name in ("", s.name) else f"{s.name} (DVC {s.dvc_name})"
+        line = f"stage {named}: {state} — {s.decl.cmd}"
         console.print(line + (f" ({s.note})" if s.note else ""), markup=False)
     taken = sum(a.from_workspace for a in result.artifacts)
     if taken:

@@ -95,12 +95,13 @@ def _stage_records(
     records: dict[str, StageRecord] = {}
     for name, (stage, decl) in sorted(plan.stages.items()):
         note = None
-        if name in dvc.changed:
-            note = f"DVC reports it changed ({dvc.changed[name]}); `mlv run {name}` records it"
+        changed = dvc.changed.get(stage.name)
+        if changed:
+            note = f"DVC reports it changed ({changed}); `mlv run {name}` records it"
         elif stage.frozen:
             note = "frozen in DVC; mlv has no frozen stages, `mlv run` re-runs it when stale"
-        if name in dvc.changed:
-            result.stages.append(AdoptedStage(name, decl, False, note))
+        if changed:
+            result.stages.append(AdoptedStage(name, decl, False, note, stage.name))
             continue
         deps: dict[str, ObjectId] = {}
         try:
@@ -118,10 +119,11 @@ def _stage_records(
                 metrics=metric_values(project.root, decl.metrics),
             )
         except MlvError as exc:
-            result.stages.append(AdoptedStage(name, decl, False, f"no record: {exc.message}"))
+            note = f"no record: {exc.message}"
+            result.stages.append(AdoptedStage(name, decl, False, note, stage.name))
             continue
         records[name] = record
-        result.stages.append(AdoptedStage(name, decl, True, note))
+        result.stages.append(AdoptedStage(name, decl, True, note, stage.name))
     project.state.flush()
     return records
 
@@ -189,11 +191,11 @@ def _fill_dry(
                     o, kinds[o], _record(out, kinds[o]), stage.source, out.from_workspace
                 )
             )
-        changed = dvc.changed.get(name)
+        changed = dvc.changed.get(stage.name)
         note = (
             f"DVC reports it changed ({changed}); `mlv run {name}` records it" if changed else None
         )
-        result.stages.append(AdoptedStage(name, decl, changed is None, note))
+        result.stages.append(AdoptedStage(name, decl, changed is None, note, stage.name))
 
 
 def _write(

@@ -3,6 +3,8 @@ and their data checked (and stored) output by output."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field
 
 from mlv.adapters.dvc import DvcOut, DvcProject, DvcStage
@@ -42,6 +44,7 @@ class AdoptedStage:
     decl: StageDecl
     recorded: bool  # has a record in mlv.lock (DVC says it is up to date)
     note: str | None = None  # why it has no record, or what differs (frozen)
+    dvc_name: str = ""  # DVC's address of it: `prep`, `sub/dvc.yaml:copy`
 
 
 @dataclass
@@ -56,18 +59,21 @@ class ImportResult:
 @dataclass
 class Plan:
     artifacts: dict[str, tuple[DvcOut, str]] = field(default_factory=dict)  # path -> (out, source)
-    stages: dict[str, tuple[DvcStage, StageDecl]] = field(default_factory=dict)
+    stages: dict[str, tuple[DvcStage, StageDecl]] = field(default_factory=dict)  # by mlv name
 
 
-def stage_decl(stage: DvcStage) -> StageDecl:
+def stage_decl(stage: DvcStage, name: str) -> StageDecl:
+    """The mlv stage of a DVC stage. mlv runs every command at the root of the repository, so a
+    stage of a nested ``dvc.yaml`` (or with ``wdir``) changes directory first; its paths are
+    the root's already."""
     cmd = stage.cmd or ""
     if stage.wdir:
-        cmd = f"cd {stage.wdir} && {cmd}"
+        cmd = f"cd {shlex.quote(stage.wdir)} && {cmd}"
     metrics = [o.path for o in stage.outs if o.metric and o.path.endswith(_STRUCTURED)]
     outs = [o.path for o in stage.outs if o.path not in metrics]
     kinds: dict[str, Kind] = {}
     return StageDecl(
-        stage.name,
+        name,
         cmd,
         tuple(stage.deps),
         tuple(outs),
@@ -88,16 +94,47 @@ def _same(a: StageDecl, b: StageDecl) -> bool:
     )
 
 
-def _stage_problem(stage: DvcStage, git: GitRepo, declared: dict[str, StageDecl]) -> str | None:
+def _nested_name(address: str) -> str:
+    """``sub/dir/dvc.yaml:copy`` -> ``sub-dir-copy``: a valid mlv name for a nested stage."""
+    file, _, inner = address.rpartition(":")
+    parts = [*file.split("/")[:-1], inner]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(parts))
+    return name if re.match(r"[A-Za-z0-9_]", name) else f"_{name}"
+
+
+def mlv_names(stages: list[DvcStage], declared: dict[str, StageDecl]) -> dict[str, str]:
+    """The mlv name of each DVC stage (by DVC's address). A stage of the root ``dvc.yaml`` keeps
+    its name; a nested one gets its directory's path joined with ``-`` (``sub-copy``), with
+    ``-2``, ``-3``... when that is taken by another stage. The same stage declared by an earlier
+    import keeps the name it was given, so running again changes nothing."""
+    pipeline = [s for s in stages if not s.data_source]
+    names = {s.name: s.name for s in pipeline if ":" not in s.name}
+    taken = set(names.values())
+    for stage in sorted((s for s in pipeline if ":" in s.name), key=lambda s: s.name):
+        base = _nested_name(stage.name)
+        name, n = base, 1
+        while name in taken or (
+            name in declared and not _same(declared[name], stage_decl(stage, name))
+        ):
+            n += 1
+            name = f"{base}-{n}"
+        names[stage.name] = name
+        taken.add(name)
+    return names
+
+
+def _stage_problem(
+    stage: DvcStage, name: str, git: GitRepo, declared: dict[str, StageDecl]
+) -> str | None:
     if stage.problems:
         return "; ".join(stage.problems)
     if stage.data_source:
         return None
     try:
-        check_name(stage.name, "stage")
+        check_name(name, "stage")
     except UsageError as exc:
         return exc.message
-    if stage.name in declared and not _same(declared[stage.name], stage_decl(stage)):
+    if name in declared and not _same(declared[name], stage_decl(stage, name)):
         # The same stage again (import-dvc run twice, or after an interruption) is no conflict.
         return "mlv.toml already declares a different stage of that name"
     if not stage.cmd:
@@ -114,19 +151,24 @@ def _stage_problem(stage: DvcStage, git: GitRepo, declared: dict[str, StageDecl]
     return None
 
 
+def _what(stage: DvcStage) -> str:
+    return stage.source if stage.data_source else f"stage {stage.name} ({stage.source})"
+
+
 def make_plan(dvc: DvcProject, git: GitRepo, text: str, result: ImportResult) -> Plan:
     plan = Plan()
-    declared = decode_declarations(text)
+    declared = dict(decode_declarations(text).stages)
+    names = mlv_names(dvc.stages, declared)
     for stage in dvc.stages:
-        what = stage.source if stage.data_source else f"stage {stage.name} ({stage.source})"
-        problem = _stage_problem(stage, git, dict(declared.stages))
+        name = names.get(stage.name, stage.name)
+        problem = _stage_problem(stage, name, git, declared)
         if problem is not None:
-            result.skipped.append(Skipped(what, problem))
+            result.skipped.append(Skipped(_what(stage), problem))
         elif stage.data_source:
             for out in stage.outs:
                 plan.artifacts[out.path] = (out, stage.source)
         else:
-            plan.stages[stage.name] = (stage, stage_decl(stage))
+            plan.stages[name] = (stage, stage_decl(stage, name))
     result.skipped += [Skipped(what, why) for what, why in dvc.unmapped]
     return plan
 
@@ -140,8 +182,9 @@ def bring_data(
     dry_run: bool,
     progress: Progress,
 ) -> dict[str, ImportedOutput]:
-    """Every output's data, checked (and stored); a stage with a bad output is dropped, and so
-    is every stage that needs what a dropped stage makes."""
+    """Every output's data, checked (and stored). A stage with a bad output is dropped, and so
+    is every stage that reads (directly or through other stages) an output that was not
+    imported: a `.dvc` file skipped, or a dropped stage's."""
     imported: dict[str, ImportedOutput] = {}
     outputs = len(plan.artifacts) + sum(len(s.outs) for s, _ in plan.stages.values())
     progress.start("importing DVC's data", outputs, unit="outputs")
@@ -159,33 +202,38 @@ def bring_data(
                     imported[out.path] = bring_in(store, dvc.root, out, dry_run=dry_run)
                     progress.advance()
             except OutputProblem as exc:
-                result.skipped.append(Skipped(f"stage {name} ({stage.source})", str(exc)))
+                result.skipped.append(Skipped(_what(stage), str(exc)))
                 del plan.stages[name]
     finally:
         progress.finish()
-    dropped = {
-        o.path
-        for s in dvc.stages
-        if not s.data_source and s.name not in plan.stages
-        for o in s.outs
-    }
+    _drop_dependents(dvc, plan, result)
+    kept = set(plan.artifacts) | {o.path for s, _ in plan.stages.values() for o in s.outs}
+    return {p: i for p, i in imported.items() if p in kept}
+
+
+def _drop_dependents(dvc: DvcProject, plan: Plan, result: ImportResult) -> None:
+    """Drop the stages that read what is not imported, until none is left: a record of such a
+    stage would say it is up to date while its input is neither in git nor in mlv.lock."""
+    kept = set(plan.artifacts) | {o.path for s, _ in plan.stages.values() for o in s.outs}
+    dropped = {o.path: _what(s) for s in dvc.stages for o in s.outs if o.path not in kept}
     changed = True
     while changed:
         changed = False
         for name, (stage, _) in sorted(plan.stages.items()):
-            lost = [d for d in stage.deps if any(is_within(d, p) for p in dropped)]
+            lost = [
+                (d, p) for d in stage.deps for p in dropped if is_within(d, p) or is_within(p, d)
+            ]
             if lost:
+                dep, path = lost[0]
                 result.skipped.append(
                     Skipped(
-                        f"stage {name} ({stage.source})",
-                        f"it needs {lost[0]}, made by a stage that was not imported",
+                        _what(stage),
+                        f"it needs {dep}, and {path} was not imported ({dropped[path]})",
                     )
                 )
                 del plan.stages[name]
-                dropped |= {o.path for o in stage.outs}
+                dropped.update({o.path: _what(stage) for o in stage.outs})
                 changed = True
-    kept = set(plan.artifacts) | {o.path for s, _ in plan.stages.values() for o in s.outs}
-    return {p: i for p, i in imported.items() if p in kept}
 
 
 def kinds_of(plan: Plan, text: str) -> dict[str, Kind]:
