@@ -434,3 +434,50 @@ def test_when_only_stages_reading_missing_data_remain_nothing_is_written(
     err = " ".join(result.err.split())
     assert "stage prep (dvc.yaml): it needs data/raw" in err
     assert not (dvc_project / "mlv.toml").exists() and not (dvc_project / "mlv.lock").exists()
+
+
+def test_killed_at_each_durable_step_it_completes_when_run_again(
+    dvc_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crash sweep of import-dvc (as tests/test_crash_safety.py does for the other commands
+    that write): SIGKILLed at each mark, the store holds only whole objects, mlv.lock is absent
+    or whole, DVC's files are as they were, and running it again ends where one run ends.
+    By default at its decisive marks (halfway through the pack of the imported data, between
+    mlv.toml and mlv.lock, halfway through mlv.lock); every mark with MLV_FULL_SWEEP=1."""
+    from tests.crash import assert_store_consistent, clone_dir, marks_where, run_mlv, sweep
+
+    def decisive(marks: list[str]) -> list[int]:
+        writes = [m for m in marks if " write " in m]
+        chosen = [
+            marks_where(writes, "/tmp/.pack.")[-1],
+            *marks_where(writes, ".gitignore.")[-1:],
+            *marks_where(writes, ".mlv.lock."),
+        ]
+        assert len(chosen) == 3, marks
+        return chosen
+
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    template = dvc_template.parent
+    dvc_before = dvc_files(dvc_template)
+    reference = clone_dir(template, tmp_path / "reference") / "repo"
+    assert run_mlv(reference, "import-dvc").returncode == 0
+    expected = {
+        name: (reference / name).read_bytes() for name in ("mlv.toml", "mlv.lock", ".gitignore")
+    }
+    killed_any = False
+    pick = None if os.environ.get("MLV_FULL_SWEEP") else decisive
+    for killed in sweep(template, tmp_path, "repo", "import-dvc", pick=pick):
+        killed_any = True
+        work = killed.work
+        assert_store_consistent(work / ".mlv/cache")
+        lock = work / "mlv.lock"
+        assert not lock.exists() or lock.read_bytes() == expected["mlv.lock"], killed.point
+        assert dvc_files(work) == dvc_before, killed.point
+        again = run_mlv(work, "import-dvc")
+        assert again.returncode == 0, (killed.point, again.stderr)
+        for name, content in expected.items():
+            assert (work / name).read_bytes() == content, (killed.point, name)
+        status = run_mlv(work, "status", "--check")
+        assert status.returncode == 0, (killed.point, status.stdout)
+        assert run_mlv(work, "verify").returncode == 0, killed.point
+    assert killed_any
