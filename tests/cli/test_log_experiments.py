@@ -109,3 +109,33 @@ def test_columns_that_do_not_fit_are_named_not_squeezed(
     assert "param_number_00" in lines[0] and "1000.5" in lines[1]  # whole, not cut
     assert "more columns do not fit (param_number_" in lines[-1]
     assert "--csv" in lines[-1]
+
+
+def snapshot_values(
+    project: Path, mlv: MlvRunner, params: str, metrics: dict[str, Any], message: str = "one"
+) -> None:
+    """One snapshot of a stage that records ``params`` (params.yaml) and ``metrics``."""
+    (project / "params.yaml").write_text(params)
+    code = f"import json; json.dump({metrics!r}, open('metrics.json', 'w'))"
+    added = mlv(
+        "stage", "add", "s", "--force", "-p", "params.yaml", "-M", "metrics.json",
+        "--", "python3", "-c", code,
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    run = mlv("run")
+    assert run.code == 0, run.err
+    assert mlv("snapshot", "-m", message).code == 0
+
+
+def test_csv_and_json_carry_full_precision(project: Path, mlv: MlvRunner) -> None:
+    snapshot_values(project, mlv, "lr: 12345.678901\n", {"acc": 75.674363, "tiny": 1.23456789e-9})
+    result = mlv("log", "--csv", "--metrics", "--params")
+    assert result.code == 0, result.err
+    rows = list(csv.reader(io.StringIO(result.out)))
+    values = dict(zip(rows[0], rows[1], strict=True))
+    assert values["params.yaml:lr"] == "12345.678901"
+    assert values["metrics.json:acc"] == "75.674363"
+    assert float(values["metrics.json:tiny"]) == 1.23456789e-9
+    doc = log_json(mlv, "--metrics", "--params")
+    assert doc["snapshots"][0]["metrics"]["metrics.json:acc"] == 75.674363
+    assert doc["snapshots"][0]["params"]["params.yaml:lr"] == 12345.678901

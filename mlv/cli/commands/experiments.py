@@ -29,6 +29,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _data(value: Any) -> str:
+    """A value as CSV carries it: full precision (the shortest text that reads back as the
+    same float), unlike the table's six significant digits."""
+    if isinstance(value, float):
+        return repr(value)
+    return _cell(value)
+
+
 def _headers(names: list[str]) -> list[str]:
     """Short headers: the key after the file name (``acc`` for ``metrics.json:acc``) where no
     other shown column has the same key."""
@@ -64,7 +72,7 @@ def _csv(table: ExperimentTable) -> None:
     writer.writerow(["commit", "date", "subject", *table.params, *table.metrics])
     for r in table.rows:
         values = [r.params.get(p) for p in table.params] + [r.metrics.get(m) for m in table.metrics]
-        writer.writerow([r.commit, r.date, r.subject, *map(_cell, values)])
+        writer.writerow([r.commit, r.date, r.subject, *map(_data, values)])
 
 
 def _texts(table: ExperimentTable) -> list[tuple[str, list[Text]]]:
