@@ -105,10 +105,10 @@ def test_columns_that_do_not_fit_are_named_not_squeezed(
     result = mlv("log", "--params")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert max(len(line) for line in lines[:-1]) <= 80  # the table; the note may wrap
+    assert max(len(line) for line in lines) <= 80  # the table, and the note wrapped
     assert "param_number_00" in lines[0] and "1000.5" in lines[1]  # whole, not cut
-    assert "more columns do not fit (param_number_" in lines[-1]
-    assert "--csv" in lines[-1]
+    note = " ".join(line for line in lines[2:])
+    assert "more columns do not fit (param_number_" in note and "--csv" in note
 
 
 def snapshot_values(
@@ -139,3 +139,44 @@ def test_csv_and_json_carry_full_precision(project: Path, mlv: MlvRunner) -> Non
     doc = log_json(mlv, "--metrics", "--params")
     assert doc["snapshots"][0]["metrics"]["metrics.json:acc"] == 75.674363
     assert doc["snapshots"][0]["params"]["params.yaml:lr"] == 12345.678901
+
+
+def narrow_log(mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch, *args: str) -> list[str]:
+    monkeypatch.setenv("COLUMNS", "80")
+    from mlv.cli import output
+
+    monkeypatch.setattr(output, "_out", None)
+    result = mlv("log", *args)
+    assert result.code == 0, result.err
+    print(result.out)
+    lines = result.out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    return lines
+
+
+def test_narrow_table_drops_columns_rather_than_cut_numbers(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"a_rather_long_metric_name_{i}" for i in range(6)]
+    snapshot_values(project, mlv, "learning_rate_of_the_model: 0.1\n", dict.fromkeys(names, 0.1))
+    metrics = dict.fromkeys(names, 0.2) | {names[0]: 0.94231234}
+    snapshot_values(
+        project, mlv, "learning_rate_of_the_model: 0.2\n", metrics, "a commit message longer than the column"
+    )
+    lines = narrow_log(mlv, monkeypatch, "--metrics", "--params")
+    assert "0.942312*" in lines[1] and "0.2*" in lines[1]  # whole, marker kept
+    assert lines[2].endswith("0.1") and "0…" not in "\n".join(lines)
+    note = [i for i, line in enumerate(lines) if "do not fit" in line]
+    assert note and "--csv" in " ".join(lines[note[0] :])
+
+
+def test_narrow_table_with_many_short_columns_keeps_numbers_whole(
+    project: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = {f"m{i}": 0.1 for i in range(9)}
+    snapshot_values(project, mlv, "lr: 0.1\n", old)
+    new = {f"m{i}": 0.94231234 for i in range(9)}
+    snapshot_values(project, mlv, "lr: 0.1\n", new, "a commit message longer than the column")
+    lines = narrow_log(mlv, monkeypatch, "--metrics")
+    shown = lines[0].split()[2:]
+    assert shown and lines[1].split()[-len(shown) :] == ["0.942312*"] * len(shown)
