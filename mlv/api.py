@@ -2,7 +2,8 @@
 
 Every function finds the project from ``repo`` (any directory inside the git work tree; default:
 the current directory). Paths are relative to the repository root, whatever the current
-directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name. A revision is
+directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name; an absolute
+path is one on this machine and must lie inside the work tree. A revision is
 any git revision (``"HEAD~1"``, a tag, a commit); ``rev=None`` means the work tree's
 ``mlv.lock``, the state ``mlv checkout`` without a revision restores. ``repo`` is a ``str``,
 an ``os.PathLike`` or None.

@@ -17,7 +17,7 @@ from mlv.core.history import LogEntry
 from mlv.core.project import open_project
 from mlv.core.snapshot import SnapshotResult
 from mlv.core.status import StatusReport
-from mlv.errors import CheckFailed, CorruptObject, MissingObjects, UsageError
+from mlv.errors import CheckFailed, CorruptObject, MissingObjects, PathError, UsageError
 from mlv.model.lineage import Lineage
 from mlv.model.manifest import Lock
 from tests.conftest import MlvRunner, git, write
@@ -122,6 +122,16 @@ def test_bad_input_raises_usage_errors(versions: Path) -> None:
         api.read_bytes("../outside.txt")
     with pytest.raises(UsageError, match="mode"):
         api.open("table.csv", mode="w")  # type: ignore[arg-type]
+
+
+def test_an_absolute_path_is_one_on_this_machine(versions: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside/table.csv", "not tracked\n")
+    inside = str(versions / "data/raw/a.txt")
+    assert api.read_text(inside, rev="v1") == "alpha v1\n"
+    with pytest.raises(PathError, match="outside the repository"):
+        api.read_text("/table.csv")  # not the repository's table.csv
+    with pytest.raises(PathError, match="outside the repository"):
+        api.read_text(str(tmp_path / "outside/table.csv"))
 
 
 def test_typed_results_are_what_the_commands_report(versions: Path, mlv: MlvRunner) -> None:
