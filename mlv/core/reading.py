@@ -86,7 +86,8 @@ def ensure_local(project: Project, oid: ObjectId, what: str) -> bytes:
 
 
 def _fetch(project: Project, oid: ObjectId, what: str) -> None:
-    from mlv.core.sync import fetch_objects  # the remote layer loads only when it is needed
+    # the remote layer loads only when it is needed
+    from mlv.core.sync import fetch_objects, resolve_remote
 
     try:
         fetch_objects(project, {oid})
@@ -95,7 +96,13 @@ def _fetch(project: Project, oid: ObjectId, what: str) -> None:
         missing.hint = f"it could not be fetched from the default remote: {exc.message}"
         raise missing from exc
     if not project.store.exists(oid):
-        raise MissingObjects([f"{oid} ({what})"])
+        missing = MissingObjects([f"{oid} ({what})"])
+        name = resolve_remote(project, None).name
+        missing.hint = (
+            f"the default remote {name!r} does not have it either: push it there from a"
+            " clone that has it (`mlv push`), or point `cache_dir` at a store that has it"
+        )
+        raise missing
 
 
 def _workspace_copy(project: Project, recorded: RecordedFile) -> Path | None:
