@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli.experiment_runs import SCRIPT, make_runs
-from tests.conftest import MlvRunner
+from tests.conftest import MlvRunner, git
 
 
 @pytest.fixture
@@ -160,9 +160,8 @@ def test_narrow_table_drops_columns_rather_than_cut_numbers(
     names = [f"a_rather_long_metric_name_{i}" for i in range(6)]
     snapshot_values(project, mlv, "learning_rate_of_the_model: 0.1\n", dict.fromkeys(names, 0.1))
     metrics = dict.fromkeys(names, 0.2) | {names[0]: 0.94231234}
-    snapshot_values(
-        project, mlv, "learning_rate_of_the_model: 0.2\n", metrics, "a commit message longer than the column"
-    )
+    message = "a commit message longer than the column"
+    snapshot_values(project, mlv, "learning_rate_of_the_model: 0.2\n", metrics, message)
     lines = narrow_log(mlv, monkeypatch, "--metrics", "--params")
     assert "0.942312*" in lines[1] and "0.2*" in lines[1]  # whole, marker kept
     assert lines[2].endswith("0.1") and "0…" not in "\n".join(lines)
@@ -180,3 +179,25 @@ def test_narrow_table_with_many_short_columns_keeps_numbers_whole(
     lines = narrow_log(mlv, monkeypatch, "--metrics")
     shown = lines[0].split()[2:]
     assert shown and lines[1].split()[-len(shown) :] == ["0.942312*"] * len(shown)
+
+
+def test_an_unreadable_manifest_is_noted_and_skipped_in_the_comparison(
+    project: Path, mlv: MlvRunner
+) -> None:
+    snapshot_values(project, mlv, "lr: 0.1\n", {"acc": 0.5}, "first")
+    good = (project / "mlv.lock").read_text()
+    (project / "mlv.lock").write_text("{ not json")
+    git(project, "commit", "-q", "-am", "broken lock")
+    (project / "mlv.lock").write_text(good)
+    snapshot_values(project, mlv, "lr: 0.2\n", {"acc": 0.5}, "second")
+    rows = log_json(mlv, "--metrics", "--params")["snapshots"]
+    assert [r["subject"] for r in rows] == ["second", "broken lock", "first"]
+    assert rows[0]["changed"] == {"params": ["params.yaml:lr"], "metrics": []}
+    assert rows[1]["problem"] and rows[1]["changed"] == {"params": [], "metrics": []}
+    table = mlv("log", "--metrics", "--params")
+    assert table.code == 0, table.err
+    lines = table.out.splitlines()
+    assert "(unreadable) broken lock" in lines[2] and "*" not in lines[2], table.out
+    assert lines[1].count("*") == 1  # lr alone
+    broken = git(project, "rev-parse", "--short=7", "HEAD~1")
+    assert any(line.startswith(f"{broken}: ") for line in lines[4:])

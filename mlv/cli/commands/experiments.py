@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mlv.cli.output import out, print_json
-from mlv.core.experiments import experiments
+from mlv.core.experiments import REMOVED, experiments
 from mlv.core.project import open_project
 from mlv.model.experiments import ExperimentTable
 
@@ -119,9 +119,14 @@ def _rich(table: ExperimentTable) -> None:
             Text(header), width=width, overflow="ellipsis", no_wrap=True, justify="right"
         )
     for i, r in enumerate(table.rows):
-        subject = f"{r.subject} ({r.problem})" if r.problem else r.subject
+        subject = r.subject
+        if r.problem:  # named in full under the table
+            subject = f"({'no mlv.lock' if r.problem == REMOVED else 'unreadable'}) {subject}"
         view.add_row(Text(r.commit[:7]), Text(subject), *(cells[i] for _, cells, _ in shown))
     console.print(view)
+    for r in table.rows:
+        if r.problem:
+            console.print(f"{r.commit[:7]}: {r.problem}", markup=False, soft_wrap=False)
     if any(r.changed_params or r.changed_metrics for r in table.rows):
         console.print("* changed since the snapshot before", markup=False)
     if left_out:
