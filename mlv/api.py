@@ -10,7 +10,8 @@ an ``os.PathLike`` or None.
 
 Nothing here prints. Failures raise ``mlv.errors.MlvError`` subclasses, the same errors the
 command line turns into exit codes: ``mlv.errors.UsageError`` for bad input (an unknown
-revision, a path that is not tracked), ``mlv.errors.CheckFailed`` for a missing or corrupt
+revision, a path that is not tracked or outside the work tree, a ``repo`` that is not a
+directory, an unknown encoding), ``mlv.errors.CheckFailed`` for a missing or corrupt
 object. The functions call the same core functions as the commands: ``status()`` is
 ``mlv status``, ``snapshot()`` is ``mlv snapshot``, ``manifest()`` is ``mlv show``,
 ``lineage()`` is ``mlv lineage``, ``log()`` is ``mlv log``.
