@@ -201,3 +201,15 @@ def test_an_unreadable_manifest_is_noted_and_skipped_in_the_comparison(
     assert lines[1].count("*") == 1  # lr alone
     broken = git(project, "rev-parse", "--short=7", "HEAD~1")
     assert any(line.startswith(f"{broken}: ") for line in lines[4:])
+
+
+def test_a_very_narrow_terminal_still_prints(
+    runs: list[str], mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "15")
+    from mlv.cli import output
+
+    monkeypatch.setattr(output, "_out", None)
+    result = mlv("log", "--metrics", "--params")
+    assert result.code == 0, result.err
+    assert "4 more columns do not fit" in " ".join(result.out.split())

@@ -112,7 +112,11 @@ def _rich(table: ExperimentTable) -> None:
     view = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
     view.add_column("commit", width=7, no_wrap=True)
     view.add_column(
-        "message", min_width=12, max_width=min(CELL, 12 + room), overflow="ellipsis", no_wrap=True
+        "message",
+        min_width=12,
+        max_width=max(12, min(CELL, 12 + room)),
+        overflow="ellipsis",
+        no_wrap=True,
     )
     for header, _, width in shown:
         view.add_column(
