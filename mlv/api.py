@@ -2,14 +2,16 @@
 
 Every function finds the project from ``repo`` (any directory inside the git work tree; default:
 the current directory). Paths are relative to the repository root, whatever the current
-directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name. A revision is
+directory, so a notebook in ``notebooks/`` reads ``data/raw.csv`` by that name; an absolute
+path is one on this machine and must lie inside the work tree. A revision is
 any git revision (``"HEAD~1"``, a tag, a commit); ``rev=None`` means the work tree's
 ``mlv.lock``, the state ``mlv checkout`` without a revision restores. ``repo`` is a ``str``,
 an ``os.PathLike`` or None.
 
 Nothing here prints. Failures raise ``mlv.errors.MlvError`` subclasses, the same errors the
 command line turns into exit codes: ``mlv.errors.UsageError`` for bad input (an unknown
-revision, a path that is not tracked), ``mlv.errors.CheckFailed`` for a missing or corrupt
+revision, a path that is not tracked or outside the work tree, a ``repo`` that is not a
+directory, an unknown encoding), ``mlv.errors.CheckFailed`` for a missing or corrupt
 object. The functions call the same core functions as the commands: ``status()`` is
 ``mlv status``, ``snapshot()`` is ``mlv snapshot``, ``manifest()`` is ``mlv show``,
 ``lineage()`` is ``mlv lineage``, ``log()`` is ``mlv log``.
@@ -55,11 +57,23 @@ __all__ = [
 Repo = str | os.PathLike[str] | None
 
 
+def _open_project(repo: Repo) -> Project:
+    """The project of ``repo``; a ``repo`` that is not a directory is a ``UsageError``."""
+    from mlv.core.project import open_project
+    from mlv.errors import NotARepository
+
+    if repo is None:
+        return open_project(None)
+    where = Path(repo)
+    if not where.is_dir():
+        why = "it does not exist" if not where.exists() else "it is not a directory"
+        raise NotARepository(f"{os.fspath(repo)} ({why})")
+    return open_project(where)
+
+
 @contextmanager
 def _project(repo: Repo) -> Iterator[Project]:
-    from mlv.core.project import open_project
-
-    project = open_project(Path(repo) if repo is not None else None)
+    project = _open_project(repo)
     try:
         yield project
     finally:
@@ -97,13 +111,21 @@ def open(
     ``mlv.errors.CorruptObject``. ``mode`` is ``"rb"`` (bytes) or ``"r"`` (text in
     ``encoding``). Use it as a context manager; a 10 GiB file is never loaded whole.
     """
-    from mlv.core.project import open_project
+    import codecs
+
     from mlv.core.reading import locate, open_recorded
     from mlv.errors import UsageError
 
     if mode not in ("rb", "r"):
         raise UsageError(f"mode {mode!r} is not one mlv.api.open reads", 'use "rb" or "r"')
-    project = open_project(Path(repo) if repo is not None else None)
+    if mode == "r":
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(
+                f"unknown encoding {encoding!r}", 'give a text encoding Python knows, e.g. "utf-8"'
+            ) from None
+    project = _open_project(repo)
     try:
         raw = open_recorded(project, locate(project, os.fspath(path), rev))
     except BaseException:

@@ -17,7 +17,14 @@ from mlv.core.history import LogEntry
 from mlv.core.project import open_project
 from mlv.core.snapshot import SnapshotResult
 from mlv.core.status import StatusReport
-from mlv.errors import CheckFailed, CorruptObject, MissingObjects, UsageError
+from mlv.errors import (
+    CheckFailed,
+    CorruptObject,
+    MissingObjects,
+    NotARepository,
+    PathError,
+    UsageError,
+)
 from mlv.model.lineage import Lineage
 from mlv.model.manifest import Lock
 from tests.conftest import MlvRunner, git, write
@@ -101,6 +108,11 @@ def test_fetches_from_the_default_remote_into_an_empty_store(
     shutil.rmtree(fresh / ".mlv/cache")
     with pytest.raises(MissingObjects):
         api.read_bytes("data/raw/sub/b.bin", rev="v1")
+    # The remote is there but lacks the object: the hint names it, not `mlv pull`.
+    assert mlv("remote", "init", "origin").code == 0
+    with pytest.raises(MissingObjects) as raised:
+        api.read_bytes("data/raw/sub/b.bin", rev="v1")
+    assert "the default remote 'origin' does not have it" in (raised.value.hint or "")
 
 
 def test_the_work_tree_copy_serves_when_the_store_lacks_the_object(versions: Path) -> None:
@@ -122,6 +134,32 @@ def test_bad_input_raises_usage_errors(versions: Path) -> None:
         api.read_bytes("../outside.txt")
     with pytest.raises(UsageError, match="mode"):
         api.open("table.csv", mode="w")  # type: ignore[arg-type]
+
+
+def test_an_absolute_path_is_one_on_this_machine(versions: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside/table.csv", "not tracked\n")
+    inside = str(versions / "data/raw/a.txt")
+    assert api.read_text(inside, rev="v1") == "alpha v1\n"
+    with pytest.raises(PathError, match="outside the repository"):
+        api.read_text("/table.csv")  # not the repository's table.csv
+    with pytest.raises(PathError, match="outside the repository"):
+        api.read_text(str(tmp_path / "outside/table.csv"))
+
+
+def test_every_mistake_is_an_mlv_error(versions: Path, tmp_path: Path) -> None:
+    with pytest.raises(NotARepository, match="does not exist"):
+        api.log(repo=tmp_path / "nonexistent")
+    with pytest.raises(NotARepository, match="not a directory"):
+        api.log(repo=versions / "table.csv")
+    with pytest.raises(UsageError, match="unknown encoding 'nope'"):
+        api.read_text("table.csv", encoding="nope")
+
+
+def test_the_snapshot_returned_is_the_one_written(versions: Path) -> None:
+    write(versions / "data/raw/a.txt", "alpha v3\n")
+    result = api.snapshot("v3")
+    written = api.manifest("HEAD")
+    assert result.lock == written and result.lock.schema == written.schema >= 3
 
 
 def test_typed_results_are_what_the_commands_report(versions: Path, mlv: MlvRunner) -> None:

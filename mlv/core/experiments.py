@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from mlv.core.history import LogEntry, log
@@ -10,6 +11,8 @@ from mlv.core.project import Project
 from mlv.errors import UsageError
 from mlv.model.experiments import Experiment, ExperimentTable
 from mlv.model.manifest import Lock
+
+REMOVED = "mlv.lock removed"  # the problem of a snapshot commit that deleted the manifest
 
 
 def _values(lock: Lock, what: str) -> dict[tuple[str, str], Any]:
@@ -53,7 +56,7 @@ def table_of(
     metrics: Sequence[str] | None = None,
 ) -> ExperimentTable:
     """The experiments table of log entries (newest first), a change marked against the
-    snapshot before it (the next entry)."""
+    snapshot before it (the next entry whose manifest could be read)."""
     raw: list[tuple[LogEntry, dict[tuple[str, str], Any], dict[tuple[str, str], Any]]] = []
     for e in entries:
         if e.lock is None:
@@ -67,12 +70,15 @@ def table_of(
         metrics=_select(sorted(set(m_names.values())), metrics, "metric"),
     )
     for e, p, m in raw:
-        problem = e.problem or (None if e.lock is not None else "mlv.lock removed")
+        problem = e.problem or (None if e.lock is not None else REMOVED)
         row = Experiment(e.commit, e.date, e.author, e.subject, problem=problem)
         row.params = {p_names[k]: v for k, v in p.items() if p_names[k] in table.params}
         row.metrics = {m_names[k]: v for k, v in m.items() if m_names[k] in table.metrics}
         table.rows.append(row)
-    for newer, older in zip(table.rows, table.rows[1:], strict=False):
+    # A snapshot whose manifest cannot be read (or was removed) has no values to compare: it
+    # is marked by its problem, and the next one is compared with the last readable one.
+    readable = [row for row, (e, _, _) in zip(table.rows, raw, strict=True) if e.lock is not None]
+    for newer, older in pairwise(readable):
         newer.changed_params = [c for c in table.params if _differs(newer.params, older.params, c)]
         newer.changed_metrics = [
             c for c in table.metrics if _differs(newer.metrics, older.metrics, c)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlv.core.project import Project
+from mlv.core.project import Project, to_relpath
 from mlv.errors import CorruptObject, MissingObjects, MlvError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
@@ -46,9 +47,14 @@ def recorded_lock(project: Project, rev: str | None) -> tuple[str | None, Lock]:
 def locate(project: Project, path: str, rev: str | None = None) -> RecordedFile:
     """The object of tracked file ``path`` (relative to the repository root) at ``rev``.
 
-    ``path`` is a file artifact or a file inside a directory artifact.
+    ``path`` is a file artifact or a file inside a directory artifact. An absolute path is
+    taken as one on this machine: inside the work tree it names the file there, outside it
+    is a ``PathError``.
     """
-    rel = check_relpath(path.strip("/") if path != "/" else path)
+    if os.path.isabs(path):
+        rel = to_relpath(project.root, path)
+    else:
+        rel = check_relpath(path.rstrip("/") or path)
     commit, lock = recorded_lock(project, rev)
     where = f"at {rev}" if rev is not None else "in the work tree's mlv.lock"
     for root, record in lock.artifacts.items():
@@ -80,7 +86,8 @@ def ensure_local(project: Project, oid: ObjectId, what: str) -> bytes:
 
 
 def _fetch(project: Project, oid: ObjectId, what: str) -> None:
-    from mlv.core.sync import fetch_objects  # the remote layer loads only when it is needed
+    # the remote layer loads only when it is needed
+    from mlv.core.sync import fetch_objects, resolve_remote
 
     try:
         fetch_objects(project, {oid})
@@ -89,7 +96,13 @@ def _fetch(project: Project, oid: ObjectId, what: str) -> None:
         missing.hint = f"it could not be fetched from the default remote: {exc.message}"
         raise missing from exc
     if not project.store.exists(oid):
-        raise MissingObjects([f"{oid} ({what})"])
+        missing = MissingObjects([f"{oid} ({what})"])
+        name = resolve_remote(project, None).name
+        missing.hint = (
+            f"the default remote {name!r} does not have it either: push it there from a"
+            " clone that has it (`mlv push`), or point `cache_dir` at a store that has it"
+        )
+        raise missing
 
 
 def _workspace_copy(project: Project, recorded: RecordedFile) -> Path | None:

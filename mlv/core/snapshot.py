@@ -26,7 +26,15 @@ from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
 from mlv.model.ids import ObjectId
-from mlv.model.manifest import LOCK_FILE, ArtifactRecord, Kind, Lock, decode_lock, encode_lock
+from mlv.model.manifest import (
+    LOCK_FILE,
+    ArtifactRecord,
+    Kind,
+    Lock,
+    canonical_lock,
+    decode_lock,
+    encode_lock,
+)
 from mlv.model.stages import producers
 from mlv.storage.lock import exclusive
 
@@ -215,6 +223,7 @@ def snapshot(
             mlv=writer_record(),
             tables=tables or msgspec.UNSET,
         )
+        lock = canonical_lock(lock)  # the result holds what mlv.lock says
 
         result = SnapshotResult(lock, changes, added, added_bytes)
         result.stages, result.dropped_stages = stage_check.states, stage_check.dropped

@@ -194,8 +194,9 @@ def required_schema(lock: Lock) -> int:
     return STALE_MARK_VERSION if marked else SCHEMA_VERSION
 
 
-def encode_lock(lock: Lock) -> bytes:
-    """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
+def canonical_lock(lock: Lock) -> Lock:
+    """``lock`` as it is written: the schema version its content needs, empty optional
+    sections left out. Decoding ``encode_lock(lock)`` gives this back."""
     schema = required_schema(lock)
     if not lock.table_records and not isinstance(lock.tables, msgspec.UnsetType):
         lock = msgspec.structs.replace(lock, tables=msgspec.UNSET)  # none: never encoded
@@ -206,7 +207,12 @@ def encode_lock(lock: Lock) -> bytes:
         )
     if lock.schema != schema:
         lock = msgspec.structs.replace(lock, schema=schema)
-    return msgspec.json.format(_ENCODER.encode(lock), indent=2) + b"\n"
+    return lock
+
+
+def encode_lock(lock: Lock) -> bytes:
+    """The canonical bytes of a manifest: sorted keys, two-space indent, trailing newline."""
+    return msgspec.json.format(_ENCODER.encode(canonical_lock(lock)), indent=2) + b"\n"
 
 
 def check_lock_size(size: int, source: str = LOCK_FILE) -> None:

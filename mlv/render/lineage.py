@@ -1,4 +1,5 @@
-"""The lineage of an artifact as a Mermaid or Graphviz dot graph, and the lines of its tree view."""
+"""The lineage of an artifact as a Mermaid or Graphviz dot graph, and the lines of its tree
+view. Names are escaped for each: they may hold quotes, backslashes and HTML."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ def mermaid(lineage: Lineage) -> str:
     ids = _node_ids(paths, stages)
     lines = ["graph LR"]
     for p, n in sorted(paths.items()):
-        label = f"{p}<br/>{n.id.short if n.id else '?'}"
-        lines.append(f'    {ids["path:" + p]}["{_escape(label)}"]')
+        label = f"{_mermaid_text(p)}<br/>{n.id.short if n.id else '?'}"
+        lines.append(f'    {ids["path:" + p]}["{label}"]')
     for s, cmd in sorted(stages):
-        lines.append(f'    {ids["stage:" + s]}(["{_escape(s + ": " + cmd)}"])')
+        lines.append(f'    {ids["stage:" + s]}(["{_mermaid_text(s + ": " + cmd)}"])')
     for a, b in sorted(edges):
         lines.append(f"    {ids[a]} --> {ids[b]}")
     return "\n".join(lines) + "\n"
@@ -34,10 +35,12 @@ def dot(lineage: Lineage) -> str:
     ids = _node_ids(paths, stages)
     lines = ["digraph lineage {", "    rankdir=LR;"]
     for p, n in sorted(paths.items()):
-        label = f"{p}\\n{n.id.short if n.id else '?'}"
-        lines.append(f'    {ids["path:" + p]} [shape=box, label="{_escape(label)}"];')
+        label = f"{_dot_text(p)}\\n{n.id.short if n.id else '?'}"  # \n: a line break
+        lines.append(f'    {ids["path:" + p]} [shape=box, label="{label}"];')
     for s, cmd in sorted(stages):
-        lines.append(f'    {ids["stage:" + s]} [shape=ellipse, label="{_escape(s + ": " + cmd)}"];')
+        lines.append(
+            f'    {ids["stage:" + s]} [shape=ellipse, label="{_dot_text(s + ": " + cmd)}"];'
+        )
     for a, b in sorted(edges):
         lines.append(f"    {ids[a]} -> {ids[b]};")
     lines.append("}")
@@ -71,5 +74,17 @@ def _node_ids(paths: dict[str, LineageNode], stages: set[tuple[str, str]]) -> di
     return {k: f"n{i}" for i, k in enumerate(keys)}
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', "'")
+# Mermaid renders a label as HTML and decodes its entity codes (``#quot;``, ``#60;``): every
+# character that is markup to Mermaid or to HTML is written as one, so a name shows as it is.
+_MERMAID = {c: f"#{ord(c)};" for c in '#&"<>`'}
+
+
+def _mermaid_text(text: str) -> str:
+    return "".join(_MERMAID.get(c, c) for c in " ".join(text.splitlines()))
+
+
+def _dot_text(text: str) -> str:
+    """Text for a Graphviz quoted label: a backslash and a quote escaped (so Graphviz shows
+    them, rather than reading an escape sequence), a line break as Graphviz's ``\\n``."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return "\\n".join(escaped.splitlines())

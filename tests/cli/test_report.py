@@ -181,3 +181,46 @@ def test_open_hands_the_file_to_the_browser(
     assert mlv("snapshot", "-m", "one").code == 0
     assert mlv("report", "--open").code == 0
     assert opened.read_text().strip() == (project / "report.html").as_uri()
+
+
+@pytest.fixture
+def one_snapshot(project: Path, mlv: MlvRunner) -> Path:
+    write(project / "a.txt", "a\n")
+    assert mlv("track", "a.txt").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    return project
+
+
+def test_an_output_that_cannot_be_written_is_exit_2_with_nothing_left(
+    one_snapshot: Path, mlv: MlvRunner
+) -> None:
+    before = sorted(p.name for p in one_snapshot.iterdir())
+    for output in ["", "/proc/r.html", "/proc/version", str(one_snapshot / "a.txt" / "r.html")]:
+        result = mlv("report", "-o", output)
+        assert result.code == 2, (output, result.err)
+        assert "cannot write the report" in result.err and "hint" in result.err.lower(), output
+    assert sorted(p.name for p in one_snapshot.iterdir()) == before
+    assert not list(Path("/proc").glob("*r.html*"))
+
+
+def test_dash_writes_the_page_to_stdout(one_snapshot: Path, mlv: MlvRunner) -> None:
+    result = mlv("report", "-o", "-", "--open")
+    assert result.code == 0, result.err
+    assert result.out.startswith("<!DOCTYPE html>") and result.out.rstrip().endswith("</html>")
+    assert "no file to open" in result.err
+    assert not (one_snapshot / "-").exists() and not (one_snapshot / "report.html").exists()
+
+
+def test_open_without_a_browser_says_so(
+    one_snapshot: Path, mlv: MlvRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BROWSER", "false")  # a browser command that fails
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read the environment again
+    result = mlv("report", "--open")
+    assert result.code == 0, result.err
+    assert "warning" in result.err and "no web browser" in result.err
+    assert (one_snapshot / "report.html").is_file()

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mlv.cli.output import out, print_json
-from mlv.core.experiments import experiments
+from mlv.core.experiments import REMOVED, experiments
 from mlv.core.project import open_project
 from mlv.model.experiments import ExperimentTable
 
@@ -27,6 +27,14 @@ def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def _data(value: Any) -> str:
+    """A value as CSV carries it: full precision (the shortest text that reads back as the
+    same float), unlike the table's six significant digits."""
+    if isinstance(value, float):
+        return repr(value)
+    return _cell(value)
 
 
 def _headers(names: list[str]) -> list[str]:
@@ -64,7 +72,7 @@ def _csv(table: ExperimentTable) -> None:
     writer.writerow(["commit", "date", "subject", *table.params, *table.metrics])
     for r in table.rows:
         values = [r.params.get(p) for p in table.params] + [r.metrics.get(m) for m in table.metrics]
-        writer.writerow([r.commit, r.date, r.subject, *map(_cell, values)])
+        writer.writerow([r.commit, r.date, r.subject, *map(_data, values)])
 
 
 def _texts(table: ExperimentTable) -> list[tuple[str, list[Text]]]:
@@ -88,34 +96,48 @@ def _texts(table: ExperimentTable) -> list[tuple[str, list[Text]]]:
 
 def _rich(table: ExperimentTable) -> None:
     """Commit, message and as many value columns as the terminal holds at their natural width
-    (cut at ``CELL``); the others are named in a note rather than squeezed illegible."""
+    (cut at ``CELL``); the others are named in a note rather than squeezed illegible. Every
+    width is fixed here so that rich never shrinks a column: a number or its change mark is
+    never cut, only a text value, a header or the message."""
     console = out()
     room = console.width - 7 - 1 - 12  # commit, a space, the message at its narrowest
     shown, left_out = [], []
     for header, cells in _texts(table):
-        width = min(CELL, max(len(header), *(c.cell_len for c in cells))) + 1
-        if width > room:
+        width = max(min(CELL, len(header)), *(c.cell_len for c in cells))
+        if width + 1 > room:
             left_out.append(header)
         else:
-            room -= width
-            shown.append((header, cells))
+            room -= width + 1
+            shown.append((header, cells, width))
     view = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
-    view.add_column("commit", no_wrap=True)
-    view.add_column("message", min_width=12, max_width=CELL, overflow="ellipsis", no_wrap=True)
-    for header, _ in shown:
+    view.add_column("commit", width=7, no_wrap=True)
+    view.add_column(
+        "message",
+        min_width=12,
+        max_width=max(12, min(CELL, 12 + room)),
+        overflow="ellipsis",
+        no_wrap=True,
+    )
+    for header, _, width in shown:
         view.add_column(
-            Text(header), max_width=CELL, overflow="ellipsis", no_wrap=True, justify="right"
+            Text(header), width=width, overflow="ellipsis", no_wrap=True, justify="right"
         )
     for i, r in enumerate(table.rows):
-        subject = f"{r.subject} ({r.problem})" if r.problem else r.subject
-        view.add_row(Text(r.commit[:7]), Text(subject), *(cells[i] for _, cells in shown))
+        subject = r.subject
+        if r.problem:  # named in full under the table
+            subject = f"({'no mlv.lock' if r.problem == REMOVED else 'unreadable'}) {subject}"
+        view.add_row(Text(r.commit[:7]), Text(subject), *(cells[i] for _, cells, _ in shown))
     console.print(view)
+    for r in table.rows:
+        if r.problem:
+            console.print(f"{r.commit[:7]}: {r.problem}", markup=False, soft_wrap=False)
     if any(r.changed_params or r.changed_metrics for r in table.rows):
         console.print("* changed since the snapshot before", markup=False)
     if left_out:
-        names = ", ".join(left_out[:5]) + (", ..." if len(left_out) > 5 else "")
+        names = ", ".join(left_out[:10]) + (", ..." if len(left_out) > 10 else "")
         console.print(
             f"{len(left_out)} more columns do not fit ({names}): choose with --metric/--param,"
             " or use --csv",
             markup=False,
+            soft_wrap=False,
         )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import sys
 import webbrowser
 from pathlib import Path
 
 import click
 
-from mlv.cli.output import out
+from mlv.cli.output import out, warn
 from mlv.core.project import open_project
 from mlv.core.report.gather import ReportOptions, build_report
 from mlv.errors import UsageError
@@ -18,10 +19,10 @@ from mlv.storage.fsutil import write_bytes_atomic
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="report.html",
     show_default=True,
-    help="The HTML file to write.",
+    help="The HTML file to write; - writes the page to stdout.",
 )
 @click.option(
     "-n",
@@ -48,7 +49,7 @@ from mlv.storage.fsutil import write_bytes_atomic
 )
 def report(
     revs: tuple[str, ...],
-    output: Path,
+    output: str,
     limit: int,
     compare: tuple[str, str] | None,
     open_it: bool,
@@ -61,13 +62,9 @@ def report(
     mlv report                        the last 20 snapshots of the current branch
     mlv report v1 v2 v3 -o out.html   these snapshots
     mlv report --compare HEAD~3 HEAD  drift between these two
+    mlv report -o - > page.html       the page on stdout
     """
-    target = output.resolve()
-    if not target.parent.is_dir():
-        raise UsageError(
-            f"cannot write the report: {output.parent} is not a directory",
-            "create the directory first, or give another -o path",
-        )
+    target = None if output == "-" else _target(output)
     project = open_project()
     try:
         options = ReportOptions(revs=revs, limit=limit, compare=compare, fetch=not no_fetch)
@@ -75,8 +72,41 @@ def report(
     finally:
         project.close()
     page = render_report(data).encode()
-    write_bytes_atomic(target, page, durable=False)
+    if target is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(page)
+        sys.stdout.flush()
+        if open_it:
+            warn("--open: the report went to stdout, there is no file to open")
+        return 0
+    try:
+        write_bytes_atomic(target, page, durable=False)
+    except OSError as exc:
+        raise _cannot_write(output, exc.strerror or str(exc)) from None
     out().print(f"wrote {output} ({len(page) / 1024:.0f} KiB)", markup=False)
-    if open_it:
-        webbrowser.open(target.as_uri())
+    if open_it and not webbrowser.open(target.as_uri()):
+        warn(f"no web browser could be started: open {target} yourself")
     return 0
+
+
+def _cannot_write(output: str, why: str) -> UsageError:
+    return UsageError(
+        f"cannot write the report to {output or repr(output)}: {why}",
+        "give -o a file in a directory you can write, or -o - for stdout",
+    )
+
+
+def _target(output: str) -> Path:
+    """The file ``-o`` names, checked before the report is built: a file name (not a
+    directory) in an existing directory."""
+    if not output.strip():
+        raise _cannot_write(output, "the file name is empty")
+    target = Path(output).resolve()
+    if target.is_dir():
+        raise _cannot_write(output, "it is a directory")
+    if not target.parent.is_dir():
+        raise UsageError(
+            f"cannot write the report: {Path(output).parent} is not a directory",
+            "create the directory first, or give another -o path",
+        )
+    return target
