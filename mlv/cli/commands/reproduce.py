@@ -40,7 +40,7 @@ def environment_line(report: ReproduceReport) -> str:
     if used.get("kind") == "recorded":
         how = "rebuilt" if used.get("built") else "cached"
         python = report.environment.get("python")
-        other = f", with python {python[1]} instead of {python[0]}" if python else ""
+        other = f", with {python[1]} instead of {python[0]}" if python else ""
         return f"environment: recorded {fingerprint} ({how}{other}, {used.get('path')})"
     drifted = (
         "differs from the recorded one" if report.environment.get("changed") else "as recorded"
