@@ -180,6 +180,8 @@ def test_reproduce_in_the_recorded_environment_reuses_the_cache(env: Env) -> Non
     assert 'name="environment" value="recorded xxh128:' in junit.read_text()
     listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
     assert [e["ready"] for e in listed] == [True]
+    assert listed[0]["rev"] == "HEAD" and len(listed[0]["commit"]) == 40
+    assert f"built from {listed[0]['commit'][:10]}" in env.mlv("env", "cache", "list").stdout
     env.mlv("env", "cache", "remove", listed[0]["fingerprint"][7:19])
     assert json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"] == []
 

@@ -270,7 +270,7 @@ def cache_list(as_json: bool) -> int:
             state = "  (incomplete: a build that was interrupted; replaced by the next build)"
         else:
             state = ""
-        origin = f"  built from {e.rev[:10]}" if e.ready else ""
+        origin = f"  built from {(e.commit or e.rev)[:10]}" if e.ready else ""
         console.print(
             f"{e.fingerprint}  python {e.python or '?'}  {human_size(e.size)}{origin}{state}",
             markup=False,

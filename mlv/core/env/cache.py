@@ -88,7 +88,8 @@ class CachedEnv:
     path: Path
     ready: bool  # False: a build that was killed (removed by the next build or `remove`)
     python: str
-    rev: str
+    rev: str  # as the user typed it
+    commit: str
     built: str
     last_used: float  # seconds since the epoch
     size: int
@@ -102,6 +103,7 @@ class CachedEnv:
             "building": self.building,
             "python": self.python,
             "rev": self.rev,
+            "commit": self.commit,
             "built": self.built,
             "last_used": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_used)),
             "size": self.size,
@@ -118,7 +120,13 @@ def _size(path: Path) -> int:
 
 
 def _lock(root: Path, key: str) -> Path:
-    return root / f"{key}.lock"
+    return root / ".locks" / f"{key}.lock"
+
+
+def build_wait() -> float:
+    """How long to wait for another process's build: up to half an hour (pip, large wheels)
+    unless MLV_LOCK_TIMEOUT says otherwise."""
+    return lock_timeout() if os.environ.get(TIMEOUT_ENV) else BUILD_WAIT
 
 
 def _key(plan: RestorePlan, python: Path | None) -> tuple[str, str]:
@@ -151,10 +159,7 @@ def cached_environment(
     root = cache_root(create=True)
     key, version = _key(plan, python)
     path = root / key
-    # Another process building the same environment may take minutes (pip, large wheels): wait
-    # up to half an hour for it unless MLV_LOCK_TIMEOUT says otherwise.
-    wait = lock_timeout() if os.environ.get(TIMEOUT_ENV) else BUILD_WAIT
-    with exclusive(_lock(root, key), wait, what=f"building environment {key[:12]}") as fd:
+    with exclusive(_lock(root, key), build_wait(), what=f"building environment {key[:12]}") as fd:
         marker = ready(path)
         notes = []
         if marker is not None and marker.get("fingerprint") == str(plan.record.fingerprint):
@@ -223,7 +228,8 @@ def list_cached() -> tuple[list[CachedEnv], list[Path]]:
                 path=path,
                 ready=marker is not None,
                 python=str(marker.get("python", "")) if marker else "",
-                rev=str(marker.get("commit", marker.get("rev", ""))) if marker else "",
+                rev=str(marker.get("rev", "")) if marker else "",
+                commit=str(marker.get("commit", "")) if marker else "",
                 built=str(marker.get("built", "")) if marker else "",
                 last_used=stamp.stat().st_mtime,
                 size=_size(path),

@@ -13,7 +13,7 @@ import xxhash
 
 from mlv.adapters.installer import Installer
 from mlv.core.code import export as export_code
-from mlv.core.env.cache import cache_root
+from mlv.core.env.cache import build_wait, cache_root
 from mlv.core.env.capture import capture
 from mlv.core.env.diff import EnvironmentDiff, diff_environments
 from mlv.core.env.interpreters import find_interpreter
@@ -94,7 +94,8 @@ def restore_environment(
     """Rebuild ``rev``'s environment as a virtual environment at ``target`` (locked: a second
     restore into the same directory waits for the first)."""
     target = _checked_target(target)
-    with exclusive(_restore_lock(target), what=f"restoring an environment into {target}") as fd:
+    what = f"restoring an environment into {target}"
+    with exclusive(_restore_lock(target), build_wait(), what=what) as fd:
         return _restore(project, rev, target, options, on_step, fd)
 
 
@@ -118,7 +119,7 @@ def _restore_lock(target: Path) -> Path:
     """The lock two restores into one directory take (in the environment cache's root, so that
     nothing is left beside the user's directory)."""
     digest = xxhash.xxh3_128_hexdigest(os.fsencode(target))
-    return cache_root(create=True) / ".restore-locks" / f"{digest}.lock"
+    return cache_root(create=True) / ".locks" / f"restore-{digest}.lock"
 
 
 def _restore(
