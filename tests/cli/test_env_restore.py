@@ -516,6 +516,19 @@ def test_two_restores_into_one_directory_wait_for_each_other(env: Env, tmp_path:
     assert ready(target) is not None and _python_of(target) == "1.0"
 
 
+def _processes_naming(path: Path) -> list[str]:
+    """The command lines of running processes that name ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and str(path) in line:
+            found.append(line)
+    return found
+
+
 def _wait_for(path_of: object, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while not callable(path_of) or not path_of():
@@ -538,6 +551,7 @@ def test_an_interrupted_build_stops_its_installer_and_is_recovered(
     _wait_for(lambda: (target / ".mlv-requirements.txt").exists(), proc)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait() == 130
+    assert _processes_naming(target) == []  # the installer (and pip's inner pip) waited for
     time.sleep(1.0)  # an installer left running would write on
     assert not target.exists()
 
