@@ -7,12 +7,15 @@ uv.toml) applies as it would on the command line; options given to mlv pass thro
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,6 +50,9 @@ def venv_python(venv: Path) -> Path:
 class Installer:
     kind: Kind
     executable: str  # uv, or the interpreter whose pip is used
+    # Descriptors the installer inherits: the build's lock, held until the installer is gone
+    # even when mlv itself is killed (-9), so that nobody removes what it still writes.
+    hold: tuple[int, ...] = ()
 
     @staticmethod
     def choose(wanted: str = "auto") -> Installer:
@@ -69,12 +75,26 @@ class Installer:
 
     def _run(self, args: list[str], what: str, names: list[str]) -> None:
         try:
-            done = subprocess.run(args, capture_output=True, text=True, check=False)
+            # Its own process group: pip re-runs itself under the target interpreter, and an
+            # interrupted mlv must stop both before it removes the directory they write to.
+            proc = subprocess.Popen(
+                args,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+                pass_fds=self.hold,
+            )
         except OSError as exc:
             raise InstallFailed(f"cannot run {self.kind}: {exc}", None) from None
-        if done.returncode == 0:
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            stop(proc)
+            raise
+        if proc.returncode == 0:
             return
-        output = (done.stderr or "") + (done.stdout or "")
+        output = (stderr or "") + (stdout or "")
         lines = [line.rstrip() for line in output.splitlines() if line.strip()]
         culprit = blame(names, output)
         error = InstallFailed(
@@ -117,6 +137,26 @@ class Installer:
         if no_deps:
             args.append("--no-deps")
         self._run([*args, "-r", str(requirements), *options], "install the packages", names)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Terminate ``proc``'s process group (SIGTERM, then SIGKILL after a grace) and wait until
+    every process of it is gone."""
+    start = time.monotonic()
+    sig = signal.SIGTERM
+    while time.monotonic() - start < 15.0:  # zombies nobody reaps would never leave the group
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break  # the whole group is gone
+        if proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.05)
+        else:
+            time.sleep(0.05)
+        if time.monotonic() - start > 5.0:
+            sig = signal.SIGKILL
+    proc.wait()
 
 
 def export_uv_lock(uv: str, files: dict[str, bytes], work: Path) -> str:

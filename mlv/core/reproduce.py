@@ -308,10 +308,14 @@ def _stage_environment(
         "fingerprint": str(plan.record.fingerprint),
         "path": str(built.path),
         "built": built.built,
+        "python": built.python,
         "seconds": round(time.monotonic() - clock, 3),
+        "notes": built.notes,
     }
-    # What the stages really run with, against the record: empty unless the build fell short.
-    report.environment = compare_environment(plan.record, listed_record(plan, built.path)).to_dict()
+    # What the stages really run with, against the record: empty unless the build fell short
+    # or another interpreter was asked for.
+    really = listed_record(plan, built.path, built.python)
+    report.environment = compare_environment(plan.record, really).to_dict()
     return environ_for(built.path, workdir if plan.project else None)
 
 

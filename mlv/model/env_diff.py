@@ -49,7 +49,8 @@ class EnvironmentDiff:
     removed: tuple[Change, ...]
     upgraded: tuple[Change, ...]
     downgraded: tuple[Change, ...]
-    changed: tuple[Change, ...]  # versions that do not compare (not PEP 440)
+    changed: tuple[Change, ...]  # versions that do not compare (not PEP 440), or equal ones
+    # spelled differently (1.0 -> 1.0.0)
     sources: tuple[Change, ...]
     lockfiles: tuple[LockfileChange, ...]
     variables: tuple[Change, ...]

@@ -120,22 +120,39 @@ def exclusive(
     what: str = "working in this repository",
     *,
     exclusive_only: bool = True,
-) -> Iterator[None]:
+) -> Iterator[int | None]:
     """Hold an exclusive lock on ``path``; wait up to ``timeout`` seconds for other holders.
 
     The holder's pid is written to the file for others' Busy errors; it names the blocker only
-    where every holder is exclusive (``exclusive_only``): shared holders write nothing.
+    where every holder is exclusive (``exclusive_only``): shared holders write nothing. Yields
+    the locked descriptor (None when a caller of this process holds the lock already): a child
+    process given it keeps the lock held for as long as it lives.
     """
     with _flock(path, fcntl.LOCK_EX, what, timeout, exclusive_only) as fd:
         if fd is None:
-            yield
+            yield None
             return
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         try:
-            yield
+            yield fd
         finally:
             os.ftruncate(fd, 0)
+
+
+def is_locked(path: Path) -> bool:
+    """Whether another process holds ``path`` (a lock file) right now."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @contextlib.contextmanager

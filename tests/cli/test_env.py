@@ -71,3 +71,56 @@ def test_restore_progress_prints_paths_as_text(capsys: pytest.CaptureFixture[str
 
     on_step(False)("code", "the code into /tmp/[red]v[/red]")
     assert "/tmp/[red]v[/red]" in capsys.readouterr().err
+
+
+def test_the_cache_commands_touch_only_mlv_entries(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLV_ENV_CACHE pointed at a directory that holds other things: `list` names only mlv's
+    entries (the others as ignored), `remove --all` removes only those."""
+    root = tmp_path / "fh"
+    monkeypatch.setenv("MLV_ENV_CACHE", str(root))
+    keep = write(root / "Documents" / "thesis.tex", "mine\n")
+    odd = write(root / ("a" * 32) / "notes.txt", "fingerprint-named, but not mlv's\n")
+    ready = write(
+        root / ("b" * 32) / "mlv-env.json", json.dumps({"fingerprint": "xxh128:" + "b" * 32})
+    )
+    killed = write(root / ("c" * 32) / ".mlv-building", "123\n").parent
+    debris = (root / ("d" * 32) / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    assert debris is None
+
+    listed = json.loads(mlv("env", "cache", "list", "--json").out)
+    names = sorted(Path(e["path"]).name for e in listed["environments"])
+    assert names == ["b" * 32, "c" * 32, "d" * 32]
+    assert sorted(Path(p).name for p in listed["ignored"]) == ["Documents", "a" * 32]
+    human = mlv("env", "cache", "list").out
+    assert "ignored (not an environment of mlv's):" in human and "Documents" in human
+    assert "incomplete" in human
+
+    refused = mlv("env", "cache", "remove", "Doc")
+    assert refused.code == 2 and keep.exists()
+    assert mlv("env", "cache", "remove", "--all").code == 0
+    assert keep.read_text() == "mine\n" and odd.exists()
+    assert not ready.parent.exists() and not killed.exists() and not (root / ("d" * 32)).exists()
+
+
+def test_paths_that_cannot_be_used_are_user_errors(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert mlv("stage", "add", "s", "-o", "out.txt", "--", "echo hi > out.txt").code == 0
+    assert mlv("run").code == 0
+    assert mlv("snapshot", "-m", "one").code == 0
+    monkeypatch.setenv("MLV_ENV_CACHE", str(tmp_path / "cache"))
+    afile = write(tmp_path / "afile", "x\n")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for venv in (afile / "sub", afile, dangling, Path("/proc/x")):
+        done = mlv("env", "restore", "HEAD", "--venv", str(venv), "--no-index")
+        assert done.code == 2, (venv, done.err)
+        assert "hint:" in done.err and "Traceback" not in done.err
+    assert afile.read_text() == "x\n" and dangling.is_symlink()
+
+    monkeypatch.setenv("MLV_ENV_CACHE", str(afile))
+    for args in (["env", "cache", "list"], ["reproduce", "--env", "recorded", "--no-index"]):
+        done = mlv(*args)
+        assert done.code == 2 and "is not a directory" in done.err and "hint:" in done.err

@@ -180,6 +180,8 @@ def test_reproduce_in_the_recorded_environment_reuses_the_cache(env: Env) -> Non
     assert 'name="environment" value="recorded xxh128:' in junit.read_text()
     listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
     assert [e["ready"] for e in listed] == [True]
+    assert listed[0]["rev"] == "HEAD" and len(listed[0]["commit"]) == 40
+    assert f"built from {listed[0]['commit'][:10]}" in env.mlv("env", "cache", "list").stdout
     env.mlv("env", "cache", "remove", listed[0]["fingerprint"][7:19])
     assert json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"] == []
 
@@ -397,9 +399,12 @@ def test_the_project_itself_is_code_not_a_package(env: Env, tmp_path: Path) -> N
     assert not (target / "mlv-code" / ".git").exists()
     assert json.loads((target / "mlv-env.json").read_text())["commit"] == snapshot
     assert not list((env.root / ".mlv" / "tmp").glob("env-code-*"))  # its worktree is gone
-    assert "env-code-" not in subprocess.run(
-        ["git", "worktree", "list"], cwd=env.root, capture_output=True, text=True, check=True
-    ).stdout
+    assert (
+        "env-code-"
+        not in subprocess.run(
+            ["git", "worktree", "list"], cwd=env.root, capture_output=True, text=True, check=True
+        ).stdout
+    )
 
     # Another snapshot of the same record with other code: the directory holds the old code.
     module.write_text('WHERE = __file__\nCONST = "second snapshot"\n')
@@ -452,3 +457,149 @@ def test_the_report_shows_the_upgrade_and_the_changed_pin(env: Env, tmp_path: Pa
     assert "package upgradedtinypkg1.02.0" in text
     assert "lockfile modifiedrequirements.txt" in text
     assert "pin in requirements.txttinypkg==1.0==2.0" in text
+
+
+def _reproduce(env: Env, *args: str) -> dict[str, object]:
+    done = env.mlv("reproduce", "--env", "recorded", "--json", *args, *env.offline, code=None)
+    assert done.returncode in (0, 1), done.stderr
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+def test_another_interpreter_is_cached_apart_and_reported(env: Env) -> None:
+    from mlv.core.env.interpreters import probe
+
+    other = Path("/usr/bin/python3.11")
+    found = probe(other) if other.exists() else None
+    recorded = json.loads(env.mlv("env", "show", "--json").stdout)["environment"]["python"]
+    if found is None or found.version == recorded["version"]:
+        pytest.skip("needs a second interpreter of another version at /usr/bin/python3.11")
+    first = _reproduce(env, "--python", str(other))
+    used, drift = first["environment_used"], first["environment"]
+    assert isinstance(used, dict) and isinstance(drift, dict)
+    assert used["python"] == found.version and used["built"] is True
+    assert drift["python"] == [f"CPython {recorded['version']}", f"CPython {found.version}"]
+    assert drift["changed"] is True
+    # Without --python: the recorded interpreter, in an entry of its own (not the one above).
+    second = _reproduce(env)
+    used, drift = second["environment_used"], second["environment"]
+    assert isinstance(used, dict) and isinstance(drift, dict)
+    assert used["built"] is True and used["python"] == recorded["version"]
+    assert drift["python"] is None and second["reproduced"] is True
+    again = env.mlv("reproduce", "--env", "recorded", "--python", str(other), *env.offline,
+                    code=None).stdout  # fmt: skip
+    assert f"(cached, with CPython {found.version} instead of CPython" in again
+    listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
+    assert sorted(e["python"] for e in listed) == sorted([found.version, recorded["version"]])
+
+
+def test_two_restores_into_one_directory_wait_for_each_other(env: Env, tmp_path: Path) -> None:
+    target = tmp_path / "r"
+    args = [str(env.venv / "bin" / "python"), "-m", "mlv", "env", "restore", "HEAD", "--venv",
+            str(target), *env.offline]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            args,
+            cwd=env.root,
+            env=env.environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sorted("already restored" in out for out, _ in outs) == [False, True]
+    from mlv.core.env.restore import ready
+
+    assert ready(target) is not None and _python_of(target) == "1.0"
+
+
+def _processes_naming(path: Path) -> list[str]:
+    """The command lines of running processes that name ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and str(path) in line:
+            found.append(line)
+    return found
+
+
+def _wait_for(path_of: object, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not callable(path_of) or not path_of():
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)
+
+
+def test_an_interrupted_build_stops_its_installer_and_is_recovered(
+    env: Env, tmp_path: Path
+) -> None:
+    env.install("pip")  # pip re-runs itself under the new environment's interpreter
+    target = tmp_path / "r"
+    command = [str(env.venv / "bin" / "python"), "-m", "mlv"]
+    proc = subprocess.Popen(
+        [*command, "env", "restore", "HEAD", "--venv", str(target), "--installer", "pip",
+         *env.offline],
+        cwd=env.root, env=env.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for(lambda: (target / ".mlv-requirements.txt").exists(), proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait() == 130
+    assert _processes_naming(target) == []  # the installer (and pip's inner pip) waited for
+    time.sleep(1.0)  # an installer left running would write on
+    assert not target.exists()
+
+    # kill -9 while the cache builds: the installer holds the build's lock until it is gone,
+    # and the next reproduce replaces what was left.
+    cache = Path(env.environ["MLV_ENV_CACHE"])
+    proc = subprocess.Popen(
+        [*command, "reproduce", "--env", "recorded", "--installer", "pip", *env.offline],
+        cwd=env.root, env=env.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for(lambda: any(cache.glob("*/.mlv-requirements.txt")), proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
+    assert [e["ready"] for e in listed] == [False]
+    report = _reproduce(env)
+    used = report["environment_used"]
+    assert isinstance(used, dict) and used["built"] is True and report["reproduced"] is True
+
+    # A leftover without its building mark (an old mlv's, or an installer that wrote on after
+    # the directory was removed) is replaced too, never refused.
+    entry = Path(str(used["path"]))
+    for child in entry.iterdir():
+        if child.name != "lib":
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    listed = json.loads(env.mlv("env", "cache", "list", "--json").stdout)["environments"]
+    assert [e["ready"] for e in listed] == [False]
+    report = _reproduce(env)
+    assert report["reproduced"] is True
+
+
+def test_a_damaged_cached_environment_is_rebuilt(env: Env) -> None:
+    first = _reproduce(env)
+    used = first["environment_used"]
+    assert isinstance(used, dict) and first["reproduced"] is True
+    entry = Path(str(used["path"]))
+    for package in entry.glob("lib/python*/site-packages/tinypkg*"):
+        shutil.rmtree(package)
+    second = env.mlv("reproduce", "--env", "recorded", *env.offline)
+    assert "rebuilt" in second.stdout and "tinypkg" in second.stdout
+    assert "reproduced:" in second.stdout
+    (entry / "bin" / "python").unlink()
+    third = _reproduce(env)
+    used = third["environment_used"]
+    assert isinstance(used, dict) and used["built"] is True and third["reproduced"] is True
+    assert any("does not run" in n for n in used["notes"])  # type: ignore[attr-defined]
+    restored = env.root.parent / "restored"
+    env.mlv("env", "restore", "HEAD", "--venv", str(restored), *env.offline)
+    (restored / "bin" / "python").unlink()
+    again = env.mlv("env", "restore", "HEAD", "--venv", str(restored), *env.offline)
+    assert "rebuilt" in again.stdout and _python_of(restored) == "1.0"

@@ -250,20 +250,33 @@ def cache_list(as_json: bool) -> int:
     """List cached environments, most recently used first."""
     from mlv.core.env.cache import cache_root, list_cached
 
-    entries = list_cached()
+    entries, ignored = list_cached()
     if as_json:
-        print_json({"root": str(cache_root()), "environments": [e.to_dict() for e in entries]})
+        print_json(
+            {
+                "root": str(cache_root()),
+                "environments": [e.to_dict() for e in entries],
+                "ignored": [str(p) for p in ignored],
+            }
+        )
         return 0
     console = out()
     if not entries:
         console.print(f"no cached environments in {cache_root()}", markup=False)
     for e in entries:
-        state = "" if e.ready else "  (incomplete: removed by the next build)"
+        if e.building:
+            state = "  (being built now)"
+        elif not e.ready:
+            state = "  (incomplete: a build that was interrupted; replaced by the next build)"
+        else:
+            state = ""
+        origin = f"  built from {(e.commit or e.rev)[:10]}" if e.ready else ""
         console.print(
-            f"{e.fingerprint}  python {e.python or '?'}  {human_size(e.size)}"
-            f"  built from {e.rev or '?'}{state}",
+            f"{e.fingerprint}  python {e.python or '?'}  {human_size(e.size)}{origin}{state}",
             markup=False,
         )
+    for path in ignored:
+        console.print(f"ignored (not an environment of mlv's): {path}", markup=False)
     return 0
 
 

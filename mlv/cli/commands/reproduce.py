@@ -39,7 +39,9 @@ def environment_line(report: ReproduceReport) -> str:
     fingerprint = str(used.get("fingerprint", ""))
     if used.get("kind") == "recorded":
         how = "rebuilt" if used.get("built") else "cached"
-        return f"environment: recorded {fingerprint} ({how}, {used.get('path')})"
+        python = report.environment.get("python")
+        other = f", with {python[1]} instead of {python[0]}" if python else ""
+        return f"environment: recorded {fingerprint} ({how}{other}, {used.get('path')})"
     drifted = (
         "differs from the recorded one" if report.environment.get("changed") else "as recorded"
     )
@@ -50,6 +52,8 @@ def render(report: ReproduceReport) -> None:
     console = out()
     env = report.environment
     console.print(environment_line(report), markup=False)
+    for note in report.environment_used.get("notes") or []:
+        console.print(f"note: {note}", markup=False)
     if env.get("changed"):
         what = "rebuilt" if report.environment_used.get("kind") == "recorded" else "current"
         console.print(f"[yellow]the {what} environment differs from the recorded one:[/yellow]")

@@ -104,7 +104,8 @@ def diff_environments(
         if a == b:
             continue
         order = _compare_versions(a, b)
-        target = changed if order is None else (upgraded if order < 0 else downgraded)
+        # Not PEP 440, or equal under it (1.0 and 1.0.0): a change of spelling, not of order.
+        target = changed if not order else (upgraded if order < 0 else downgraded)
         target.append(Change(name, a, b))
     old_sources = {n: s.describe() for n, s in old.package_sources.items()}
     new_sources = {n: s.describe() for n, s in new.package_sources.items()}

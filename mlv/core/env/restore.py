@@ -9,6 +9,9 @@ and the next restore of that directory (or the environment cache) removes it and
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
 import json
 import os
 import shutil
@@ -100,6 +103,61 @@ def is_leftover(path: Path) -> bool:
     return (path / BUILDING).exists()
 
 
+def discard(path: Path) -> None:
+    """Remove an environment directory, its building mark last: a removal that is itself
+    interrupted still leaves a directory marked as a leftover."""
+    if not path.exists():
+        return
+    for child in list(path.iterdir()):
+        if child.name == BUILDING:
+            continue
+        for attempt in range(20):
+            try:
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+                break
+            except FileNotFoundError:
+                break
+            except OSError as exc:  # a writer that just stopped: its last files appear late
+                if exc.errno != errno.ENOTEMPTY or attempt == 19:
+                    raise
+                time.sleep(0.05)
+    (path / BUILDING).unlink(missing_ok=True)
+    path.rmdir()
+
+
+def damage(path: Path, marker: dict[str, Any]) -> str | None:
+    """Why the ready environment at ``path`` cannot be used as it is (None: it can): its
+    interpreter does not run, or its packages are no longer those installed when it was built."""
+    python = venv_python(path)
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-c", _LIST], capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        return f"its interpreter {python} does not run ({exc.strerror})"
+    if done.returncode != 0:
+        return f"its interpreter {python} does not run (exit {done.returncode})"
+    installed = marker.get("installed")
+    if not isinstance(installed, dict):
+        return None  # built by an mlv that did not write the list down
+    try:
+        now = json.loads(done.stdout)
+    except ValueError:
+        now = None
+    if now != installed:
+        now = now if isinstance(now, dict) else {}
+        gone = sorted(f"{n}=={v}" for n, v in installed.items() if now.get(n) != v)
+        new = sorted(f"{n}=={v}" for n, v in now.items() if installed.get(n) != v)
+        parts = ([f"missing or changed: {listing(gone)}"] if gone else []) + (
+            [f"not installed by mlv: {listing(new)}"] if new else []
+        )
+        return "its packages changed since it was built (" + "; ".join(parts) + ")"
+    return None
+
+
 def safe_options(options: list[str]) -> list[str]:
     """Installer options as they may be written down: URLs with credentials redacted."""
     return [redact_url(o) if url_credentials(o) is not None else o for o in options]
@@ -124,9 +182,10 @@ def _site_packages(python: Path) -> Path:
     return Path(done.stdout.strip())
 
 
-def listed_record(plan: RestorePlan, venv: Path) -> EnvironmentRecord:
+def listed_record(plan: RestorePlan, venv: Path, python: str = "") -> EnvironmentRecord:
     """``plan``'s record with the packages the environment at ``venv`` really holds (mlv and
-    the project itself, which a restore links rather than installs, counted as recorded)."""
+    the project itself, which a restore links rather than installs, counted as recorded) and
+    the interpreter version it runs (``python``, when known)."""
     built = _listed(venv_python(venv))
     kept = {normalise(p) for p in plan.project}
     if plan.own:
@@ -135,10 +194,13 @@ def listed_record(plan: RestorePlan, venv: Path) -> EnvironmentRecord:
     for name in kept & recorded.keys():
         built[name] = recorded[name]
     packages = sorted(f"{n}=={v}" for n, v in built.items())
-    return msgspec.structs.replace(plan.record, packages=packages)
+    interpreter = plan.record.python
+    if python:
+        interpreter = msgspec.structs.replace(interpreter, version=python)
+    return msgspec.structs.replace(plan.record, packages=packages, python=interpreter)
 
 
-def _verify(plan: RestorePlan, python: Path, result: BuildResult) -> None:
+def _verify(plan: RestorePlan, python: Path, result: BuildResult) -> dict[str, str]:
     built = _listed(python)
     # What a restore does not put back: mlv's own record (installed separately), the project
     # itself (code), and the installers' seed packages when the recorded list was not used.
@@ -152,6 +214,7 @@ def _verify(plan: RestorePlan, python: Path, result: BuildResult) -> None:
         elif built[name] != version:
             result.different.append(f"{name} {version} -> {built[name]}")
     result.extra = sorted(f"{n}=={v}" for n, v in built.items() if n not in recorded)
+    return built
 
 
 def build(
@@ -164,19 +227,28 @@ def build(
     about: dict[str, Any],
     project_code: Callable[[Path], None] | None = None,
     on_step: OnStep = lambda *_: None,
+    hold: int | None = None,
 ) -> BuildResult:
     """Create the environment of ``plan`` at ``target`` (absent, empty, or a leftover of a killed
     build); on any failure, interrupt included, what was made is removed. ``project_code``
     writes the run's code into a new directory (``target/mlv-code``), from which the project
-    itself is installed editable when the record lists it."""
+    itself is installed editable when the record lists it. ``hold``: the descriptor of the
+    lock the caller holds on ``target``, kept by the installer while it runs."""
     clock = time.monotonic()
     existed = target.exists()
     if existed and is_leftover(target):
-        shutil.rmtree(target)
+        discard(target)
         existed = False
     if existed and any(target.iterdir()):
         raise UsageError(f"{target} exists and is not empty", "give a new directory")
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create {target}: {exc.strerror}", "give a directory you can write to"
+        ) from None
+    if hold is not None:
+        installer = dataclasses.replace(installer, hold=(hold,))
     try:
         (target / BUILDING).write_text(f"{os.getpid()}\n")
         on_step("venv", f"{installer.kind}, {interpreter.implementation} {interpreter.version}")
@@ -212,7 +284,7 @@ def build(
                 f" {recorded.version}"
             )
         on_step("verify", "listing what was installed")
-        _verify(plan, python, result)
+        installed = _verify(plan, python, result)
         result.seconds = time.monotonic() - clock
         marker = {
             **about,
@@ -223,12 +295,14 @@ def build(
             "source": source,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "seconds": round(result.seconds, 3),
+            "installed": installed,
         }
         write_bytes_atomic(target / MARKER, json.dumps(marker, indent=2, sort_keys=True).encode())
         (target / BUILDING).unlink()
         return result
     except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            discard(target)
         if existed:
             target.mkdir(exist_ok=True)  # it was the user's empty directory: give it back
         raise

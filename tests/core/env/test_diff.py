@@ -35,15 +35,16 @@ def record(packages: list[str], **fields: object) -> EnvironmentRecord:
 
 
 def test_versions_are_ordered_by_pep_440_not_as_text() -> None:
-    old = record(["a==1.9", "b==2.0", "c==1.0", "gone==1", "odd==abc"])
-    new = record(["a==1.10", "b==2.0rc1", "c==1.0", "new==3", "odd==abd"])
+    old = record(["a==1.9", "b==2.0", "c==1.0", "gone==1", "odd==abc", "spelt==1.0"])
+    new = record(["a==1.10", "b==2.0rc1", "c==1.0", "new==3", "odd==abd", "spelt==1.0.0"])
     diff = diff_environments(old, new)
     assert [(c.name, c.old, c.new) for c in diff.upgraded] == [("a", "1.9", "1.10")]
     assert [(c.name, c.old, c.new) for c in diff.downgraded] == [("b", "2.0", "2.0rc1")]
-    assert [c.name for c in diff.changed] == ["odd"]
+    # 1.0 and 1.0.0 are equal under PEP 440: another spelling, neither up nor down.
+    assert [c.name for c in diff.changed] == ["odd", "spelt"]
     assert [(c.name, c.new) for c in diff.added] == [("new", "3")]
     assert [(c.name, c.old) for c in diff.removed] == [("gone", "1")]
-    assert not diff.same and diff.package_count == 5
+    assert not diff.same and diff.package_count == 6
     data = diff.to_dict()
     assert data["packages"]["upgraded"] == [{"name": "a", "old": "1.9", "new": "1.10"}]
     drift = compare(old, new)
