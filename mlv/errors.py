@@ -117,3 +117,15 @@ class GitError(MlvError):
 
     exit_code = 3
     default_hint = "run the git command yourself to see its whole message (MLV_DEBUG=1 shows more)"
+
+
+class ObjectTooLarge(ManifestError):
+    """An object the store would have to read whole is larger than it ever reads whole."""
+
+    def __init__(self, object_id: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"object {object_id} is {size:,} bytes, more than the {limit:,} mlv reads whole"
+            " (tree objects and code patches are never that large)",
+            "the manifest naming it may name a file where a directory belongs: restore mlv.lock"
+            " from git (`git checkout -- mlv.lock`); `mlv verify` checks the store",
+        )

@@ -20,7 +20,7 @@ from pathlib import Path
 import xxhash
 
 from mlv import faults
-from mlv.errors import CorruptObject, ManifestError, MissingObjects
+from mlv.errors import CorruptObject, MissingObjects, ObjectTooLarge
 from mlv.model.ids import ObjectId
 from mlv.storage import chunk
 from mlv.storage.fsutil import (
@@ -38,16 +38,6 @@ from mlv.storage.pack import BLOB, CHUNKED, Entry, Packs
 # is ~120 MB; a larger object named as a tree is not one (a model file named by a forged
 # mlv.lock, say) and is refused unread, so memory never follows a file's size.
 MAX_IN_MEMORY = 512 * 1024 * 1024
-
-
-class ObjectTooLarge(ManifestError):
-    def __init__(self, object_id: str, size: int, limit: int) -> None:
-        super().__init__(
-            f"object {object_id} is {size:,} bytes, more than the {limit:,} mlv reads whole"
-            " (tree objects and code patches are never that large)",
-            "the manifest naming it may name a file where a directory belongs: restore mlv.lock"
-            " from git (`git checkout -- mlv.lock`); `mlv verify` checks the store",
-        )
 
 
 class ObjectStore:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mlv.errors import CorruptObject, MissingObjects
+from mlv.errors import CorruptObject, MissingObjects, ObjectTooLarge
 from mlv.storage import fsutil
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.loose import SMALL_FILE, FileChanged
-from mlv.storage.store import MAX_IN_MEMORY, ObjectStore, ObjectTooLarge
+from mlv.storage.store import MAX_IN_MEMORY, ObjectStore
 
 
 def test_add_file_is_content_addressed_read_only_and_fanned_out(tmp_path: Path) -> None:
