@@ -67,10 +67,12 @@ class PathError(UsageError):
 class UnknownRevision(UsageError):
     """A revision git cannot resolve."""
 
-    def __init__(self, rev: str) -> None:
+    def __init__(self, rev: str, *, no_commits: bool = False) -> None:
         super().__init__(
-            f"unknown revision: {rev}",
-            "give a commit, branch or tag that exists (see `mlv log`)",
+            f"unknown revision: {rev}" + (" (the repository has no commits yet)" * no_commits),
+            "make the first snapshot with `mlv snapshot -m MESSAGE`"
+            if no_commits
+            else "give a commit, branch or tag that exists (see `mlv log`)",
         )
 
 

@@ -107,7 +107,8 @@ class GitRepo:
             ["rev-parse", "--verify", "-q", "--end-of-options", f"{rev}^{{commit}}"], check=False
         )
         if proc.returncode != 0:
-            raise UnknownRevision(rev)
+            # Say why HEAD cannot be found in a new repository, instead of "give one that exists".
+            raise UnknownRevision(rev, no_commits=self.head() is None)
         return proc.stdout.decode().strip()
 
     def read_blob(

@@ -124,3 +124,21 @@ def test_paths_that_cannot_be_used_are_user_errors(
     for args in (["env", "cache", "list"], ["reproduce", "--env", "recorded", "--no-index"]):
         done = mlv(*args)
         assert done.code == 2 and "is not a directory" in done.err and "hint:" in done.err
+
+
+def test_a_repository_without_commits_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlv: MlvRunner
+) -> None:
+    """HEAD of a new repository is not a mistyped revision: the hint says what to do first."""
+    root = tmp_path / "new"
+    root.mkdir()
+    git(root, "init", "-q")
+    monkeypatch.chdir(root)
+    assert mlv("init").code == 0
+    for args in (("env", "show"), ("env", "diff"), ("diff",)):
+        result = mlv(*args)
+        assert result.code == 2, args
+        assert "no commits yet" in result.err and "mlv snapshot -m" in result.err, args
+    git(root, "commit", "-q", "--allow-empty", "-m", "first")
+    typo = mlv("env", "diff", "no-such-rev")
+    assert typo.code == 2 and "no commits yet" not in typo.err and "see `mlv log`" in typo.err
