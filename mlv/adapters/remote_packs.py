@@ -1,0 +1,162 @@
+"""Packs on a remote (docs/format.md, "Remotes"): ``<root>/packs/<name>.pack`` and ``.idx``.
+
+A pack is uploaded first and its index last: the index is the commit point, so a reader never
+sees a half pack, and an interrupted push leaves an unindexed pack that readers ignore. What a
+remote holds is the union of its indexes (one small read each, cached by name: a pack never
+changes). An object is read back by byte range (an HTTP Range request on S3, a ``pread`` on a
+directory remote), so fetching one small object never downloads its whole pack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+from mlv import faults
+from mlv.adapters.remote import RemoteStore, translate_errors
+from mlv.storage.fsutil import fsync_path, write_bytes_atomic
+from mlv.storage.pack import decode_index
+
+
+class RemoteEntry(NamedTuple):
+    pack: str
+    kind: int
+    offset: int
+    length: int
+
+
+class RemotePacks:
+    """The packs of one remote: which objects they hold, upload, ranged reads."""
+
+    def __init__(self, remote: RemoteStore) -> None:
+        self.remote = remote
+        self.dir = f"{remote.root}/packs"
+        self._indexes: dict[str, list[tuple[bytes, int, int, int]]] = {}
+        self._lock = threading.Lock()
+        self.damaged: list[str] = []  # index names that failed their checksum
+
+    def _names(self) -> dict[str, int]:
+        """File names in ``packs/`` and their sizes (regular files only on a directory)."""
+        remote = self.remote
+        if remote.protocol == "file":
+            return remote._regular_files(self.dir)
+        try:
+            entries = remote.fs.ls(self.dir, detail=True, refresh=True)
+        except FileNotFoundError:
+            return {}
+        return {
+            e["name"].rstrip("/").rpartition("/")[2]: int(e.get("size") or 0)
+            for e in entries
+            if e.get("type") == "file"
+        }
+
+    def entries(self, jobs: int = 8) -> dict[bytes, RemoteEntry]:
+        """Every object of every indexed pack on the remote (one entry per digest). A pack whose
+        index is missing (an interrupted push) or damaged holds nothing, as far as readers go."""
+        with translate_errors(self.remote.name, self.remote.url):
+            names = self._names()
+            stems = sorted(n[: -len(".idx")] for n in names if n.endswith(".idx"))
+            new = [s for s in stems if s not in self._indexes and f"{s}.pack" in names]
+
+            def load(stem: str) -> tuple[str, list[tuple[bytes, int, int, int]] | None]:
+                return stem, decode_index(self._read_whole(f"{self.dir}/{stem}.idx"))
+
+            with ThreadPoolExecutor(jobs) as pool:
+                for stem, decoded in pool.map(load, new):
+                    if decoded is None:
+                        self.damaged.append(f"{stem}.idx")
+                    else:
+                        self._indexes[stem] = decoded
+        result: dict[bytes, RemoteEntry] = {}
+        for stem in stems:
+            for digest, kind, offset, length in self._indexes.get(stem, []):
+                result.setdefault(digest, RemoteEntry(stem, kind, offset, length))
+        return result
+
+    def upload(self, pack: Path, index: bytes, name: str) -> None:
+        """Upload a finished pack, then its index (the commit point)."""
+        remote = self.remote
+        final = f"{self.dir}/{name}"
+        with translate_errors(remote.name, remote.url):
+            if remote.protocol == "file":
+                self._upload_to_directory(pack, index, name)
+                return
+            faults.write(f"{final}.pack")
+            remote.fs.put_file(str(pack), f"{final}.pack")
+            faults.step(f"{final}.idx")
+            if remote.atomic_put:
+                remote.fs.pipe_file(f"{final}.idx", index)
+                return
+            tmp = f"{remote.root}/tmp/{name}.idx.{uuid.uuid4().hex[:12]}"
+            remote.fs.makedirs(f"{remote.root}/tmp", exist_ok=True)
+            remote.fs.pipe_file(tmp, index)
+            remote.fs.mv(tmp, f"{final}.idx")
+
+    def _upload_to_directory(self, pack: Path, index: bytes, name: str) -> None:
+        remote = self.remote
+        root = Path(remote.root)
+        final = f"{self.dir}/{name}"
+        remote._check_no_links(f"{final}.pack")
+        remote._check_no_links(f"{remote.root}/tmp/-")
+        remote._make_dirs(f"{remote.root}/tmp")
+        remote._make_dirs(self.dir)
+        tmp = f"{remote.root}/tmp/{name}.pack.{uuid.uuid4().hex[:12]}"
+        faults.write(tmp)
+        try:
+            remote.fs.put_file(str(pack), tmp)
+            fsync_path(tmp)
+            faults.step(f"{final}.pack")
+            os.replace(tmp, f"{final}.pack")
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        # The index last, durable, and only once the pack's name is durable too.
+        fsync_path(self.dir, directory=True)
+        write_bytes_atomic(Path(f"{final}.idx"), index, mode=0o444, tmp_dir=root / "tmp")
+        fsync_path(self.dir, directory=True)
+
+    def read(self, entry: RemoteEntry) -> bytes:
+        """The stored bytes of one object, by byte range (unverified: the caller hashes them)."""
+        return self.read_range(entry.pack, entry.offset, entry.length)
+
+    def read_range(self, pack: str, offset: int, length: int) -> bytes:
+        path = f"{self.dir}/{pack}.pack"
+        remote = self.remote
+        with translate_errors(remote.name, remote.url):
+            if remote.protocol != "file":
+                data: bytes = remote.fs.cat_file(path, start=offset, end=offset + length)
+                return data
+            return self._pread(path, offset, length)
+
+    def _read_whole(self, path: str) -> bytes:
+        if self.remote.protocol != "file":
+            data: bytes = self.remote.fs.cat_file(path)
+            return data
+        return self._pread(path, 0, None)
+
+    def _pread(self, path: str, offset: int, length: int | None) -> bytes:
+        """Read a regular file of a directory remote, never through a link (nor a FIFO)."""
+        remote = self.remote
+        remote._check_no_links(path)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise remote._not_regular(path) from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise remote._not_regular(path)
+            return os.pread(fd, info.st_size if length is None else length, offset)
+        finally:
+            os.close(fd)
