@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
+from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
 from mlv.core.checkout import CheckoutResult, checkout
+from mlv.core.pack_transfer import PackFetcher, PackPusher, digest_of
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -95,6 +97,7 @@ def push(
     *,
     jobs: int = DEFAULT_JOBS,
     progress: Progress = NULL_PROGRESS,
+    packed: bool = False,
 ) -> TransferResult:
     """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing."""
     locks, remote = _locks_and_remote(project, remote_name, revs, "push")
@@ -103,30 +106,67 @@ def push(
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
     result.missing = sorted(local_missing)
     candidates = needed.objects - local_missing
-    present = remote.present(candidates, jobs)
+    rpacks = RemotePacks(remote)
+    on_remote = rpacks.entries(jobs)
+    present = {oid for oid in candidates if digest_of(oid) in on_remote}
+    present |= remote.present(candidates - present, jobs)
     result.already_there = len(present)
     todo = candidates - present
     # Files before the trees that list them.
     ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
     sizes = {oid: project.store.size_of(oid) for oid in todo}
     progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
+    try:
+        if packed:
+            _push_packs(project, rpacks, set(on_remote), ordered, progress)
+        else:
+            _push_loose(project, remote, ordered, sizes, jobs, progress)
+    finally:
+        progress.finish()
+    result.transferred = len(todo)
+    result.bytes = sum(sizes.values())
+    return result
+
+
+def _push_packs(
+    project: Project,
+    rpacks: RemotePacks,
+    on_remote: set[bytes],
+    ordered: list[list[ObjectId]],
+    progress: Progress,
+) -> None:
+    """Objects into new packs, files first: a pack's objects appear together when its index
+    lands, and packs land in order, so a tree is never visible before its files."""
+    pusher = PackPusher(project.store, rpacks, on_remote, progress.advance)
+    try:
+        for batch in ordered:
+            for oid in batch:
+                pusher.add(oid)
+        pusher.flush()
+    finally:
+        pusher.discard()
+
+
+def _push_loose(
+    project: Project,
+    remote: RemoteStore,
+    ordered: list[list[ObjectId]],
+    sizes: dict[ObjectId, int],
+    jobs: int,
+    progress: Progress,
+) -> None:
+    """One file per object (format 1)."""
 
     def send(oid: ObjectId) -> None:
         with project.store.file_of(oid) as path:
             remote.upload(path, oid)
         progress.advance(sizes[oid])
 
-    try:
-        for batch in ordered:
-            with ThreadPoolExecutor(jobs) as pool:
-                list(pool.map(send, batch))
-            # Durable before the trees that list them, and before gc may drop local copies.
-            remote.sync_uploaded()
-    finally:
-        progress.finish()
-    result.transferred = len(todo)
-    result.bytes = sum(sizes.values())
-    return result
+    for batch in ordered:
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(send, batch))
+        # Durable before the trees that list them, and before gc may drop local copies.
+        remote.sync_uploaded()
 
 
 def _download(
@@ -162,6 +202,30 @@ def _download(
             list(pool.map(get, oids))
 
 
+def _fetch_some(
+    project: Project,
+    remote: RemoteStore,
+    rpacks: RemotePacks,
+    todo: set[ObjectId],
+    jobs: int,
+    progress: Progress,
+    result: TransferResult,
+) -> set[ObjectId]:
+    """Download ``todo``: from the remote's packs by byte range, the rest as loose objects.
+    Returns what the remote has neither way."""
+    entries: dict[bytes, RemoteEntry] = rpacks.entries(jobs) if todo else {}
+    packed = sorted(oid for oid in todo if digest_of(oid) in entries)
+    fetcher = PackFetcher(project.store, rpacks, entries)
+    fetcher.fetch(packed, jobs, progress.advance)
+    result.transferred += fetcher.transferred
+    result.bytes += fetcher.bytes
+    result.corrupt += fetcher.corrupt
+    rest = todo - set(packed)
+    available = remote.present(rest, jobs)
+    _download(project, remote, sorted(available), jobs, progress, result)
+    return rest - available
+
+
 @shares_store
 def fetch(
     project: Project,
@@ -175,6 +239,7 @@ def fetch(
     locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
+    rpacks = RemotePacks(remote)
     missing: set[ObjectId] = set()
     tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
     progress.start("fetching", None, unit="bytes")
@@ -184,9 +249,7 @@ def fetch(
             wanted = top if round_ == 1 else closure(locks, local_tree_reader(project)).objects
             todo = project.store.missing(wanted) - tried
             tried |= todo
-            available = remote.present(todo, jobs)
-            missing |= todo - available
-            _download(project, remote, sorted(available), jobs, progress, result)
+            missing |= _fetch_some(project, remote, rpacks, todo, jobs, progress, result)
     finally:
         progress.finish()
     # One sync for the whole download: a checkout may hard-link the work tree to these objects,
@@ -204,9 +267,8 @@ def fetch_objects(project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOB
     with using_store(project):
         remote = open_remote(project, None)
         todo = project.store.missing(oids)
-        available = remote.present(todo, jobs)
         result = TransferResult(remote.name)
-        _download(project, remote, sorted(available), jobs, NULL_PROGRESS, result)
+        _fetch_some(project, remote, RemotePacks(remote), todo, jobs, NULL_PROGRESS, result)
         project.store.sync_written()
         return result.transferred
 

@@ -1,0 +1,75 @@
+"""push(packed=True) sends packs to a directory remote; fetch reads them back by byte range,
+and a remote holding both packs and loose (format 1) objects serves both."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mlv.core.project import open_project
+from mlv.core.sync import fetch, push
+from mlv.storage.chunk import CHUNK_FROM
+from tests.cli.test_remote import clone, make_data
+from tests.conftest import MlvRunner, tree_snapshot, write
+
+
+def _snapshot(project: Path, mlv: MlvRunner, remote: Path) -> None:
+    make_data(project)
+    write(project / "models/big.bin", os.urandom(CHUNK_FROM + 300_000))  # chunked
+    assert mlv("track", "data/raw", "models/m.pkl", "models/big.bin").code == 0
+    assert mlv("remote", "add", "origin", str(remote)).code == 0
+    assert mlv("snapshot", "-m", "v1").code == 0
+
+
+def test_packed_push_then_pull_in_a_clone(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    result = push(open_project(project), packed=True)
+    assert result.complete and result.transferred > 20
+    packs = sorted(p.name for p in (remote / "packs").iterdir())
+    assert len(packs) == 2 and packs[0].endswith(".idx") and packs[1].endswith(".pack")
+    assert not (remote / "xxh128").exists()  # nothing loose
+    again = push(open_project(project), packed=True)
+    assert again.transferred == 0 and again.already_there == result.transferred
+
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    pulled = mlv("pull")
+    assert pulled.code == 0, pulled.err
+    for name in ("data", "models"):
+        assert tree_snapshot(copy / name) == tree_snapshot(project / name)
+
+
+def test_a_corrupt_object_in_a_remote_pack_is_refused(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    push(open_project(project), packed=True)
+    pack = next((remote / "packs").glob("*.pack"))
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    data[60] ^= 0xFF  # inside the first object (after the magic and one header)
+    pack.write_bytes(bytes(data))
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    result = fetch(open_project(copy))
+    assert len(result.corrupt) == 1 and not result.complete
+
+
+def test_a_remote_with_loose_and_packed_objects_serves_both(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    assert mlv("push").code == 0  # format 1: one file per object
+    write(project / "data/raw/part0/new.bin", os.urandom(5000))
+    assert mlv("snapshot", "-m", "v2").code == 0
+    result = push(open_project(project), packed=True)
+    assert result.transferred == 2  # the new file and the tree that lists it
+    assert len(list((remote / "packs").glob("*.idx"))) == 1
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    assert mlv("pull").code == 0
+    assert tree_snapshot(copy / "data") == tree_snapshot(project / "data")
