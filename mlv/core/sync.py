@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
 from mlv.core.checkout import CheckoutResult, checkout
-from mlv.core.pack_transfer import PackFetcher, PackPusher, digest_of
+from mlv.core.pack_fetch import PackFetcher
+from mlv.core.pack_transfer import PackPusher, digest_of
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (

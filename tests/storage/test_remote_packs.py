@@ -82,3 +82,17 @@ def test_indexes_are_read_once_and_new_packs_are_seen(tmp_path: Path) -> None:
     entries = reader.entries()
     assert len(entries) == 2
     assert name != name2
+
+
+def test_neighbouring_objects_are_read_in_one_request_and_far_ones_apart() -> None:
+    from mlv.adapters.remote_packs import RemoteEntry
+    from mlv.core.pack_fetch import GAP, SPAN, spans
+
+    near = {b"a": RemoteEntry("p", 0, 8, 100), b"b": RemoteEntry("p", 0, 200, 100)}
+    assert len(spans(near)) == 1
+    far = {b"a": RemoteEntry("p", 0, 8, 100), b"b": RemoteEntry("p", 0, 108 + GAP + 1, 10)}
+    assert len(spans(far)) == 2
+    other_pack = {b"a": RemoteEntry("p", 0, 8, 100), b"b": RemoteEntry("q", 0, 200, 100)}
+    assert len(spans(other_pack)) == 2
+    too_long = {b"a": RemoteEntry("p", 0, 8, SPAN), b"b": RemoteEntry("p", 0, SPAN + 8, 10)}
+    assert len(spans(too_long)) == 2

@@ -10,6 +10,7 @@ import pytest
 
 from mlv.core.project import open_project
 from mlv.core.sync import fetch, push
+from mlv.model.ids import ObjectId
 from mlv.storage.chunk import CHUNK_FROM
 from tests.cli.test_remote import clone, make_data
 from tests.conftest import MlvRunner, tree_snapshot, write
@@ -73,3 +74,26 @@ def test_a_remote_with_loose_and_packed_objects_serves_both(
     copy = clone(project, tmp_path / "copy", monkeypatch)
     assert mlv("pull").code == 0
     assert tree_snapshot(copy / "data") == tree_snapshot(project / "data")
+
+
+def test_many_small_objects_of_one_pack_come_in_few_requests(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlv.adapters.remote_packs import RemotePacks
+    from mlv.core.pack_fetch import PackFetcher
+    from mlv.core.sync import open_remote
+
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    push(open_project(project), packed=True)
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    target = open_project(copy)
+    rpacks = RemotePacks(open_remote(target, None))
+    entries = rpacks.entries()
+    wanted = sorted(
+        ObjectId.xxh128(d.hex()) for d, e in entries.items() if e.length < 10_000
+    )
+    fetcher = PackFetcher(target.store, rpacks, entries)
+    fetcher.fetch(wanted, 2, lambda _: None)
+    assert fetcher.transferred == len(wanted) > 20 and not fetcher.corrupt
+    assert fetcher.requests <= len(wanted) // 5  # neighbours share a read
