@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from mlv import faults
 from mlv.adapters.remote import RemoteStore
 from mlv.core.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
+from mlv.core.pack_fetch import remote_sizes
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import Sharer, sharers, store_alone
 from mlv.core.tables.records import prune_index
@@ -271,7 +272,7 @@ def _unbacked(
                 break
             label = decl.name if owner is this else f"{decl.name} (of {owner.root})"
             try:
-                listed = RemoteStore(decl, owner.root).sizes(mine - held)
+                listed = remote_sizes(RemoteStore(decl, owner.root), mine - held)
             except (MlvError, OSError) as exc:
                 unreachable[label] = exc.message if isinstance(exc, MlvError) else str(exc)
                 continue

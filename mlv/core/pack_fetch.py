@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import xxhash
 
+from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.model.ids import ObjectId
@@ -185,3 +186,35 @@ class PackFetcher:
 
 def _digest(oid: ObjectId) -> bytes:
     return bytes.fromhex(oid.partition(":")[2])
+
+
+def remote_sizes(
+    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8
+) -> dict[ObjectId, int]:
+    """The size of each of ``oids`` that the remote holds, loose or packed (a chunked file
+    counts only when all its chunks are indexed too; its size is the sum of theirs). Only
+    indexes and chunk lists are read, never the objects."""
+    rpacks = RemotePacks(remote)
+    entries = rpacks.entries(jobs) if oids else {}
+    packed = {_digest(oid): oid for oid in oids if _digest(oid) in entries}
+    result = {oid: entries[d].length for d, oid in packed.items() if entries[d].kind == BLOB}
+    lists = {d: entries[d] for d in packed if entries[d].kind == CHUNKED}
+
+    def sizes(group: list[tuple[bytes, RemoteEntry]]) -> dict[ObjectId, int]:
+        first, last = group[0][1], group[-1][1]
+        data = rpacks.read_range(first.pack, first.offset, last.offset + last.length - first.offset)
+        found: dict[ObjectId, int] = {}
+        for digest, entry in group:
+            start = entry.offset - first.offset
+            items = chunk.decode(data[start : start + entry.length])
+            if items is not None and all(
+                (e := entries.get(c)) is not None and e.length == n for c, n in items
+            ):
+                found[packed[digest]] = sum(n for _, n in items)
+        return found
+
+    with ThreadPoolExecutor(jobs) as pool:
+        for part in pool.map(sizes, spans(lists)):
+            result.update(part)
+    result.update(remote.sizes(oids - set(result), jobs))
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from mlv.core.pack_fetch import remote_sizes
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
@@ -73,7 +74,7 @@ def verify(
         result.remote = remote.name
         head_locks = locks_at(project, default_revs(project), include_worktree=False)
         head_needed = closure(head_locks, local_tree_reader(project))
-        present = remote.present(head_needed.objects, DEFAULT_JOBS)
+        present = set(remote_sizes(remote, head_needed.objects, DEFAULT_JOBS))
         result.remote_checked = len(head_needed.objects)
         result.remote_missing = sorted(
             str(o) for o in (head_needed.objects - present) | head_needed.unreadable_trees

@@ -3,6 +3,7 @@ and a remote holding both packs and loose (format 1) objects serves both."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -97,3 +98,26 @@ def test_many_small_objects_of_one_pack_come_in_few_requests(
     fetcher.fetch(wanted, 2, lambda _: None)
     assert fetcher.transferred == len(wanted) > 20 and not fetcher.corrupt
     assert fetcher.requests <= len(wanted) // 5  # neighbours share a read
+
+
+def test_gc_and_verify_see_what_remote_packs_hold(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    """gc's "is it backed by a remote" and `verify --remote` read the indexes (and chunk lists),
+    with the same sizes as the local store's: nothing packed counts as missing."""
+    from mlv.core.pack_fetch import remote_sizes
+    from mlv.core.references import closure, local_tree_reader, locks_at
+    from mlv.core.sync import open_remote
+
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    local = open_project(project)
+    push(local, packed=True)
+    head = locks_at(local, ["HEAD"], include_worktree=False)
+    needed = closure(head, local_tree_reader(local)).objects
+    sizes = remote_sizes(open_remote(local, None), needed)
+    assert sizes == {oid: local.store.size_of(oid) for oid in needed}
+    assert any(local.store.chunks_of(oid) for oid in sizes)  # a chunked file among them
+    checked = mlv("verify", "--remote", "origin", "--json")
+    assert checked.code == 0, checked.out + checked.err
+    assert json.loads(checked.out)["remote_missing"] == []
