@@ -23,10 +23,18 @@ from mlv.model.ids import ALGORITHMS
 from mlv.storage.fsutil import write_bytes_atomic
 
 MARKER = "mlv-remote.json"
-FORMAT = 1  # the layout of the remote; a newer mlv that changes it writes a higher number
-_MARKER_BYTES = (
-    json.dumps({"format": FORMAT, "what": "an mlv remote (object store); do not edit"}) + "\n"
-).encode()
+# The layout of the remote: 1, one file per object; 2, packs too (written before the first pack
+# lands, so an mlv that reads only format 1 refuses the remote instead of missing objects).
+FORMAT = 2  # the newest this mlv reads
+WRITTEN = 1  # what a new remote is marked with (until push writes packs by default)
+
+
+def marker_bytes(version: int) -> bytes:
+    doc = {"format": version, "what": "an mlv remote (object store); do not edit"}
+    return (json.dumps(doc) + "\n").encode()
+
+
+_MARKER_BYTES = marker_bytes(WRITTEN)
 _MAX_MARKER = 64 * 1024
 
 Initialised = Literal["created", "initialised", "already"]
@@ -93,6 +101,12 @@ def init_root(name: str, root: Path, *, parents: bool = False) -> Initialised:
     if created:
         return "created"
     return "already" if found is not None else "initialised"
+
+
+def raise_format(name: str, root: Path, version: int) -> None:
+    """Mark the remote as format ``version`` at least (before writing what needs it)."""
+    if (_read_marker(name, root) or 1) < version:
+        write_bytes_atomic(root / MARKER, marker_bytes(version))
 
 
 def _require_directory(name: str, root: Path) -> None:

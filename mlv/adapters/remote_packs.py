@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mlv import faults
+from mlv.adapters.dir_remote import MARKER, marker_bytes, raise_format
 from mlv.adapters.remote import RemoteStore, translate_errors
 from mlv.storage.fsutil import fsync_path, write_bytes_atomic
 from mlv.storage.pack import decode_index
@@ -41,6 +42,7 @@ class RemotePacks:
         self._indexes: dict[str, list[tuple[bytes, int, int, int]]] = {}
         self._lock = threading.Lock()
         self.damaged: list[str] = []  # index names that failed their checksum
+        self._marked = False
 
     def _names(self) -> dict[str, int]:
         """File names in ``packs/`` and their sizes (regular files only on a directory)."""
@@ -85,6 +87,7 @@ class RemotePacks:
         remote = self.remote
         final = f"{self.dir}/{name}"
         with translate_errors(remote.name, remote.url):
+            self._mark()
             if remote.protocol == "file":
                 self._upload_to_directory(pack, index, name)
                 return
@@ -98,6 +101,17 @@ class RemotePacks:
             remote.fs.makedirs(f"{remote.root}/tmp", exist_ok=True)
             remote.fs.pipe_file(tmp, index)
             remote.fs.mv(tmp, f"{final}.idx")
+
+    def _mark(self) -> None:
+        """Say the remote holds packs (format 2) before the first one lands."""
+        if self._marked:
+            return
+        remote = self.remote
+        if remote.protocol == "file":
+            raise_format(remote.name, Path(remote.root), 2)
+        else:  # not read yet by an object store's check: see docs/format.md
+            remote.fs.pipe_file(f"{remote.root}/{MARKER}", marker_bytes(2))
+        self._marked = True
 
     def _upload_to_directory(self, pack: Path, index: bytes, name: str) -> None:
         remote = self.remote

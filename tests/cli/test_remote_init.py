@@ -168,7 +168,7 @@ def test_a_bad_marker_is_refused_and_init_replaces_a_damaged_one(
     if marker == "garbage":
         path.write_text("not json")
     elif marker == "newer":
-        path.write_text('{"format": 2}')
+        path.write_text('{"format": 3}')
     elif marker == "link":
         path.symlink_to(outside / "secret.txt")
     else:
@@ -177,7 +177,7 @@ def test_a_bad_marker_is_refused_and_init_replaces_a_damaged_one(
     refused(mlv("push"), needle)
     assert not (remote / "xxh128").exists()
     if marker == "newer":
-        refused(mlv("remote", "init", "origin"), "format 2")
+        refused(mlv("remote", "init", "origin"), "format 3")
     else:
         assert mlv("remote", "init", "origin").code == 0
         assert not path.is_symlink() and json.loads(path.read_text())["format"] == 1

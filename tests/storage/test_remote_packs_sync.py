@@ -35,6 +35,8 @@ def test_packed_push_then_pull_in_a_clone(
     packs = sorted(p.name for p in (remote / "packs").iterdir())
     assert len(packs) == 2 and packs[0].endswith(".idx") and packs[1].endswith(".pack")
     assert not (remote / "xxh128").exists()  # nothing loose
+    # Marked format 2 before the first pack: an mlv that reads only format 1 refuses it.
+    assert json.loads((remote / "mlv-remote.json").read_text())["format"] == 2
     again = push(open_project(project), packed=True)
     assert again.transferred == 0 and again.already_there == result.transferred
 
