@@ -39,6 +39,7 @@ class PackPusher:
         self.advance = advance
         self._pack: OutgoingPack | None = None
         self.packs_sent = 0
+        self.bytes_sent = 0  # the packs' sizes: only the chunks the remote lacked count
 
     def _put(self, digest: bytes, kind: int, data: bytes | memoryview) -> None:
         if digest in self.sent:
@@ -60,6 +61,7 @@ class PackPusher:
                 index, name = pack.seal()
                 self.rpacks.upload(pack.path, index, name)
                 self.packs_sent += 1
+                self.bytes_sent += pack.size
         finally:
             pack.discard()
 

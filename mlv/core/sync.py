@@ -117,15 +117,15 @@ def push(
     ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
     sizes = {oid: project.store.size_of(oid) for oid in todo}
     progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
+    result.bytes = sum(sizes.values())
     try:
         if packed:
-            _push_packs(project, rpacks, set(on_remote), ordered, progress)
+            result.bytes = _push_packs(project, rpacks, set(on_remote), ordered, progress)
         else:
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
     result.transferred = len(todo)
-    result.bytes = sum(sizes.values())
     return result
 
 
@@ -135,9 +135,10 @@ def _push_packs(
     on_remote: set[bytes],
     ordered: list[list[ObjectId]],
     progress: Progress,
-) -> None:
+) -> int:
     """Objects into new packs, files first: a pack's objects appear together when its index
-    lands, and packs land in order, so a tree is never visible before its files."""
+    lands, and packs land in order, so a tree is never visible before its files. Returns the
+    bytes uploaded (a chunked file's chunks that the remote had are not sent)."""
     pusher = PackPusher(project.store, rpacks, on_remote, progress.advance)
     try:
         for batch in ordered:
@@ -146,6 +147,7 @@ def _push_packs(
         pusher.flush()
     finally:
         pusher.discard()
+    return pusher.bytes_sent
 
 
 def _push_loose(

@@ -123,3 +123,24 @@ def test_gc_and_verify_see_what_remote_packs_hold(
     checked = mlv("verify", "--remote", "origin", "--json")
     assert checked.code == 0, checked.out + checked.err
     assert json.loads(checked.out)["remote_missing"] == []
+
+
+def test_a_one_byte_edit_in_a_large_file_pushes_only_the_chunks_around_it(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    from mlv.storage.chunk import MAXIMUM
+
+    remote = tmp_path / "remote"
+    big = write(project / "big.bin", os.urandom(12 * 1024 * 1024))
+    assert mlv("track", "big.bin").code == 0
+    assert mlv("remote", "add", "origin", str(remote)).code == 0
+    assert mlv("snapshot", "-m", "v1").code == 0
+    first = push(open_project(project), packed=True)
+    assert first.bytes > 12 * 1024 * 1024
+    data = bytearray(big.read_bytes())
+    data[6 * 1024 * 1024] ^= 1
+    big.chmod(0o644)
+    big.write_bytes(bytes(data))
+    assert mlv("snapshot", "-m", "v2").code == 0
+    second = push(open_project(project), packed=True)
+    assert second.transferred >= 1 and 0 < second.bytes <= 3 * MAXIMUM
