@@ -144,3 +144,32 @@ def test_a_one_byte_edit_in_a_large_file_pushes_only_the_chunks_around_it(
     assert mlv("snapshot", "-m", "v2").code == 0
     second = push(open_project(project), packed=True)
     assert second.transferred >= 1 and 0 < second.bytes <= 3 * MAXIMUM
+
+
+def test_a_hostile_remote_pack_is_refused(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack replaced by a link is no pack (its objects are missing, nothing is read through
+    it); an index naming bytes past the end of its pack gives objects that are refused."""
+    from mlv.storage.pack import decode_index, encode_index
+
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    push(open_project(project), packed=True)
+    pack = next((remote / "packs").glob("*.pack"))
+    index = pack.with_suffix(".idx")
+    secret = write(tmp_path / "secret.bin", pack.read_bytes())
+    moved = pack.rename(tmp_path / "pack.bak")
+    pack.symlink_to(secret)
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    linked = fetch(open_project(copy))
+    assert linked.transferred == 0 and linked.missing
+    pack.unlink()
+    moved.rename(pack)
+
+    entries = decode_index(index.read_bytes()) or []
+    past_end = {d: (kind, offset + 10**9, length) for d, kind, offset, length in entries}
+    index.chmod(0o644)
+    index.write_bytes(encode_index(past_end))
+    result = fetch(open_project(copy))
+    assert not result.complete and result.transferred == 0 and result.corrupt
