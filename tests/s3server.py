@@ -47,11 +47,17 @@ def moto_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a server to stop, and kill it when it has not within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def create_bucket(endpoint: str, name: str) -> None:
@@ -100,12 +106,7 @@ def seaweed_server(data_dir: Path) -> Iterator[str]:
                 yield endpoint
                 return
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             log.close()
     raise RuntimeError(f"SeaweedFS did not start; see {data_dir}/weed-*.log")
 

@@ -227,6 +227,13 @@ class GitRepo:
         proc = self.run(["commit", "-q", "-m", message], check=False)
         if proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
+            if any("tell me who you are" in line or "auto-detect email" in line for line in detail):
+                # A setup step the user has not taken yet, not a failure of git's (exit 2).
+                raise UsageError(
+                    "git does not know who you are, so the snapshot could not be committed",
+                    'git config --global user.name "Your Name"; git config --global user.email'
+                    " you@example.com — then `git commit -m MESSAGE` (mlv.lock is written)",
+                )
             raise GitError(
                 f"git commit failed: {detail[-1] if detail else proc.returncode}",
                 "mlv.lock is written; fix the problem and commit it with git yourself",

@@ -5,6 +5,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from mlv.model.ids import ObjectId
 from mlv.storage.store import ObjectStore
 from tests.conftest import MlvRunner, git, write
@@ -133,3 +135,37 @@ def test_an_executable_file_artifact_comes_back_executable(project: Path, mlv: M
     (project / "tools/run.sh").unlink()
     assert mlv("checkout").code == 0
     assert os.access(project / "tools/run.sh", os.X_OK)
+
+
+def test_a_git_without_identity_is_a_setup_step_not_a_crash(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No user.email: exit 2 with how to set it, and mlv.lock staged for the commit that follows."""
+    anonymous = tmp_path / "anonymous.gitconfig"
+    anonymous.write_text("[user]\n\tuseConfigOnly = true\n[commit]\n\tgpgsign = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(anonymous))
+    for var in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    write(project / "data.txt", "1\n")
+    assert mlv("track", "data.txt").code == 0
+    result = mlv("snapshot", "-m", "first")
+    assert result.code == 2, result.err
+    assert "git does not know who you are" in result.err
+    assert "git config --global user.email" in result.err and "Traceback" not in result.err
+    git(
+        project,
+        "-c",
+        "user.name=me",
+        "-c",
+        "user.email=me@example.invalid",
+        "commit",
+        "-qm",
+        "first",
+    )
+    assert "mlv.lock" in git(project, "show", "--name-only", "--format=", "HEAD").split()

@@ -175,27 +175,32 @@ def _fill_dry(
     dvc: DvcProject,
     text: str,
 ) -> None:
-    kinds = kinds_of(plan, text)
-    for path, (_, source) in sorted(plan.artifacts.items()):
-        out = imported[path]
-        result.artifacts.append(
-            AdoptedArtifact(
-                path, kinds[path], _record(out, kinds[path]), source, out.from_workspace
-            )
-        )
+    result.artifacts.extend(_adopted(plan, imported, kinds_of(plan, text)))
     for name, (stage, decl) in sorted(plan.stages.items()):
-        for o in decl.outputs:
-            out = imported[o]
-            result.artifacts.append(
-                AdoptedArtifact(
-                    o, kinds[o], _record(out, kinds[o]), stage.source, out.from_workspace
-                )
-            )
         changed = dvc.changed.get(stage.name)
         note = (
             f"DVC reports it changed ({changed}); `mlv run {name}` records it" if changed else None
         )
         result.stages.append(AdoptedStage(name, decl, changed is None, note, stage.name))
+
+
+def _adopted(
+    plan: Plan, imported: dict[str, ImportedOutput], kinds: dict[str, Kind]
+) -> list[AdoptedArtifact]:
+    """Every imported artifact (`.dvc` outputs and stage outputs), sorted by path: what a dry
+    run lists and what a real import records."""
+    sources = [(p, source) for p, (_, source) in plan.artifacts.items()] + [
+        (o, stage.source) for stage, decl in plan.stages.values() for o in decl.outputs
+    ]
+    return sorted(
+        (
+            AdoptedArtifact(
+                p, kinds[p], _record(imported[p], kinds[p]), source, imported[p].from_workspace
+            )
+            for p, source in sources
+        ),
+        key=lambda a: a.path,
+    )
 
 
 def _write(
@@ -211,16 +216,9 @@ def _write(
     # Records are made against the new declarations (the stage's outputs as artifacts).
     project.declarations = decode_declarations(new_text)
     records = _stage_records(project, dvc, plan, imported, result)
-    artifacts = {}
-    for path, source in [(p, s) for p, (_, s) in plan.artifacts.items()] + [
-        (o, stage.source) for stage, decl in plan.stages.values() for o in decl.outputs
-    ]:
-        out = imported[path]
-        artifacts[path] = _record(out, kinds[path])
-        result.artifacts.append(
-            AdoptedArtifact(path, kinds[path], artifacts[path], source, out.from_workspace)
-        )
-    result.artifacts.sort(key=lambda a: a.path)
+    adopted = _adopted(plan, imported, kinds)
+    result.artifacts.extend(adopted)
+    artifacts = {a.path: a.record for a in adopted}
     old = project.read_lock() or Lock()
     lock = msgspec.structs.replace(
         old,
