@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
-from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
+from mlv.adapters.remote_packs import RemotePacks
 from mlv.core.checkout import CheckoutResult, checkout
-from mlv.core.pack_fetch import PackFetcher
+from mlv.core.pack_fetch import fetch_packed
 from mlv.core.pack_transfer import PackPusher, digest_of
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
@@ -216,14 +216,10 @@ def _fetch_some(
 ) -> set[ObjectId]:
     """Download ``todo``: from the remote's packs by byte range, the rest as loose objects.
     Returns what the remote has neither way."""
-    entries: dict[bytes, RemoteEntry] = rpacks.entries(jobs) if todo else {}
-    packed = sorted(oid for oid in todo if digest_of(oid) in entries)
-    fetcher = PackFetcher(project.store, rpacks, entries)
-    fetcher.fetch(packed, jobs, progress.advance)
-    result.transferred += fetcher.transferred
-    result.bytes += fetcher.bytes
-    result.corrupt += fetcher.corrupt
-    rest = todo - set(packed)
+    fetched, rest = fetch_packed(project.store, rpacks, todo, jobs, progress.advance)
+    result.transferred += fetched.transferred
+    result.bytes += fetched.bytes
+    result.corrupt += fetched.corrupt
     available = remote.present(rest, jobs)
     _download(project, remote, sorted(available), jobs, progress, result)
     return rest - available
