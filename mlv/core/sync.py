@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemotePacks
-from mlv.core.checkout import CheckoutResult, checkout
+from mlv.core.checkout import CheckoutResult, CorruptObjects, checkout
 from mlv.core.pack_fetch import fetch_packed
 from mlv.core.pack_transfer import PackPusher, digest_of
 from mlv.core.progress import NULL_PROGRESS, Progress
@@ -30,7 +30,7 @@ from mlv.core.references import (
     top_level,
 )
 from mlv.core.sharing import shares_store, using_store
-from mlv.errors import UsageError
+from mlv.errors import CorruptObject, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
@@ -260,11 +260,13 @@ def fetch(
     return result
 
 
-def fetch_objects(project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOBS) -> int:
-    """Download these objects (small ones: trees, table summaries) from the default remote,
-    those it has; how many arrived. Used by ``mlv diff`` in a clone without the data."""
+def fetch_objects(
+    project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOBS, remote_name: str | None = None
+) -> int:
+    """Download these objects, those the remote has; how many arrived. Used by ``mlv diff``
+    in a clone without the data (trees, table summaries), and to repair damaged objects."""
     with using_store(project):
-        remote = open_remote(project, None)
+        remote = open_remote(project, remote_name)
         todo = project.store.missing(oids)
         result = TransferResult(remote.name)
         _fetch_some(project, remote, RemotePacks(remote), todo, jobs, NULL_PROGRESS, result)
@@ -285,9 +287,17 @@ def pull(
     # Both locks across both steps, repository first as everywhere: gc cannot slip in between
     # the download and the checkout and delete what was just fetched. (fetch and checkout take
     # them again; a lock this process holds is counted, not taken twice.)
-    with exclusive(project.process_lock), using_store(project):
-        revs = [rev] if rev else None
-        fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
-        if not fetched.complete:
-            return fetched, None
-        return fetched, checkout(project, rev=rev, force=force, progress=progress)
+    with exclusive(project.process_lock):
+        try:
+            with using_store(project):
+                revs = [rev] if rev else None
+                fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
+                if not fetched.complete:
+                    return fetched, None
+                return fetched, checkout(project, rev=rev, force=force, progress=progress)
+        except (CorruptObject, CorruptObjects) as exc:  # damaged in the store: fetch skipped it
+            from mlv.core.repair import repair_refused  # (repair uses this module)
+
+            repair_refused(project, exc, remote_name, jobs)  # whole copies, or raises exc
+        with using_store(project):
+            return fetched, checkout(project, rev=rev, force=force, progress=progress)
