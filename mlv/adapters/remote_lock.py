@@ -112,3 +112,18 @@ def remote_gc_lock(remote: RemoteStore) -> Iterator[None]:
             if now is not None and now.get("token") == token:
                 faults.step(path)
                 remote.fs.rm_file(path)
+
+
+def wait_for_gc(remote: RemoteStore, timeout: float) -> None:
+    """Wait while a live ``gc --remote`` holds the remote's lock (RemoteBusy after
+    ``timeout`` seconds): a push checks what it relied on only once no gc is deleting."""
+    path = f"{remote.root}/{NAME}"
+    deadline = time.monotonic() + timeout
+    with translate_errors(remote.name, remote.url):
+        while True:
+            holder = _read(remote, path)
+            if holder is None or _stale(holder, time.time()):
+                return
+            if time.monotonic() >= deadline:
+                raise RemoteBusy(remote, holder)
+            time.sleep(0.2)

@@ -203,6 +203,23 @@ class RemotePacks:
             if e.get("type") == "file"
         }
 
+    def keep(self, stems: set[str]) -> None:
+        """Mark packs as just relied on (``<stem>.keep``, the time): a push that found objects
+        there sends nothing for them, so ``gc --remote`` must count those packs as young."""
+        remote = self.remote
+        with translate_errors(remote.name, remote.url):
+            for stem in sorted(stems):
+                path = f"{self.dir}/{stem}.keep"
+                faults.step(path)
+                data = f"{time.time():.0f}\n".encode()
+                if remote.protocol == "file":
+                    remote._check_no_links(path)
+                    tmp_dir = Path(remote.root) / "tmp"
+                    remote._make_dirs(str(tmp_dir))
+                    write_bytes_atomic(Path(path), data, mode=0o444, tmp_dir=tmp_dir)
+                else:
+                    remote.fs.pipe_file(path, data)
+
     def delete(self, name: str) -> None:
         """Delete one file of ``packs/`` (gone already is fine), durably on a directory."""
         remote = self.remote

@@ -161,7 +161,7 @@ class _Repack:
         now = time.time()
 
         def old(*names: str) -> bool:
-            return all(now - ages.get(n, now) >= grace for n in names)
+            return all(now - ages.get(n, 0.0) >= grace for n in names)  # absent: old
 
         kept: set[bytes] = set()
         removed: set[bytes] = set()
@@ -171,7 +171,7 @@ class _Repack:
             if pack not in ages:
                 continue
             index = rpacks.index_of(stem)
-            if not old(pack, idx) or index is None:
+            if not old(pack, idx, f"{stem}.keep") or index is None:
                 result.young_packs += index is not None
                 kept.update(e[0] for e in index or [])
                 continue
@@ -195,11 +195,21 @@ class _Repack:
         orphans = [n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages]
         orphans = sorted(n for n in orphans if old(n))
         result.unindexed_removed = orphans
+        orphans += sorted(
+            n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages and old(n)
+        )
         if not result.dry_run:
             self._flush()  # every copy is on the remote, indexed, before an original goes
+            # A push that relied on a doomed pack since the listing above marked it: spared.
+            now, ages = time.time(), rpacks.ages()
             for stem in doomed:
+                if not old(f"{stem}.keep"):
+                    result.young_packs += 1
+                    continue
                 rpacks.delete(f"{stem}.idx")  # a reader listing now no longer names it
                 rpacks.delete(f"{stem}.pack")  # one that listed before finds the copy (PackGone)
+                if f"{stem}.keep" in ages:
+                    rpacks.delete(f"{stem}.keep")
             for name in orphans:
                 rpacks.delete(name)
             result.bytes_after = sum(rpacks.sizes().values())

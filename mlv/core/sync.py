@@ -18,7 +18,7 @@ from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemotePacks
 from mlv.core.checkout import CheckoutResult, CorruptObjects, checkout
 from mlv.core.pack_fetch import fetch_packed
-from mlv.core.pack_transfer import PackPusher, digest_of
+from mlv.core.pack_transfer import digest_of, push_packs
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -109,8 +109,8 @@ def push(
     candidates = needed.objects - local_missing
     rpacks = RemotePacks(remote)
     on_remote = rpacks.entries(jobs)
-    present = {oid for oid in candidates if digest_of(oid) in on_remote}
-    present |= remote.present(candidates - present, jobs)
+    in_packs = {oid for oid in candidates if digest_of(oid) in on_remote}
+    present = in_packs | remote.present(candidates - in_packs, jobs)
     result.already_there = len(present)
     todo = candidates - present
     # Files before the trees that list them.
@@ -120,34 +120,16 @@ def push(
     result.bytes = sum(sizes.values())
     try:
         if packed:
-            result.bytes = _push_packs(project, rpacks, set(on_remote), ordered, progress)
+            result.bytes = push_packs(
+                project.store, rpacks, on_remote, in_packs, ordered, needed.trees,
+                progress.advance,
+            )
         else:
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
     result.transferred = len(todo)
     return result
-
-
-def _push_packs(
-    project: Project,
-    rpacks: RemotePacks,
-    on_remote: set[bytes],
-    ordered: list[list[ObjectId]],
-    progress: Progress,
-) -> int:
-    """Objects into new packs, files first: a pack's objects appear together when its index
-    lands, and packs land in order, so a tree is never visible before its files. Returns the
-    bytes uploaded (a chunked file's chunks that the remote had are not sent)."""
-    pusher = PackPusher(project.store, rpacks, on_remote, progress.advance)
-    try:
-        for batch in ordered:
-            for oid in batch:
-                pusher.add(oid)
-        pusher.flush()
-    finally:
-        pusher.discard()
-    return pusher.bytes_sent
 
 
 def _push_loose(

@@ -16,7 +16,8 @@ from tests.conftest import MlvRunner, git, write
 FILES = 20
 
 
-def half_dead_remote(project: Path, mlv: MlvRunner, url: str, *extra: str) -> None:
+def half_dead_remote(project: Path, mlv: MlvRunner, url: str, *extra: str) -> bytes:
+    """Returns the deleted branch's mlv.lock (to bring its objects back to life)."""
     make_data(project, files=FILES)
     assert mlv("track", "data/raw", "models/m.pkl").code == 0
     assert mlv("remote", "add", "origin", url, *extra).code == 0
@@ -32,10 +33,12 @@ def half_dead_remote(project: Path, mlv: MlvRunner, url: str, *extra: str) -> No
     finally:
         proj.close()
     assert result.complete
+    dead_lock = (project / "mlv.lock").read_bytes()
     git(project, "checkout", "-q", "main")
     assert mlv("checkout").code == 0
     git(project, "branch", "-q", "-D", "exp")
     forget_reflogs(project)
+    return dead_lock
 
 
 def age(directory: Path, seconds: float = 2 * 24 * 3600) -> None:
