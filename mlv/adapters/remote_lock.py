@@ -21,6 +21,7 @@ from typing import Any
 
 from mlv import faults
 from mlv.adapters.remote import RemoteStore, translate_errors
+from mlv.adapters.remote_packs import RemotePacks
 from mlv.errors import CheckFailed
 
 NAME = "gc.lock"
@@ -57,8 +58,8 @@ def _stale(holder: dict[str, Any], now: float) -> bool:
 
 
 def _read(remote: RemoteStore, path: str) -> dict[str, Any] | None:
-    try:
-        data = remote.fs.cat_file(path)
+    try:  # on a directory, never through a link (nor from a FIFO)
+        data = RemotePacks(remote)._read_whole(path)
     except FileNotFoundError:
         return None
     try:

@@ -171,9 +171,12 @@ class _Repack:
             if pack not in ages:
                 continue
             index = rpacks.index_of(stem)
-            if not old(pack, idx, f"{stem}.keep") or index is None:
-                result.young_packs += index is not None
-                kept.update(e[0] for e in index or [])
+            if index is None:  # a damaged index: its pack holds nothing for readers
+                result.damaged_packs.append(stem)
+                continue
+            if not old(pack, idx, f"{stem}.keep"):
+                result.young_packs += 1
+                kept.update(e[0] for e in index)
                 continue
             mine = [e for e in index if e[0] in self.live and self._owns(stem, e[0])]
             total = sum(e[3] for e in index)
@@ -194,7 +197,7 @@ class _Repack:
         result.removed_objects = len(removed - kept)
         orphans = [n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages]
         orphans = sorted(n for n in orphans if old(n))
-        result.unindexed_removed = orphans
+        result.unindexed_removed = list(orphans)
         orphans += sorted(
             n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages and old(n)
         )
