@@ -69,12 +69,13 @@ def test_a_dead_pack_is_deleted_and_young_packs_are_left_alone(
     half_dead_remote(project, mlv, str(remote))
     proj = open_project(project)
     try:
-        young = gc_remote(proj)  # just pushed: within the grace period
-        assert young.young_packs == 1 and young.removed_objects == 0
-        assert young.rewritten_packs == [] and len(_packs(remote)) == 2
-        # An unindexed pack (a push killed before its index, or still uploading) that is young.
+        # An unindexed pack: a push killed before its index, or one still uploading.
         stray = remote / "packs" / ("0" * 32 + ".pack")
         stray.write_bytes(b"MLVPACK2")
+        young = gc_remote(proj)  # just pushed: within the grace period
+        assert young.young_packs == 1 and young.removed_objects == 0
+        assert young.rewritten_packs == [] and young.unindexed_removed == []
+        assert len(_packs(remote)) == 3 and stray.exists()
         done = gc_remote(proj, grace=0)
         assert len(done.rewritten_packs) == 1 and done.unindexed_removed == [stray.name]
         assert not stray.exists()
