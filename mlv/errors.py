@@ -100,8 +100,9 @@ class CorruptObject(CheckFailed):
     def __init__(self, object_id: str, path: str) -> None:
         super().__init__(
             f"object {object_id} is corrupt (its bytes do not match its id): {path}",
-            "run `mlv verify`; remove the object and fetch it again with `mlv pull`",
+            "run `mlv verify --repair` to fetch a whole copy from the remote",
         )
+        self.object_id = object_id
 
 
 class WouldClobber(CheckFailed):

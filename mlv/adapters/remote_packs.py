@@ -14,6 +14,7 @@ import errno
 import os
 import stat
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,9 +22,18 @@ from typing import NamedTuple
 
 from mlv import faults
 from mlv.adapters.dir_remote import MARKER, marker_bytes, raise_format
-from mlv.adapters.remote import RemoteStore, translate_errors
+from mlv.adapters.remote import RemoteError, RemoteStore, translate_errors
 from mlv.storage.fsutil import fsync_path, write_bytes_atomic
 from mlv.storage.pack import decode_index
+
+
+class PackGone(RemoteError):
+    """A pack a reader's listing named was deleted meanwhile (``gc --remote`` rewrote it): the
+    reader lists the indexes again and finds the objects in the pack that replaced it."""
+
+    def __init__(self, remote: str, pack: str) -> None:
+        super().__init__(f"remote {remote}: pack {pack} was removed while it was read")
+        self.pack = pack
 
 
 class RemoteEntry(NamedTuple):
@@ -58,6 +68,11 @@ class RemotePacks:
             for e in entries
             if e.get("type") == "file"
         }
+
+    def sizes(self) -> dict[str, int]:
+        """Each file in ``packs/`` and its size."""
+        with translate_errors(self.remote.name, self.remote.url):
+            return self._names()
 
     def entries(self, jobs: int = 8) -> dict[bytes, RemoteEntry]:
         """Every object of every indexed pack on the remote (one entry per digest). A pack whose
@@ -145,10 +160,81 @@ class RemotePacks:
         path = f"{self.dir}/{pack}.pack"
         remote = self.remote
         with translate_errors(remote.name, remote.url):
-            if remote.protocol != "file":
-                data: bytes = remote.fs.cat_file(path, start=offset, end=offset + length)
-                return data
-            return self._pread(path, offset, length)
+            try:
+                if remote.protocol != "file":
+                    data: bytes = remote.fs.cat_file(path, start=offset, end=offset + length)
+                    return data
+                return self._pread(path, offset, length)
+            except FileNotFoundError:
+                raise PackGone(remote.name, pack) from None
+
+    def index_of(self, stem: str) -> list[tuple[bytes, int, int, int]] | None:
+        """The entries of one pack's index (None: damaged), read once per name."""
+        if stem not in self._indexes:
+            with translate_errors(self.remote.name, self.remote.url):
+                decoded = decode_index(self._read_whole(f"{self.dir}/{stem}.idx"))
+            if decoded is None:
+                return None
+            self._indexes[stem] = decoded
+        return self._indexes[stem]
+
+    def ages(self) -> dict[str, float]:
+        """Each file in ``packs/`` and when it was last modified (seconds since the epoch)."""
+        remote = self.remote
+        with translate_errors(remote.name, remote.url):
+            if remote.protocol == "file":
+                remote._check_no_links(f"{self.dir}/-")
+                try:
+                    with os.scandir(self.dir) as found:
+                        return {
+                            e.name: e.stat(follow_symlinks=False).st_mtime
+                            for e in found
+                            if e.is_file(follow_symlinks=False)
+                        }
+                except FileNotFoundError:
+                    return {}
+            try:
+                entries = remote.fs.ls(self.dir, detail=True, refresh=True)
+            except FileNotFoundError:
+                return {}
+        return {
+            e["name"].rstrip("/").rpartition("/")[2]: _modified(e)
+            for e in entries
+            if e.get("type") == "file"
+        }
+
+    def keep(self, stems: set[str]) -> None:
+        """Mark packs as just relied on (``<stem>.keep``, the time): a push that found objects
+        there sends nothing for them, so ``gc --remote`` must count those packs as young."""
+        remote = self.remote
+        with translate_errors(remote.name, remote.url):
+            for stem in sorted(stems):
+                path = f"{self.dir}/{stem}.keep"
+                faults.step(path)
+                data = f"{time.time():.0f}\n".encode()
+                if remote.protocol == "file":
+                    remote._check_no_links(path)
+                    tmp_dir = Path(remote.root) / "tmp"
+                    remote._make_dirs(str(tmp_dir))
+                    write_bytes_atomic(Path(path), data, mode=0o444, tmp_dir=tmp_dir)
+                else:
+                    remote.fs.pipe_file(path, data)
+
+    def delete(self, name: str) -> None:
+        """Delete one file of ``packs/`` (gone already is fine), durably on a directory."""
+        remote = self.remote
+        path = f"{self.dir}/{name}"
+        faults.step(path)
+        with translate_errors(remote.name, remote.url):
+            if remote.protocol == "file":
+                remote._check_no_links(path)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                fsync_path(self.dir, directory=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    remote.fs.rm_file(path)
+        self._indexes.pop(name.rpartition(".")[0], None)
 
     def _read_whole(self, path: str) -> bytes:
         if self.remote.protocol != "file":
@@ -174,3 +260,13 @@ class RemotePacks:
             return os.pread(fd, info.st_size if length is None else length, offset)
         finally:
             os.close(fd)
+
+
+def _modified(entry: dict[str, object]) -> float:
+    """An object store listing's modification time (s3fs: ``LastModified``, a datetime)."""
+    stamp = entry.get("LastModified") or entry.get("mtime") or entry.get("updated")
+    if hasattr(stamp, "timestamp"):
+        return float(stamp.timestamp())
+    if isinstance(stamp, (int, float)):
+        return float(stamp)
+    return time.time()  # unknown: counted as new, so the grace period spares it

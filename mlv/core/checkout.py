@@ -354,5 +354,6 @@ class CorruptObjects(CheckFailed):
         super().__init__(
             f"{len(corrupt)} objects are corrupt (their bytes do not match their ids) and were"
             f" not restored: {ids}; every other file was",
-            "run `mlv verify`; remove the objects and fetch them again with `mlv pull`",
+            "run `mlv verify --repair` to fetch whole copies from the remote",
         )
+        self.object_ids = [oid for oid, _ in corrupt]

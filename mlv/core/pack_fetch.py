@@ -15,11 +15,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import xxhash
 
 from mlv.adapters.remote import RemoteStore
-from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
+from mlv.adapters.remote_packs import PackGone, RemoteEntry, RemotePacks
 from mlv.errors import CorruptObject, MissingObjects
 from mlv.model.ids import ObjectId
 from mlv.storage import chunk
@@ -28,6 +29,7 @@ from mlv.storage.store import ObjectStore
 
 GAP = 256 * 1024  # bytes not wanted that one merged read may carry between two wanted objects
 SPAN = 16 * 1024 * 1024  # the largest merged read (held in memory by one thread)
+_RELISTS = 3  # times a fetch lists a remote's indexes again after a pack vanished under it
 
 
 def spans(wanted: dict[bytes, RemoteEntry]) -> list[list[tuple[bytes, RemoteEntry]]]:
@@ -182,6 +184,47 @@ class PackFetcher:
         with self._lock:
             self.transferred += 1
             self.bytes += size
+
+
+@dataclass
+class Fetched:
+    transferred: int = 0
+    bytes: int = 0
+    corrupt: list[str] = field(default_factory=list)
+
+
+def fetch_packed(
+    store: ObjectStore,
+    rpacks: RemotePacks,
+    todo: set[ObjectId],
+    jobs: int,
+    advance: Callable[[int], None],
+    entries: dict[bytes, RemoteEntry] | None = None,
+) -> tuple[Fetched, set[ObjectId]]:
+    """Fetch what the remote's indexes name of ``todo`` (listed now unless ``entries`` is a
+    listing made earlier); returns the rest. A pack deleted since the listing (``gc --remote``
+    rewrote it, after uploading the copy and its index) makes it list again and go on."""
+    fetched = Fetched()
+    for attempt in range(_RELISTS + 1):
+        if entries is None:
+            entries = rpacks.entries(jobs) if todo else {}
+        packed = sorted(oid for oid in todo if _digest(oid) in entries)
+        fetcher = PackFetcher(store, rpacks, entries)
+        try:
+            fetcher.fetch(packed, jobs, advance)
+        except PackGone:
+            if attempt == _RELISTS:
+                raise
+            todo = store.missing(todo)
+            entries = None
+            continue
+        finally:
+            fetched.transferred += fetcher.transferred
+            fetched.bytes += fetcher.bytes
+            fetched.corrupt += fetcher.corrupt
+        return fetched, todo - set(packed)
+    raise AssertionError("unreachable")
+
 
 
 def _digest(oid: ObjectId) -> bytes:

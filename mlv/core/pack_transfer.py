@@ -13,10 +13,12 @@ from collections.abc import Callable
 
 import xxhash
 
-from mlv.adapters.remote_packs import RemotePacks
+from mlv.adapters.remote_lock import wait_for_gc
+from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
 from mlv.errors import CorruptObject
 from mlv.model.ids import ObjectId
 from mlv.storage import chunk
+from mlv.storage.lock import lock_timeout
 from mlv.storage.outgoing import OutgoingPack
 from mlv.storage.pack import BLOB, CHUNKED, PACK_LIMIT
 from mlv.storage.store import ObjectStore
@@ -109,3 +111,70 @@ class PackPusher:
         if whole.digest() != digest_of(oid):
             raise CorruptObject(str(oid), self.store.where(oid))
         self._put(digest_of(oid), CHUNKED, chunk.encode(items))
+
+
+def push_packs(
+    store: ObjectStore, rpacks: RemotePacks, on_remote: dict[bytes, RemoteEntry],
+    in_packs: set[ObjectId], ordered: list[list[ObjectId]], trees: set[ObjectId],
+    advance: Callable[[int], None],
+) -> int:
+    """Objects into new packs, files first: a pack's objects appear together when its index
+    lands, and packs land in order, so a tree is never visible before its files. Around it,
+    what keeps a concurrent ``gc --remote`` from deleting what this push found on the remote
+    (docs/format.md, "gc of a remote"). Returns the bytes uploaded (a chunked file's chunks
+    that the remote had are not sent)."""
+    rely_on(rpacks, on_remote, in_packs)
+    pusher = PackPusher(store, rpacks, set(on_remote), advance)
+    try:
+        for batch in ordered:
+            for oid in batch:
+                pusher.add(oid)
+        pusher.flush()
+    finally:
+        pusher.discard()
+    return pusher.bytes_sent + resend_lost(store, rpacks, in_packs, trees, advance)
+
+
+def rely_on(
+    rpacks: RemotePacks, on_remote: dict[bytes, RemoteEntry], in_packs: set[ObjectId]
+) -> None:
+    """Mark the remote packs holding what push found there (and the chunks of such chunked
+    files) as relied on: a ``gc --remote`` starting now counts them young and spares them."""
+    stems: set[str] = set()
+    for oid in in_packs:
+        entry = on_remote[digest_of(oid)]
+        stems.add(entry.pack)
+        if entry.kind == CHUNKED:
+            items = chunk.decode(rpacks.read(entry)) or []
+            stems.update(on_remote[c].pack for c, _ in items if c in on_remote)
+    rpacks.keep(stems)
+
+
+def resend_lost(
+    store: ObjectStore, rpacks: RemotePacks, in_packs: set[ObjectId], trees: set[ObjectId],
+    advance: Callable[[int], None],
+) -> int:
+    """After the upload: once no gc holds the remote's lock, send again what push relied on
+    and a gc deleted meanwhile (a gc that listed before the marks of ``rely_on``). Returns the
+    bytes sent."""
+    wait_for_gc(rpacks.remote, lock_timeout())
+    now = rpacks.entries()
+    lost: set[ObjectId] = set()
+    for oid in in_packs:
+        entry = now.get(digest_of(oid))
+        if entry is None:
+            lost.add(oid)
+        elif entry.kind == CHUNKED:
+            items = chunk.decode(rpacks.read(entry)) or [(b"", 0)]
+            if any(c not in now for c, _ in items):
+                lost.add(oid)
+    if not lost:
+        return 0
+    pusher = PackPusher(store, rpacks, set(now), advance)
+    try:
+        for oid in [*sorted(lost - trees), *sorted(lost & trees)]:  # files before trees
+            pusher.add(oid)
+        pusher.flush()
+    finally:
+        pusher.discard()
+    return pusher.bytes_sent

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.adapters.remote import RemoteStore
-from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
-from mlv.core.checkout import CheckoutResult, checkout
-from mlv.core.pack_fetch import PackFetcher
-from mlv.core.pack_transfer import PackPusher, digest_of
+from mlv.adapters.remote_packs import RemotePacks
+from mlv.core.checkout import CheckoutResult, CorruptObjects, checkout
+from mlv.core.pack_fetch import fetch_packed
+from mlv.core.pack_transfer import digest_of, push_packs
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -30,7 +30,7 @@ from mlv.core.references import (
     top_level,
 )
 from mlv.core.sharing import shares_store, using_store
-from mlv.errors import UsageError
+from mlv.errors import CorruptObject, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
@@ -109,8 +109,8 @@ def push(
     candidates = needed.objects - local_missing
     rpacks = RemotePacks(remote)
     on_remote = rpacks.entries(jobs)
-    present = {oid for oid in candidates if digest_of(oid) in on_remote}
-    present |= remote.present(candidates - present, jobs)
+    in_packs = {oid for oid in candidates if digest_of(oid) in on_remote}
+    present = in_packs | remote.present(candidates - in_packs, jobs)
     result.already_there = len(present)
     todo = candidates - present
     # Files before the trees that list them.
@@ -120,34 +120,16 @@ def push(
     result.bytes = sum(sizes.values())
     try:
         if packed:
-            result.bytes = _push_packs(project, rpacks, set(on_remote), ordered, progress)
+            result.bytes = push_packs(
+                project.store, rpacks, on_remote, in_packs, ordered, needed.trees,
+                progress.advance,
+            )
         else:
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
     result.transferred = len(todo)
     return result
-
-
-def _push_packs(
-    project: Project,
-    rpacks: RemotePacks,
-    on_remote: set[bytes],
-    ordered: list[list[ObjectId]],
-    progress: Progress,
-) -> int:
-    """Objects into new packs, files first: a pack's objects appear together when its index
-    lands, and packs land in order, so a tree is never visible before its files. Returns the
-    bytes uploaded (a chunked file's chunks that the remote had are not sent)."""
-    pusher = PackPusher(project.store, rpacks, on_remote, progress.advance)
-    try:
-        for batch in ordered:
-            for oid in batch:
-                pusher.add(oid)
-        pusher.flush()
-    finally:
-        pusher.discard()
-    return pusher.bytes_sent
 
 
 def _push_loose(
@@ -216,14 +198,10 @@ def _fetch_some(
 ) -> set[ObjectId]:
     """Download ``todo``: from the remote's packs by byte range, the rest as loose objects.
     Returns what the remote has neither way."""
-    entries: dict[bytes, RemoteEntry] = rpacks.entries(jobs) if todo else {}
-    packed = sorted(oid for oid in todo if digest_of(oid) in entries)
-    fetcher = PackFetcher(project.store, rpacks, entries)
-    fetcher.fetch(packed, jobs, progress.advance)
-    result.transferred += fetcher.transferred
-    result.bytes += fetcher.bytes
-    result.corrupt += fetcher.corrupt
-    rest = todo - set(packed)
+    fetched, rest = fetch_packed(project.store, rpacks, todo, jobs, progress.advance)
+    result.transferred += fetched.transferred
+    result.bytes += fetched.bytes
+    result.corrupt += fetched.corrupt
     available = remote.present(rest, jobs)
     _download(project, remote, sorted(available), jobs, progress, result)
     return rest - available
@@ -264,11 +242,13 @@ def fetch(
     return result
 
 
-def fetch_objects(project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOBS) -> int:
-    """Download these objects (small ones: trees, table summaries) from the default remote,
-    those it has; how many arrived. Used by ``mlv diff`` in a clone without the data."""
+def fetch_objects(
+    project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOBS, remote_name: str | None = None
+) -> int:
+    """Download these objects, those the remote has; how many arrived. Used by ``mlv diff``
+    in a clone without the data (trees, table summaries), and to repair damaged objects."""
     with using_store(project):
-        remote = open_remote(project, None)
+        remote = open_remote(project, remote_name)
         todo = project.store.missing(oids)
         result = TransferResult(remote.name)
         _fetch_some(project, remote, RemotePacks(remote), todo, jobs, NULL_PROGRESS, result)
@@ -289,9 +269,17 @@ def pull(
     # Both locks across both steps, repository first as everywhere: gc cannot slip in between
     # the download and the checkout and delete what was just fetched. (fetch and checkout take
     # them again; a lock this process holds is counted, not taken twice.)
-    with exclusive(project.process_lock), using_store(project):
-        revs = [rev] if rev else None
-        fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
-        if not fetched.complete:
-            return fetched, None
-        return fetched, checkout(project, rev=rev, force=force, progress=progress)
+    with exclusive(project.process_lock):
+        try:
+            with using_store(project):
+                revs = [rev] if rev else None
+                fetched = fetch(project, remote_name, revs, jobs=jobs, progress=progress)
+                if not fetched.complete:
+                    return fetched, None
+                return fetched, checkout(project, rev=rev, force=force, progress=progress)
+        except (CorruptObject, CorruptObjects) as exc:  # damaged in the store: fetch skipped it
+            from mlv.core.repair import repair_refused  # (repair uses this module)
+
+            repair_refused(project, exc, remote_name, jobs)  # whole copies, or raises exc
+        with using_store(project):
+            return fetched, checkout(project, rev=rev, force=force, progress=progress)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
@@ -9,6 +10,7 @@ from mlv.core.gc import GcResult, Unbacked
 from mlv.core.gc import gc as do_gc
 from mlv.core.kept import Scope
 from mlv.core.project import open_project
+from mlv.core.remote_gc import gc_remote
 from mlv.errors import UsageError
 
 
@@ -26,6 +28,15 @@ from mlv.errors import UsageError
     is_flag=True,
     help="Also remove committed history that no remote holds (narrowed scope only).",
 )
+@click.option(
+    "--remote",
+    "remote_name",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Repack this remote (default: the default remote) instead of the local store.",
+)
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
 def gc(
     dry_run: bool,
@@ -34,6 +45,7 @@ def gc(
     all_tags: bool,
     all_commits: bool,
     force: bool,
+    remote_name: str | None,
     as_json: bool,
 ) -> int:
     """Remove store objects that no kept revision needs.
@@ -46,10 +58,22 @@ def gc(
     --all-commits (any combination; the work tree and HEAD are always kept). Objects
     committed history still needs but that no declared remote holds are then kept, and
     counted, unless you pass --force (in a terminal, gc asks). Push first to free them
-    safely. Remotes are never touched. A store shared by several work trees (cache_dir) keeps
-    what each of them needs, and gc waits while another mlv process is using the store.
+    safely. A store shared by several work trees (cache_dir) keeps what each of them needs,
+    and gc waits while another mlv process is using the store.
+
+    With --remote [NAME], gc touches the remote only: it deletes its packs that hold nothing
+    any revision of this clone needs and rewrites those mostly dead (run `git fetch` first so
+    that the other clones' branches count). Packs written in the last 24 hours are left alone.
     """
     scope = Scope(workspace, all_branches, all_tags, all_commits)
+    if remote_name is not None:
+        if scope.narrowed or force:
+            raise UsageError(
+                "--remote keeps what any revision needs; scope flags and --force apply to the"
+                " local store only",
+                "run `mlv gc --remote` without them",
+            )
+        return _gc_remote(remote_name or None, dry_run, as_json)
     if force and not scope.narrowed:
         raise UsageError(
             "--force applies to a narrowed scope only; the default scope removes nothing"
@@ -92,6 +116,31 @@ def gc(
         )
     else:
         _report(result)
+    return 0
+
+
+def _gc_remote(name: str | None, dry_run: bool, as_json: bool) -> int:
+    project = open_project()
+    try:
+        result = gc_remote(project, name, dry_run=dry_run)
+    finally:
+        project.close()
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return 0
+    verb = "would remove" if dry_run else "removed"
+    packs = len(result.deleted_packs) + len(result.rewritten_packs)
+    out().print(
+        f"remote {result.remote}: {verb} {result.removed_objects} object(s),"
+        f" {human_size(result.removed_bytes)}; {packs} pack(s) deleted or rewritten"
+        f" into {len(result.new_packs)}; packs {human_size(result.bytes_before)}"
+        f" -> {human_size(result.bytes_after)}",
+        markup=False,
+    )
+    if result.young_packs:
+        out().print(f"left {result.young_packs} pack(s) written in the last 24 hours as they are")
+    for stem in result.damaged_packs:
+        warn(f"pack {stem} holds a damaged object: left as it is (see `mlv verify --remote`)")
     return 0
 
 

@@ -4,7 +4,11 @@ import click
 
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
 from mlv.core.project import open_project
+from mlv.core.repair import RepairResult
+from mlv.core.repair import repair as do_repair
+from mlv.core.verify import VerifyResult
 from mlv.core.verify import verify as do_verify
+from mlv.model.ids import ObjectId
 
 
 @click.command()
@@ -15,23 +19,44 @@ from mlv.core.verify import verify as do_verify
     metavar="NAME",
     help="Also check that every object HEAD needs exists on this remote.",
 )
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Replace corrupt and missing objects with whole copies from the remote.",
+)
 @click.option("--json", "as_json", is_flag=True, help=json_option_help())
-def verify(remote_name: str | None, as_json: bool) -> int:
+def verify(remote_name: str | None, repair: bool, as_json: bool) -> int:
     """Re-hash every object in the store; report corrupt ones and missing referenced ones.
 
     With --remote, also check the remote has everything HEAD needs (a CI gate before merge).
+    With --repair, fetch whole copies of exactly the corrupt and missing objects from the
+    remote (--remote NAME, or the default one), then check again.
     Exit 1 when anything is corrupt or missing.
     """
     project = open_project()
+    repaired: RepairResult | None = None
     try:
-        result = do_verify(
-            project,
-            remote_name=remote_name,
-            check_remote=remote_name is not None,
-            progress=RichProgress(enabled=False if as_json else None),
-        )
+        def check() -> VerifyResult:
+            return do_verify(
+                project,
+                remote_name=remote_name,
+                check_remote=remote_name is not None,
+                progress=RichProgress(enabled=False if as_json else None),
+            )
+
+        result = check()
+        damaged = {ObjectId.parse(o) for o in result.corrupt + result.missing}
+        if repair and damaged:
+            repaired = do_repair(project, damaged, remote_name)
+            result = check()
     finally:
         project.close()
+    if repaired is not None and not as_json:
+        out().print(
+            f"repaired {len(repaired.repaired)} object(s) from remote {repaired.remote}"
+            f" ({repaired.refetched} downloaded); {len(repaired.unrepaired)} could not be",
+            markup=False,
+        )
     if as_json:
         print_json(
             {
@@ -44,6 +69,9 @@ def verify(remote_name: str | None, as_json: bool) -> int:
                 "remote": result.remote,
                 "remote_checked": result.remote_checked,
                 "remote_missing": result.remote_missing,
+                "repaired": repaired.repaired if repaired else [],
+                "unrepaired": repaired.unrepaired if repaired else [],
+                "refetched": repaired.refetched if repaired else 0,
             }
         )
         return 0 if result.ok else 1
@@ -69,8 +97,8 @@ def verify(remote_name: str | None, as_json: bool) -> int:
             console.print(f"  missing on {result.remote}: {oid}", markup=False)
     if not result.ok:
         console.print(
-            "hint: `mlv fetch` / `mlv push` fill gaps; remove a corrupt object from "
-            "the store and fetch it again"
+            "hint: `mlv fetch` / `mlv push` fill gaps; `mlv verify --repair` replaces corrupt"
+            " objects with whole copies from the remote"
             + (
                 "; an mlv.lock naming a file as a directory was not written by mlv: restore it"
                 " from git"
