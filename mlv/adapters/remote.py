@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlv import faults
+from mlv.adapters.bucket_marker import read_format
 from mlv.adapters.dir_remote import Initialised, check_root, init_root
 
 # Re-exported: callers import them from here, as before the split.
@@ -89,7 +90,8 @@ class RemoteStore:
 
     def check(self, *, writing: bool = False) -> None:
         """Fail early and clearly when the remote's root cannot be reached or listed, or, for a
-        directory, was never initialised (a typo, an unmounted share)."""
+        directory, was never initialised (a typo, an unmounted share); refuse a remote whose
+        marker records a format newer than this mlv reads."""
         with translate_errors(self.name, self.url):
             if self.protocol == "file":
                 check_root(self.name, Path(self.root), writing=writing)
@@ -97,8 +99,10 @@ class RemoteStore:
                 # Listing the bucket (not exists(), which hides errors) tells a missing bucket,
                 # refused credentials and an unreachable endpoint apart.
                 self.fs.ls(self.root.split("/", 1)[0], detail=False, refresh=True)
+                read_format(self.fs, self.root, self.name)  # a newer format is refused
             else:  # any other filesystem: its root directory is created on demand
                 self.fs.makedirs(self.root, exist_ok=True)
+                read_format(self.fs, self.root, self.name)
 
     def init(self, *, parents: bool = False) -> Initialised | None:
         """Make a directory remote usable: create its root (the parent must exist unless

@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import xxhash
 
@@ -189,12 +190,12 @@ def _digest(oid: ObjectId) -> bytes:
 
 
 def remote_sizes(
-    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8
+    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8, cache: Path | None = None
 ) -> dict[ObjectId, int]:
     """The size of each of ``oids`` that the remote holds, loose or packed (a chunked file
     counts only when all its chunks are indexed too; its size is the sum of theirs). Only
-    indexes and chunk lists are read, never the objects."""
-    rpacks = RemotePacks(remote)
+    indexes (``cache``: the local copies) and chunk lists are read, never the objects."""
+    rpacks = RemotePacks(remote, cache)
     entries = rpacks.entries(jobs) if oids else {}
     packed = {_digest(oid): oid for oid in oids if _digest(oid) in entries}
     result = {oid: entries[d].length for d, oid in packed.items() if entries[d].kind == BLOB}

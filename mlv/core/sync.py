@@ -13,12 +13,13 @@ import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
 from mlv.core.checkout import CheckoutResult, checkout
 from mlv.core.pack_fetch import PackFetcher
-from mlv.core.pack_transfer import PackPusher, digest_of
+from mlv.core.pack_transfer import digest_of, push_packs
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import (
@@ -34,6 +35,7 @@ from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
+from mlv.storage import index_cache
 from mlv.storage.lock import exclusive
 
 DEFAULT_JOBS = 8
@@ -47,10 +49,17 @@ class TransferResult:
     already_there: int = 0
     missing: list[str] = field(default_factory=list)  # not on the source side
     corrupt: list[str] = field(default_factory=list)  # refused: bytes did not match the id
+    packs: int = 0  # packs uploaded (push) or read from (fetch)
+    format_raised: bool = False  # this push marked the remote format 2 (its first packs)
 
     @property
     def complete(self) -> bool:
         return not self.missing and not self.corrupt
+
+
+def index_cache_of(project: Project) -> Path:
+    """Where the local store keeps copies of remote pack indexes (``storage.index_cache``)."""
+    return project.store.root / index_cache.DIRNAME
 
 
 def resolve_remote(project: Project, name: str | None) -> RemoteDecl:
@@ -98,16 +107,19 @@ def push(
     *,
     jobs: int = DEFAULT_JOBS,
     progress: Progress = NULL_PROGRESS,
-    packed: bool = False,
+    packed: bool | None = None,
 ) -> TransferResult:
-    """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing."""
+    """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing: in
+    packs, or one file per object when ``packed`` is False (default: the remote's ``packs``)."""
     locks, remote = _locks_and_remote(project, remote_name, revs, "push")
+    if packed is None:
+        packed = resolve_remote(project, remote_name).packs
     result = TransferResult(remote.name)
     needed = closure(locks, local_tree_reader(project))
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
     result.missing = sorted(local_missing)
     candidates = needed.objects - local_missing
-    rpacks = RemotePacks(remote)
+    rpacks = RemotePacks(remote, index_cache_of(project))
     on_remote = rpacks.entries(jobs)
     present = {oid for oid in candidates if digest_of(oid) in on_remote}
     present |= remote.present(candidates - present, jobs)
@@ -120,34 +132,16 @@ def push(
     result.bytes = sum(sizes.values())
     try:
         if packed:
-            result.bytes = _push_packs(project, rpacks, set(on_remote), ordered, progress)
+            result.bytes, result.packs = push_packs(
+                project.store, rpacks, set(on_remote), ordered, progress.advance
+            )
+            result.format_raised = rpacks.raised_format
         else:
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
     result.transferred = len(todo)
     return result
-
-
-def _push_packs(
-    project: Project,
-    rpacks: RemotePacks,
-    on_remote: set[bytes],
-    ordered: list[list[ObjectId]],
-    progress: Progress,
-) -> int:
-    """Objects into new packs, files first: a pack's objects appear together when its index
-    lands, and packs land in order, so a tree is never visible before its files. Returns the
-    bytes uploaded (a chunked file's chunks that the remote had are not sent)."""
-    pusher = PackPusher(project.store, rpacks, on_remote, progress.advance)
-    try:
-        for batch in ordered:
-            for oid in batch:
-                pusher.add(oid)
-        pusher.flush()
-    finally:
-        pusher.discard()
-    return pusher.bytes_sent
 
 
 def _push_loose(
@@ -220,6 +214,7 @@ def _fetch_some(
     packed = sorted(oid for oid in todo if digest_of(oid) in entries)
     fetcher = PackFetcher(project.store, rpacks, entries)
     fetcher.fetch(packed, jobs, progress.advance)
+    result.packs += len({entries[digest_of(oid)].pack for oid in packed})
     result.transferred += fetcher.transferred
     result.bytes += fetcher.bytes
     result.corrupt += fetcher.corrupt
@@ -242,7 +237,7 @@ def fetch(
     locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
-    rpacks = RemotePacks(remote)
+    rpacks = RemotePacks(remote, index_cache_of(project))
     missing: set[ObjectId] = set()
     tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
     progress.start("fetching", None, unit="bytes")
@@ -271,7 +266,8 @@ def fetch_objects(project: Project, oids: set[ObjectId], jobs: int = DEFAULT_JOB
         remote = open_remote(project, None)
         todo = project.store.missing(oids)
         result = TransferResult(remote.name)
-        _fetch_some(project, remote, RemotePacks(remote), todo, jobs, NULL_PROGRESS, result)
+        rpacks = RemotePacks(remote, index_cache_of(project))
+        _fetch_some(project, remote, rpacks, todo, jobs, NULL_PROGRESS, result)
         project.store.sync_written()
         return result.transferred
 
