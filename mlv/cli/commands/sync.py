@@ -52,13 +52,15 @@ def report(verb: str, result: TransferResult, as_json: bool, missing_where: str)
         packs = f" in {result.packs} pack(s)" if result.packs else ""
         out().print(
             f"{verb} {result.transferred} object(s), {human_size(result.bytes)}{packs}; "
-            f"{result.already_there} already there ({result.remote})"
+            f"{result.already_there} already there ({result.remote})",
+            markup=False,
         )
         if result.format_raised:
             out().print(
                 f"remote {result.remote} is now format 2 (it holds packs): an mlv that reads"
                 " only format 1 cannot use it; to push one file per object instead, set"
-                f" packs = false under [remotes.{result.remote}] in mlv.toml"
+                f" packs = false under [remotes.{result.remote}] in mlv.toml",
+                markup=False,
             )
     if result.corrupt:
         raise CheckFailed(
