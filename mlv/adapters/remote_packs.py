@@ -24,7 +24,7 @@ from mlv.adapters import bucket_marker
 from mlv.adapters.dir_remote import raise_format
 from mlv.adapters.remote import RemoteStore, translate_errors
 from mlv.storage import index_cache
-from mlv.storage.fsutil import fsync_path, write_bytes_atomic
+from mlv.storage.fsutil import copy_into, fsync_path, write_bytes_atomic
 
 
 class RemoteEntry(NamedTuple):
@@ -137,10 +137,14 @@ class RemotePacks:
         remote._make_dirs(f"{remote.root}/tmp")
         remote._make_dirs(self.dir)
         tmp = f"{remote.root}/tmp/{name}.pack.{uuid.uuid4().hex[:12]}"
-        faults.write(tmp)
         try:
-            remote.fs.put_file(str(pack), tmp)
-            fsync_path(tmp)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o444)
+            try:
+                copy_into(pack, fd, tmp)  # its fault mark falls halfway through
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             faults.step(f"{final}.pack")
             os.replace(tmp, f"{final}.pack")
         except BaseException:

@@ -41,14 +41,18 @@ class PackPusher:
     once that pack has landed."""
 
     def __init__(
-        self, store: ObjectStore, rpacks: RemotePacks, on_remote: set[bytes],
-        advance: Callable[[int], None], limit: int = REMOTE_PACK_LIMIT,
+        self,
+        store: ObjectStore,
+        rpacks: RemotePacks,
+        on_remote: set[bytes],
+        advance: Callable[[int], None],
+        limit: int | None = None,
     ) -> None:
         self.store = store
         self.rpacks = rpacks
         self.sent = set(on_remote)  # digests the remote has, or will once the pack lands
         self.advance = advance
-        self.limit = limit
+        self.limit = limit or REMOTE_PACK_LIMIT
         self._pack: OutgoingPack | None = None
         self._queued = 0  # object bytes read since the last pack was sealed
         self._uploader = ThreadPoolExecutor(1, thread_name_prefix="mlv-pack-upload")
