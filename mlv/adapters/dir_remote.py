@@ -27,7 +27,7 @@ MARKER = "mlv-remote.json"
 # The layout of the remote: 1, one file per object; 2, packs too (written before the first pack
 # lands, so an mlv that reads only format 1 refuses the remote instead of missing objects).
 FORMAT = 2  # the newest this mlv reads
-WRITTEN = 1  # what a new remote is marked with (until push writes packs by default)
+WRITTEN = 1  # what a new remote is marked with: its first packed push raises it to 2
 
 
 def marker_bytes(version: int) -> bytes:

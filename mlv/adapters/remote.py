@@ -122,6 +122,9 @@ class RemoteStore:
         """The size of each of ``oids`` the remote has, from one listing per fan-out directory
         (no object is read: a name alone, or a size alone, says nothing of the bytes)."""
         by_dir: dict[str, dict[str, ObjectId]] = defaultdict(dict)
+        oids = list(oids)
+        if not self._holds_loose({oid.partition(":")[0] for oid in oids}):
+            return {}  # a remote of packs only: no fan-out directory to list
         for oid in oids:
             key = self.key(oid)
             parent, _, name = key.rpartition("/")
@@ -149,6 +152,20 @@ class RemoteStore:
             for part in pool.map(listing, sorted(by_dir)):
                 result.update(part)
         return result
+
+    def _holds_loose(self, algorithms: set[str]) -> bool:
+        """Whether the remote has a directory of loose objects for one of ``algorithms`` (one
+        listing of its root, instead of one per fan-out directory)."""
+        if not algorithms:
+            return False
+        with translate_errors(self.name, self.url):
+            if self.protocol == "file":
+                return any(os.path.lexists(f"{self.root}/{a}") for a in algorithms)
+            try:
+                names = self.fs.ls(self.root, detail=False, refresh=True)
+            except FileNotFoundError:
+                return False
+        return bool(algorithms & {name.rstrip("/").rpartition("/")[2] for name in names})
 
     # -- a directory remote: its entries are looked at, never followed --------------------------
     # Anyone who can write to a shared directory could plant a link to elsewhere (or a FIFO, or
