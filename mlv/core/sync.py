@@ -50,6 +50,7 @@ class TransferResult:
     missing: list[str] = field(default_factory=list)  # not on the source side
     corrupt: list[str] = field(default_factory=list)  # refused: bytes did not match the id
     packs: int = 0  # packs uploaded (push) or read from (fetch)
+    packs_read: set[str] = field(default_factory=set)  # fetch: the remote packs read from
     format_raised: bool = False  # this push marked the remote format 2 (its first packs)
 
     @property
@@ -214,7 +215,8 @@ def _fetch_some(
     packed = sorted(oid for oid in todo if digest_of(oid) in entries)
     fetcher = PackFetcher(project.store, rpacks, entries)
     fetcher.fetch(packed, jobs, progress.advance)
-    result.packs += len({entries[digest_of(oid)].pack for oid in packed})
+    result.packs_read |= {entries[digest_of(oid)].pack for oid in packed}
+    result.packs = len(result.packs_read)
     result.transferred += fetcher.transferred
     result.bytes += fetcher.bytes
     result.corrupt += fetcher.corrupt
