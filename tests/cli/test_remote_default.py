@@ -120,3 +120,29 @@ def test_loose_push_on_request_and_a_loose_remote_becoming_format_2(
     assert mlv("pull").code == 0  # from loose objects and a pack together
     assert tree_snapshot(copy / "data") == tree_snapshot(project / "data")
     assert mlv("verify", "--remote", "origin").code == 0
+
+
+def test_gc_counts_a_packed_remote_as_backup_unless_it_cannot_be_read(
+    project: Path, mlv: MlvRunner
+) -> None:
+    """gc removes local history that a packed remote holds; a remote whose packs/ is a link
+    (never followed) holds nothing, and gc keeps the objects."""
+    from tests.cli.test_gc import gc_json, stored, tracked, version
+
+    tracked(project, mlv)
+    assert mlv("remote", "add", "origin", "../remote", "--default").code == 0
+    one = version(project, mlv, "one\n")
+    assert mlv("push").code == 0
+    version(project, mlv, "two\n")
+    packs = project.parent / "remote" / "packs"
+    packs.rename(project.parent / "elsewhere")
+    packs.symlink_to(project.parent / "elsewhere")
+    result = mlv("gc", "--workspace")
+    assert result.code == 0 and "remote origin could not be checked" in result.err
+    assert one <= stored(project)
+    packs.unlink()
+    (project.parent / "elsewhere").rename(packs)
+    doc = gc_json(mlv, "--workspace")
+    assert doc["removed_objects"] >= 1 and doc["unbacked_objects"] == 0
+    assert not one <= stored(project)
+    assert mlv("pull", "HEAD~1").code == 0  # fetched back out of the pack
