@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlv.errors import UsageError
+from mlv.model.distribution import DISTRIBUTION
 from mlv.model.ids import ALGORITHMS
 from mlv.storage.fsutil import write_bytes_atomic
 
@@ -26,7 +27,7 @@ MARKER = "mlv-remote.json"
 # The layout of the remote: 1, one file per object; 2, packs too (written before the first pack
 # lands, so an mlv that reads only format 1 refuses the remote instead of missing objects).
 FORMAT = 2  # the newest this mlv reads
-WRITTEN = 1  # what a new remote is marked with (until push writes packs by default)
+WRITTEN = 1  # what a new remote is marked with: its first packed push raises it to 2
 
 
 def marker_bytes(version: int) -> bytes:
@@ -35,13 +36,17 @@ def marker_bytes(version: int) -> bytes:
 
 
 _MARKER_BYTES = marker_bytes(WRITTEN)
-_MAX_MARKER = 64 * 1024
+MAX_MARKER = 64 * 1024
+_MAX_MARKER = MAX_MARKER
 
 Initialised = Literal["created", "initialised", "already"]
 
 
-class _Damaged(Exception):
+class MarkerDamaged(Exception):
     """The marker is there but is not one mlv wrote (why in the message)."""
+
+
+_Damaged = MarkerDamaged
 
 
 def check_root(name: str, root: Path, *, writing: bool) -> None:
@@ -103,10 +108,13 @@ def init_root(name: str, root: Path, *, parents: bool = False) -> Initialised:
     return "already" if found is not None else "initialised"
 
 
-def raise_format(name: str, root: Path, version: int) -> None:
-    """Mark the remote as format ``version`` at least (before writing what needs it)."""
-    if (_read_marker(name, root) or 1) < version:
-        write_bytes_atomic(root / MARKER, marker_bytes(version))
+def raise_format(name: str, root: Path, version: int) -> bool:
+    """Mark the remote as format ``version`` at least (before writing what needs it); whether
+    the marker changed."""
+    if (_read_marker(name, root) or 1) >= version:
+        return False
+    write_bytes_atomic(root / MARKER, marker_bytes(version))
+    return True
 
 
 def _require_directory(name: str, root: Path) -> None:
@@ -144,6 +152,12 @@ def _read_marker(name: str, root: Path) -> int | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _Damaged("is not a regular file")
         data = handle.read(_MAX_MARKER + 1)
+    return parse_marker(name, data)
+
+
+def parse_marker(name: str, data: bytes) -> int:
+    """The format a marker's bytes record (``MarkerDamaged`` if mlv did not write them);
+    UsageError when it is newer than this mlv reads."""
     try:
         doc = json.loads(data) if len(data) <= _MAX_MARKER else None
     except ValueError:
@@ -154,7 +168,8 @@ def _read_marker(name: str, root: Path) -> int | None:
     if version > FORMAT:
         raise UsageError(
             f"remote {name} has format {version}; this mlv knows format {FORMAT} at most",
-            "upgrade mlv to use this remote",
+            f"upgrade mlv to use this remote (pip install -U {DISTRIBUTION}, or the same in"
+            " pipx or uv tool)",
         )
     return version
 

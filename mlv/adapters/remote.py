@@ -16,99 +16,27 @@ import stat
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from mlv import faults
+from mlv.adapters.bucket_marker import read_format
 from mlv.adapters.dir_remote import Initialised, check_root, init_root
-from mlv.errors import MlvError, PathError, UsageError
+
+# Re-exported: callers import them from here, as before the split.
+from mlv.adapters.remote_errors import RemoteError as RemoteError
+from mlv.adapters.remote_errors import translate_errors as translate_errors
+from mlv.errors import PathError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.remotes import RemoteDecl
-from mlv.model.secrets import scrub
 from mlv.storage.fsutil import check_no_symlink_parents, sync_names
 
 # Backends whose PUT is atomic: a partial upload is never visible under the final key.
 ATOMIC_PUT = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
 # Object stores whose URL starts with a bucket (or container) that must exist beforehand.
 BUCKETS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
-
-
-# Failures of a disk, not of a connection: the error boundary names the errno and the place.
-_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
-
-
-def _is_disk_failure(exc: OSError, url: str) -> bool:
-    """A full, read-only or failing disk, ours or a directory remote's. EIO counts only for a
-    directory remote: s3fs reports any S3 error it does not know as EIO."""
-    if exc.errno in _DISK_ERRORS:
-        return True
-    local = "://" not in url or url.startswith(("file://", "local://"))
-    return exc.errno == errno.EIO and local
-
-
-class RemoteError(MlvError):
-    """The remote could not be reached or failed during a transfer (worth retrying)."""
-
-    exit_code = 1
-    default_hint = "check the network and the remote, then run the command again (it resumes)"
-
-
-@contextlib.contextmanager
-def translate_errors(name: str, url: str) -> Iterator[None]:
-    """Backend exceptions become one-line errors with hints (never a traceback)."""
-    try:
-        yield
-    except MlvError:
-        raise
-    except ImportError as exc:
-        raise UsageError(
-            f"remote {name}: the package for {url.split(':', 1)[0]}:// is not installed"
-            f" ({_short(exc)})",
-            "install it, e.g. pip install 'mlv-cli[s3]' for s3:// remotes",
-        ) from None
-    except PermissionError as exc:
-        raise UsageError(
-            f"remote {name}: access denied ({_short(exc)})",
-            "check the credentials in your environment (e.g. AWS_ACCESS_KEY_ID/"
-            "AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and the permissions on the bucket",
-        ) from None
-    except FileNotFoundError as exc:
-        raise UsageError(
-            f"remote {name}: {url} does not exist ({_short(exc)})",
-            f"create the bucket first (a directory remote: `mlv remote init {name}`), or fix"
-            f" the URL with `mlv remote add {name} URL --force`",
-        ) from None
-    except Exception as exc:
-        kind = type(exc).__name__
-        if kind in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
-            raise UsageError(
-                f"remote {name}: no credentials found for {url}",
-                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the"
-                " environment; mlv never stores credentials in the repository",
-            ) from None
-        if kind in {
-            "EndpointConnectionError",
-            "ConnectTimeoutError",
-            "ConnectionError",
-            "ClientConnectorError",
-            "ServerDisconnectedError",
-            "ReadTimeoutError",
-            "TimeoutError",
-            "ConnectionRefusedError",
-        }:
-            raise RemoteError(f"remote {name} is unreachable: {_short(exc)}") from None
-        if isinstance(exc, OSError) and _is_disk_failure(exc, url):
-            raise  # a disk's failure (ours or a directory remote's), reported as such with its path
-        if isinstance(exc, OSError):
-            raise RemoteError(f"remote {name}: {_short(exc)}") from None
-        raise
-
-
-def _short(exc: BaseException) -> str:
-    text = scrub(str(exc), os.environ).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
 
 
 def directory_root(url: str, repo_root: Path) -> Path | None:
@@ -162,7 +90,8 @@ class RemoteStore:
 
     def check(self, *, writing: bool = False) -> None:
         """Fail early and clearly when the remote's root cannot be reached or listed, or, for a
-        directory, was never initialised (a typo, an unmounted share)."""
+        directory, was never initialised (a typo, an unmounted share); refuse a remote whose
+        marker records a format newer than this mlv reads."""
         with translate_errors(self.name, self.url):
             if self.protocol == "file":
                 check_root(self.name, Path(self.root), writing=writing)
@@ -170,8 +99,10 @@ class RemoteStore:
                 # Listing the bucket (not exists(), which hides errors) tells a missing bucket,
                 # refused credentials and an unreachable endpoint apart.
                 self.fs.ls(self.root.split("/", 1)[0], detail=False, refresh=True)
+                read_format(self.fs, self.root, self.name)  # a newer format is refused
             else:  # any other filesystem: its root directory is created on demand
                 self.fs.makedirs(self.root, exist_ok=True)
+                read_format(self.fs, self.root, self.name)
 
     def init(self, *, parents: bool = False) -> Initialised | None:
         """Make a directory remote usable: create its root (the parent must exist unless
@@ -191,6 +122,9 @@ class RemoteStore:
         """The size of each of ``oids`` the remote has, from one listing per fan-out directory
         (no object is read: a name alone, or a size alone, says nothing of the bytes)."""
         by_dir: dict[str, dict[str, ObjectId]] = defaultdict(dict)
+        oids = list(oids)
+        if not self._holds_loose({oid.partition(":")[0] for oid in oids}):
+            return {}  # a remote of packs only: no fan-out directory to list
         for oid in oids:
             key = self.key(oid)
             parent, _, name = key.rpartition("/")
@@ -218,6 +152,20 @@ class RemoteStore:
             for part in pool.map(listing, sorted(by_dir)):
                 result.update(part)
         return result
+
+    def _holds_loose(self, algorithms: set[str]) -> bool:
+        """Whether the remote has a directory of loose objects for one of ``algorithms`` (one
+        listing of its root, instead of one per fan-out directory)."""
+        if not algorithms:
+            return False
+        with translate_errors(self.name, self.url):
+            if self.protocol == "file":
+                return any(os.path.lexists(f"{self.root}/{a}") for a in algorithms)
+            try:
+                names = self.fs.ls(self.root, detail=False, refresh=True)
+            except FileNotFoundError:
+                return False
+        return bool(algorithms & {name.rstrip("/").rpartition("/")[2] for name in names})
 
     # -- a directory remote: its entries are looked at, never followed --------------------------
     # Anyone who can write to a shared directory could plant a link to elsewhere (or a FIFO, or

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mlv import faults
-from mlv.adapters.dir_remote import MARKER, marker_bytes, raise_format
+from mlv.adapters import bucket_marker
+from mlv.adapters.dir_remote import raise_format
 from mlv.adapters.remote import RemoteError, RemoteStore, translate_errors
-from mlv.storage.fsutil import fsync_path, write_bytes_atomic
+from mlv.storage import index_cache
+from mlv.storage.fsutil import copy_into, fsync_path, write_bytes_atomic
 from mlv.storage.pack import decode_index
 
 
@@ -46,13 +48,16 @@ class RemoteEntry(NamedTuple):
 class RemotePacks:
     """The packs of one remote: which objects they hold, upload, ranged reads."""
 
-    def __init__(self, remote: RemoteStore) -> None:
+    def __init__(self, remote: RemoteStore, cache: Path | None = None) -> None:
         self.remote = remote
         self.dir = f"{remote.root}/packs"
+        self.cache = cache  # the local store's copies of remote indexes (``index_cache``)
         self._indexes: dict[str, list[tuple[bytes, int, int, int]]] = {}
         self._lock = threading.Lock()
-        self.damaged: list[str] = []  # index names that failed their checksum
+        self.damaged: list[str] = []  # index names refused: checksum, name or size wrong
+        self.indexes_read = 0  # from the remote (not from the cache)
         self._marked = False
+        self.raised_format = False  # this push marked the remote format 2
 
     def _names(self) -> dict[str, int]:
         """File names in ``packs/`` and their sizes (regular files only on a directory)."""
@@ -83,7 +88,18 @@ class RemotePacks:
             new = [s for s in stems if s not in self._indexes and f"{s}.pack" in names]
 
             def load(stem: str) -> tuple[str, list[tuple[bytes, int, int, int]] | None]:
-                return stem, decode_index(self._read_whole(f"{self.dir}/{stem}.idx"))
+                cached = index_cache.load(self.cache, stem)
+                if cached is not None:
+                    return stem, cached
+                if names[f"{stem}.idx"] > index_cache.MAX_INDEX:
+                    return stem, None  # no index of a pack this mlv writes is that large
+                data = self._read_whole(f"{self.dir}/{stem}.idx")
+                with self._lock:
+                    self.indexes_read += 1
+                decoded = index_cache.decode_named(stem, data)
+                if decoded is not None:
+                    index_cache.store(self.cache, stem, data)
+                return stem, decoded
 
             with ThreadPoolExecutor(jobs) as pool:
                 for stem, decoded in pool.map(load, new):
@@ -123,9 +139,9 @@ class RemotePacks:
             return
         remote = self.remote
         if remote.protocol == "file":
-            raise_format(remote.name, Path(remote.root), 2)
-        else:  # not read yet by an object store's check: see docs/format.md
-            remote.fs.pipe_file(f"{remote.root}/{MARKER}", marker_bytes(2))
+            self.raised_format = raise_format(remote.name, Path(remote.root), 2)
+        else:
+            self.raised_format = bucket_marker.raise_format(remote.fs, remote.root, remote.name, 2)
         self._marked = True
 
     def _upload_to_directory(self, pack: Path, index: bytes, name: str) -> None:
@@ -137,10 +153,14 @@ class RemotePacks:
         remote._make_dirs(f"{remote.root}/tmp")
         remote._make_dirs(self.dir)
         tmp = f"{remote.root}/tmp/{name}.pack.{uuid.uuid4().hex[:12]}"
-        faults.write(tmp)
         try:
-            remote.fs.put_file(str(pack), tmp)
-            fsync_path(tmp)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(tmp, flags, 0o444)
+            try:
+                copy_into(pack, fd, tmp)  # its fault mark falls halfway through
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             faults.step(f"{final}.pack")
             os.replace(tmp, f"{final}.pack")
         except BaseException:

@@ -26,6 +26,7 @@ from mlv.core.tables.records import prune_index
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.tree import Tree
+from mlv.storage import index_cache
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
 from mlv.storage.pack import CHUNKED
@@ -272,7 +273,9 @@ def _unbacked(
                 break
             label = decl.name if owner is this else f"{decl.name} (of {owner.root})"
             try:
-                listed = remote_sizes(RemoteStore(decl, owner.root), mine - held)
+                remote = RemoteStore(decl, owner.root)
+                cache = owner.store.root / index_cache.DIRNAME
+                listed = remote_sizes(remote, mine - held, cache=cache)
             except (MlvError, OSError) as exc:
                 unreachable[label] = exc.message if isinstance(exc, MlvError) else str(exc)
                 continue

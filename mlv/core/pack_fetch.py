@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import xxhash
 
@@ -191,6 +192,7 @@ class Fetched:
     transferred: int = 0
     bytes: int = 0
     corrupt: list[str] = field(default_factory=list)
+    packs: set[str] = field(default_factory=set)  # the remote packs read from
 
 
 def fetch_packed(
@@ -212,6 +214,7 @@ def fetch_packed(
         fetcher = PackFetcher(store, rpacks, entries)
         try:
             fetcher.fetch(packed, jobs, advance)
+            fetched.packs |= {entries[_digest(oid)].pack for oid in packed}
         except PackGone:
             if attempt == _RELISTS:
                 raise
@@ -226,18 +229,17 @@ def fetch_packed(
     raise AssertionError("unreachable")
 
 
-
 def _digest(oid: ObjectId) -> bytes:
     return bytes.fromhex(oid.partition(":")[2])
 
 
 def remote_sizes(
-    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8
+    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8, cache: Path | None = None
 ) -> dict[ObjectId, int]:
     """The size of each of ``oids`` that the remote holds, loose or packed (a chunked file
     counts only when all its chunks are indexed too; its size is the sum of theirs). Only
-    indexes and chunk lists are read, never the objects."""
-    rpacks = RemotePacks(remote)
+    indexes (``cache``: the local copies) and chunk lists are read, never the objects."""
+    rpacks = RemotePacks(remote, cache)
     entries = rpacks.entries(jobs) if oids else {}
     packed = {_digest(oid): oid for oid in oids if _digest(oid) in entries}
     result = {oid: entries[d].length for d, oid in packed.items() if entries[d].kind == BLOB}

@@ -9,7 +9,9 @@ chunked on the way. Every object is verified as it is read from the local store.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import xxhash
 
@@ -20,8 +22,12 @@ from mlv.model.ids import ObjectId
 from mlv.storage import chunk
 from mlv.storage.lock import lock_timeout
 from mlv.storage.outgoing import OutgoingPack
-from mlv.storage.pack import BLOB, CHUNKED, PACK_LIMIT
+from mlv.storage.pack import BLOB, CHUNKED
 from mlv.storage.store import ObjectStore
+
+# A remote pack is finished once it holds this much: an interrupted push resends at most one
+# unfinished pack (docs/format.md, "Remotes"), and an upload this size is a few PUTs.
+REMOTE_PACK_LIMIT = 64 * 1024 * 1024
 
 
 def digest_of(oid: ObjectId) -> bytes:
@@ -29,48 +35,91 @@ def digest_of(oid: ObjectId) -> bytes:
 
 
 class PackPusher:
-    """Collects objects into outgoing packs and uploads each full pack, index last."""
+    """Collects objects into outgoing packs and uploads each full pack, index last.
+
+    One pack is built while the one before it uploads (in one thread, so packs still land in
+    order): at most two packs are on the local disk at a time, and the writer buffers
+    ``pack._FLUSH_AT`` bytes in memory. ``advance`` learns the bytes of the objects of a pack
+    once that pack has landed."""
 
     def __init__(
-        self, store: ObjectStore, rpacks: RemotePacks, on_remote: set[bytes],
+        self,
+        store: ObjectStore,
+        rpacks: RemotePacks,
+        on_remote: set[bytes],
         advance: Callable[[int], None],
+        limit: int | None = None,
     ) -> None:
         self.store = store
         self.rpacks = rpacks
         self.sent = set(on_remote)  # digests the remote has, or will once the pack lands
         self.advance = advance
+        self.limit = limit or REMOTE_PACK_LIMIT
         self._pack: OutgoingPack | None = None
+        self._queued = 0  # object bytes read since the last pack was sealed
+        self._uploader = ThreadPoolExecutor(1, thread_name_prefix="mlv-pack-upload")
+        self._uploading: Future[None] | None = None
         self.packs_sent = 0
         self.bytes_sent = 0  # the packs' sizes: only the chunks the remote lacked count
 
-    def _put(self, digest: bytes, kind: int, data: bytes | memoryview) -> None:
+    def _put(self, digest: bytes, kind: int, data: bytes | memoryview, counted: int) -> None:
+        """Append one object unless the remote has it or will; ``counted``: the bytes of the
+        revision's objects this stands for (for progress). A full pack is sealed and sent."""
+        self._queued += counted
         if digest in self.sent:
             return
         if self._pack is None:
             self._pack = OutgoingPack(self.store.root / "tmp")
         self._pack.append(digest, kind, data)
         self.sent.add(digest)
-        if self._pack.size >= PACK_LIMIT:
+        if self._pack.size >= self.limit:
             self.flush()
 
     def flush(self) -> None:
-        """Upload the pack being built (if any): the pack, then its index."""
+        """Seal the pack being built (if any) and upload it once the one before has landed."""
         pack, self._pack = self._pack, None
-        if pack is None:
+        done, self._queued = self._queued, 0
+        if pack is None or not len(pack):
+            if pack is not None:
+                pack.discard()
+            self._wait()
+            self.advance(done)
             return
         try:
-            if len(pack):
-                index, name = pack.seal()
-                self.rpacks.upload(pack.path, index, name)
-                self.packs_sent += 1
-                self.bytes_sent += pack.size
+            index, name = pack.seal()
+            self._wait()  # packs land in order, and no more than one waits on disk
+        except BaseException:
+            pack.discard()
+            raise
+        self._uploading = self._uploader.submit(self._send, pack, index, name, done)
+
+    def _send(self, pack: OutgoingPack, index: bytes, name: str, done: int) -> None:
+        try:
+            self.rpacks.upload(pack.path, index, name)
         finally:
             pack.discard()
+        self.packs_sent += 1
+        self.bytes_sent += pack.size
+        self.advance(done)
+
+    def _wait(self) -> None:
+        uploading, self._uploading = self._uploading, None
+        if uploading is not None:
+            uploading.result()
+
+    def finish(self) -> None:
+        """Upload what is left and wait until every pack has landed."""
+        self.flush()
+        self._wait()
 
     def discard(self) -> None:
+        """Drop the pack being built; wait for an upload under way (it may land: harmless)."""
         pack, self._pack = self._pack, None
         if pack is not None:
             pack.discard()
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._uploader.shutdown()
 
     def add(self, oid: ObjectId) -> None:
         """Queue one object (verified as it is read from the local store)."""
@@ -84,16 +133,14 @@ class PackPusher:
             for chunk_digest, _ in items:
                 data = store.read_bytes(ObjectId.xxh128(chunk_digest.hex()))  # verified
                 whole.update(data)
-                self._put(chunk_digest, BLOB, data)
-                self.advance(len(data))
+                self._put(chunk_digest, BLOB, data, len(data))
             if whole.digest() != digest:
                 raise CorruptObject(str(oid), store.where(oid))
-            self._put(digest, CHUNKED, chunk.encode(items))
+            self._put(digest, CHUNKED, chunk.encode(items), 0)
             return
         if entry is not None or store.size_of(oid) < chunk.CHUNK_FROM:
             data = store.read_bytes(oid)  # verified
-            self._put(digest, BLOB, data)
-            self.advance(len(data))
+            self._put(digest, BLOB, data, len(data))
             return
         self._add_loose_chunked(oid)
 
@@ -105,34 +152,38 @@ class PackPusher:
             for data in chunk.cut(stream):
                 whole.update(data)
                 chunk_digest = xxhash.xxh3_128_digest(data)
-                self._put(chunk_digest, BLOB, data)
+                self._put(chunk_digest, BLOB, data, len(data))
                 items.append((chunk_digest, len(data)))
-                self.advance(len(data))
         if whole.digest() != digest_of(oid):
             raise CorruptObject(str(oid), self.store.where(oid))
-        self._put(digest_of(oid), CHUNKED, chunk.encode(items))
+        self._put(digest_of(oid), CHUNKED, chunk.encode(items), 0)
 
 
 def push_packs(
-    store: ObjectStore, rpacks: RemotePacks, on_remote: dict[bytes, RemoteEntry],
-    in_packs: set[ObjectId], ordered: list[list[ObjectId]], trees: set[ObjectId],
+    store: ObjectStore,
+    rpacks: RemotePacks,
+    on_remote: dict[bytes, RemoteEntry],
+    in_packs: set[ObjectId],
+    ordered: list[list[ObjectId]],
+    trees: set[ObjectId],
     advance: Callable[[int], None],
-) -> int:
+) -> tuple[int, int]:
     """Objects into new packs, files first: a pack's objects appear together when its index
     lands, and packs land in order, so a tree is never visible before its files. Around it,
     what keeps a concurrent ``gc --remote`` from deleting what this push found on the remote
     (docs/format.md, "gc of a remote"). Returns the bytes uploaded (a chunked file's chunks
-    that the remote had are not sent)."""
+    that the remote had are not sent) and the packs uploaded."""
     rely_on(rpacks, on_remote, in_packs)
     pusher = PackPusher(store, rpacks, set(on_remote), advance)
     try:
         for batch in ordered:
             for oid in batch:
                 pusher.add(oid)
-        pusher.flush()
+        pusher.finish()
     finally:
         pusher.discard()
-    return pusher.bytes_sent + resend_lost(store, rpacks, in_packs, trees, advance)
+    resent, repacked = resend_lost(store, rpacks, in_packs, trees, advance)
+    return pusher.bytes_sent + resent, pusher.packs_sent + repacked
 
 
 def rely_on(
@@ -151,12 +202,15 @@ def rely_on(
 
 
 def resend_lost(
-    store: ObjectStore, rpacks: RemotePacks, in_packs: set[ObjectId], trees: set[ObjectId],
+    store: ObjectStore,
+    rpacks: RemotePacks,
+    in_packs: set[ObjectId],
+    trees: set[ObjectId],
     advance: Callable[[int], None],
-) -> int:
+) -> tuple[int, int]:
     """After the upload: once no gc holds the remote's lock, send again what push relied on
     and a gc deleted meanwhile (a gc that listed before the marks of ``rely_on``). Returns the
-    bytes sent."""
+    bytes and packs sent."""
     wait_for_gc(rpacks.remote, lock_timeout())
     now = rpacks.entries()
     lost: set[ObjectId] = set()
@@ -169,12 +223,12 @@ def resend_lost(
             if any(c not in now for c, _ in items):
                 lost.add(oid)
     if not lost:
-        return 0
+        return 0, 0
     pusher = PackPusher(store, rpacks, set(now), advance)
     try:
         for oid in [*sorted(lost - trees), *sorted(lost & trees)]:  # files before trees
             pusher.add(oid)
-        pusher.flush()
+        pusher.finish()
     finally:
         pusher.discard()
-    return pusher.bytes_sent
+    return pusher.bytes_sent, pusher.packs_sent

@@ -25,7 +25,7 @@ from mlv.core.kept import HISTORY, Named, at_commits, current, scope_commits
 from mlv.core.pack_fetch import spans
 from mlv.core.project import Project
 from mlv.core.sharing import using_store
-from mlv.core.sync import DEFAULT_JOBS, open_remote
+from mlv.core.sync import DEFAULT_JOBS, index_cache_of, open_remote
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.tree import Tree
@@ -68,7 +68,7 @@ def gc_remote(
     result = RemoteGcResult(remote.name, dry_run)
     # A dry run writes nothing, not even the lock: its figures may be off while another gc runs.
     with using_store(project), remote_gc_lock(remote) if not dry_run else contextlib.nullcontext():
-        rpacks = RemotePacks(remote)
+        rpacks = RemotePacks(remote, index_cache_of(project))
         entries = rpacks.entries(jobs)
         live = _live(project, remote, rpacks, entries)
         result.live_objects = len(live)

@@ -20,7 +20,7 @@ from mlv.core.checkout import CorruptObjects
 from mlv.core.pack_fetch import remote_sizes
 from mlv.core.project import Project
 from mlv.core.sharing import store_alone
-from mlv.core.sync import DEFAULT_JOBS, fetch_objects, open_remote
+from mlv.core.sync import DEFAULT_JOBS, fetch_objects, index_cache_of, open_remote
 from mlv.errors import CorruptObject
 from mlv.model.ids import ObjectId
 from mlv.storage.lock import exclusive
@@ -50,7 +50,7 @@ def repair(
     with exclusive(project.process_lock), store_alone(project):
         store = project.store
         targets = _targets(store, wanted)
-        held = set(remote_sizes(remote, targets, jobs))
+        held = set(remote_sizes(remote, targets, jobs, index_cache_of(project)))
         _drop(store, held)
     result.refetched = fetch_objects(project, held, jobs, remote_name=remote.name)
     for oid in wanted:

@@ -13,6 +13,7 @@ import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_packs import RemotePacks
@@ -34,6 +35,7 @@ from mlv.errors import CorruptObject, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.remotes import RemoteDecl
+from mlv.storage import index_cache
 from mlv.storage.lock import exclusive
 
 DEFAULT_JOBS = 8
@@ -47,10 +49,18 @@ class TransferResult:
     already_there: int = 0
     missing: list[str] = field(default_factory=list)  # not on the source side
     corrupt: list[str] = field(default_factory=list)  # refused: bytes did not match the id
+    packs: int = 0  # packs uploaded (push) or read from (fetch)
+    packs_read: set[str] = field(default_factory=set)  # fetch: the remote packs read from
+    format_raised: bool = False  # this push marked the remote format 2 (its first packs)
 
     @property
     def complete(self) -> bool:
         return not self.missing and not self.corrupt
+
+
+def index_cache_of(project: Project) -> Path:
+    """Where the local store keeps copies of remote pack indexes (``storage.index_cache``)."""
+    return project.store.root / index_cache.DIRNAME
 
 
 def resolve_remote(project: Project, name: str | None) -> RemoteDecl:
@@ -98,16 +108,19 @@ def push(
     *,
     jobs: int = DEFAULT_JOBS,
     progress: Progress = NULL_PROGRESS,
-    packed: bool = False,
+    packed: bool | None = None,
 ) -> TransferResult:
-    """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing."""
+    """Upload what ``revs`` (default: HEAD and the work tree's mlv.lock) need, if missing: in
+    packs, or one file per object when ``packed`` is False (default: the remote's ``packs``)."""
     locks, remote = _locks_and_remote(project, remote_name, revs, "push")
+    if packed is None:
+        packed = resolve_remote(project, remote_name).packs
     result = TransferResult(remote.name)
     needed = closure(locks, local_tree_reader(project))
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
     result.missing = sorted(local_missing)
     candidates = needed.objects - local_missing
-    rpacks = RemotePacks(remote)
+    rpacks = RemotePacks(remote, index_cache_of(project))
     on_remote = rpacks.entries(jobs)
     in_packs = {oid for oid in candidates if digest_of(oid) in on_remote}
     present = in_packs | remote.present(candidates - in_packs, jobs)
@@ -120,10 +133,16 @@ def push(
     result.bytes = sum(sizes.values())
     try:
         if packed:
-            result.bytes = push_packs(
-                project.store, rpacks, on_remote, in_packs, ordered, needed.trees,
+            result.bytes, result.packs = push_packs(
+                project.store,
+                rpacks,
+                on_remote,
+                in_packs,
+                ordered,
+                needed.trees,
                 progress.advance,
             )
+            result.format_raised = rpacks.raised_format
         else:
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
@@ -199,6 +218,8 @@ def _fetch_some(
     """Download ``todo``: from the remote's packs by byte range, the rest as loose objects.
     Returns what the remote has neither way."""
     fetched, rest = fetch_packed(project.store, rpacks, todo, jobs, progress.advance)
+    result.packs_read |= fetched.packs
+    result.packs = len(result.packs_read)
     result.transferred += fetched.transferred
     result.bytes += fetched.bytes
     result.corrupt += fetched.corrupt
@@ -220,7 +241,7 @@ def fetch(
     locks, remote = _locks_and_remote(project, remote_name, revs, "fetch")
     result = TransferResult(remote.name)
     top, _ = top_level(locks)
-    rpacks = RemotePacks(remote)
+    rpacks = RemotePacks(remote, index_cache_of(project))
     missing: set[ObjectId] = set()
     tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
     progress.start("fetching", None, unit="bytes")
@@ -251,7 +272,8 @@ def fetch_objects(
         remote = open_remote(project, remote_name)
         todo = project.store.missing(oids)
         result = TransferResult(remote.name)
-        _fetch_some(project, remote, RemotePacks(remote), todo, jobs, NULL_PROGRESS, result)
+        rpacks = RemotePacks(remote, index_cache_of(project))
+        _fetch_some(project, remote, rpacks, todo, jobs, NULL_PROGRESS, result)
         project.store.sync_written()
         return result.transferred
 

@@ -10,7 +10,7 @@ from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
 from mlv.core.sharing import shares_store
-from mlv.core.sync import DEFAULT_JOBS, open_remote
+from mlv.core.sync import DEFAULT_JOBS, index_cache_of, open_remote
 from mlv.errors import CorruptObject
 from mlv.model.ids import ObjectId
 from mlv.storage.store import ObjectStore
@@ -74,7 +74,8 @@ def verify(
         result.remote = remote.name
         head_locks = locks_at(project, default_revs(project), include_worktree=False)
         head_needed = closure(head_locks, local_tree_reader(project))
-        present = set(remote_sizes(remote, head_needed.objects, DEFAULT_JOBS))
+        cache = index_cache_of(project)
+        present = set(remote_sizes(remote, head_needed.objects, DEFAULT_JOBS, cache))
         result.remote_checked = len(head_needed.objects)
         result.remote_missing = sorted(
             str(o) for o in (head_needed.objects - present) | head_needed.unreadable_trees

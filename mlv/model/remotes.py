@@ -1,4 +1,5 @@
-"""Remotes as declared in mlv.toml: a name, an fsspec URL, optional endpoint, one default.
+"""Remotes as declared in mlv.toml: a name, an fsspec URL, optional endpoint, one default,
+whether push writes packs.
 
 Credentials never live here: they come from the backend's own environment or configuration
 (AWS variables and profiles for S3, ...). A URL or endpoint that carries a password, an
@@ -15,7 +16,7 @@ from mlv.errors import ManifestError, UsageError
 from mlv.model.names import check_name
 from mlv.model.secrets import redact_url, url_credentials
 
-_KEYS = {"url", "default", "endpoint_url"}
+_KEYS = {"url", "default", "endpoint_url", "packs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,9 @@ class RemoteDecl:
     url: str
     default: bool = False
     endpoint_url: str | None = None
+    # Whether push writes packs (format 2, the default) or one file per object (format 1, for
+    # a remote shared with an mlv that reads only format 1; docs/remotes.md).
+    packs: bool = True
 
     def to_toml(self) -> dict[str, Any]:
         table: dict[str, Any] = {"url": self.url}
@@ -31,6 +35,8 @@ class RemoteDecl:
             table["endpoint_url"] = self.endpoint_url
         if self.default:
             table["default"] = True
+        if not self.packs:
+            table["packs"] = False
         return table
 
 
@@ -66,18 +72,21 @@ def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
                 f"{where} has unknown keys: {sorted(unknown)}",
                 f"remote keys are: {', '.join(sorted(_KEYS))}",
             )
-        url, default, endpoint = (
+        url, default, endpoint, packs = (
             spec.get("url"),
             spec.get("default", False),
             spec.get("endpoint_url"),
+            spec.get("packs", True),
         )
         if (
             not isinstance(url, str)
             or not isinstance(default, bool)
             or not (endpoint is None or isinstance(endpoint, str))
+            or not isinstance(packs, bool)
         ):
             raise ManifestError(
-                f"{where}: url (string), default (true/false), endpoint_url (string) expected"
+                f"{where}: url (string), default (true/false), endpoint_url (string),"
+                " packs (true/false) expected"
             )
         try:
             check_name(name, "remote")
@@ -86,7 +95,7 @@ def decode_remotes(raw: Any, source: str) -> dict[str, RemoteDecl]:
                 check_url(endpoint, "endpoint URL")
         except UsageError as exc:
             raise ManifestError(f"{where}: {exc.message}", exc.hint) from None
-        remotes[name] = RemoteDecl(name, url, default, endpoint)
+        remotes[name] = RemoteDecl(name, url, default, endpoint, packs)
     if sum(r.default for r in remotes.values()) > 1:
         raise ManifestError(
             f"{source}: more than one remote has default = true",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MlvRunner, git, write
+from tests.crash import store_objects
 from tests.stored import overwrite_object
 
 
@@ -438,7 +439,7 @@ def test_pre_push_uploads_to_the_mlv_remote(hooked: Path, mlv: MlvRunner, tmp_pa
     assert "uploaded" in pushed.stderr
     lock = json.loads((hooked / "mlv.lock").read_text())
     tree = lock["artifacts"]["data/raw"]["id"].split(":")[1]
-    assert (data_remote / "xxh128" / tree[:2] / tree[2:]).exists()
+    assert f"xxh128:{tree}" in store_objects(data_remote)  # in a pack
 
     # A remote that cannot be written blocks the push with a clear message.
     shutil.rmtree(data_remote / "tmp")

@@ -19,14 +19,15 @@ from tests.conftest import MlvRunner, git, tree_snapshot, write
 from tests.hostile import objects, refused, store_of
 
 
-def pushed_project(project: Path, mlv: MlvRunner, url: str) -> list[str]:
-    """A snapshot of six data files pushed to ``url``; the ids of the data files."""
+def pushed_project(project: Path, mlv: MlvRunner, url: str, *how: str) -> list[str]:
+    """A snapshot of six data files pushed to ``url`` (loose, format 1, unless ``how`` says
+    otherwise); the ids of the data files."""
     for i in range(6):
         write(project / f"data/f{i}.bin", f"content {i}\n" * (i + 1))
     assert mlv("track", "data").code == 0
     assert mlv("remote", "add", "origin", url).code == 0
     assert mlv("snapshot", "-m", "data").code == 0
-    assert mlv("push").code == 0
+    assert mlv("push", *(how or ("--loose",))).code == 0
     return [str(hash_bytes((project / f"data/f{i}.bin").read_bytes())) for i in range(6)]
 
 
@@ -94,7 +95,7 @@ def test_hostile_names_and_entries_in_a_directory_remote(
     assert set(json.loads(verified.out)["remote_missing"]) == set(ids[:4])
 
     # push replaces each odd entry by the real object: the entry itself, never what it points to.
-    result = mlv("push", "--json")
+    result = mlv("push", "--loose", "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["transferred"] == 4
     for oid in ids[:4]:
@@ -169,3 +170,99 @@ def test_junk_keys_in_an_object_store_remote_are_ignored(
         assert not (tmp_path / "escaped").exists() and not (project / "escaped").exists()
     finally:
         fs.rm("/mlv-hostile-remote", recursive=True)
+
+
+def _fetch_sees_nothing(
+    mlv: MlvRunner, project: Path, other: Path, ids: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fetch and verify --remote: every data file missing, promptly, without a traceback."""
+    monkeypatch.chdir(other)
+    fetched = mlv("fetch", "--json")
+    assert fetched.code == 1 and "Traceback" not in fetched.err, fetched
+    doc = json.loads(fetched.out)
+    assert doc["transferred"] == 0 and not doc["corrupt"]
+    monkeypatch.chdir(project)
+    verified = mlv("verify", "--remote", "origin", "--json")
+    assert verified.code == 1 and "Traceback" not in verified.err
+    assert set(ids) <= set(json.loads(verified.out)["remote_missing"])
+
+
+@pytest.mark.parametrize("planted", ["link", "fifo", "misnamed", "truncated", "garbage"])
+def test_hostile_pack_indexes_in_a_directory_remote(
+    project: Path,
+    mlv: MlvRunner,
+    tmp_path: Path,
+    outside: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    planted: str,
+) -> None:
+    """An index that is a link or a FIFO is no index (never opened: a FIFO would block); one
+    whose name is not its digest, truncated or garbage is damaged: its objects are missing, and
+    the next push puts a real pack and index back."""
+    from mlv.storage.pack import decode_index, encode_index
+
+    remote = tmp_path / "remote"
+    ids = pushed_project(project, mlv, str(remote), "--json")
+    index = next((remote / "packs").glob("*.idx"))
+    genuine = index.read_bytes()
+    index.chmod(0o644)
+    index.unlink()
+    if planted == "link":
+        write(outside / "stolen.idx", genuine)
+        index.symlink_to(outside / "stolen.idx")
+    elif planted == "fifo":
+        os.mkfifo(index)
+    elif planted == "misnamed":
+        entries = decode_index(genuine) or []
+        index.write_bytes(encode_index({d: (k, o + 1, n) for d, k, o, n in entries}))
+    elif planted == "truncated":
+        index.write_bytes(genuine[: len(genuine) // 2])
+    else:
+        index.write_bytes(b"MLVIDX02" + os.urandom(200))
+    other = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(project), str(other))
+    outside_before = tree_snapshot(outside)
+    _fetch_sees_nothing(mlv, project, other, ids, monkeypatch)
+    assert tree_snapshot(outside) == outside_before
+
+    pushed = mlv("push", "--json")  # the same objects: the same pack, put back in place
+    assert pushed.code == 0 and json.loads(pushed.out)["packs"] == 1, pushed
+    assert not index.is_symlink() and index.read_bytes() == genuine
+    monkeypatch.chdir(other)
+    assert mlv("pull").code == 0
+    assert tree_snapshot(other / "data") == tree_snapshot(project / "data")
+    assert tree_snapshot(outside) == outside_before
+
+
+def test_hostile_pack_indexes_in_an_object_store_remote(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an object store: a garbage index, and a genuine one under another name, hold
+    nothing; an index far larger than any mlv writes is not even read."""
+    import fsspec
+
+    from mlv.storage import index_cache
+
+    url = "memory://mlv-hostile-packs/store"
+    ids = pushed_project(project, mlv, url, "--json")
+    fs = fsspec.filesystem("memory")
+    packs = "/mlv-hostile-packs/store/packs"
+    [index] = [p for p in fs.ls(packs, detail=False) if p.endswith(".idx")]
+    stem = index.rpartition("/")[2][: -len(".idx")]
+    genuine = fs.cat_file(index)
+    try:
+        other = tmp_path / "clone"
+        git(tmp_path, "clone", "-q", str(project), str(other))
+        for forged in (b"garbage", genuine[:-1]):
+            fs.pipe_file(index, forged)
+            _fetch_sees_nothing(mlv, project, other, ids, monkeypatch)
+        fs.rm_file(index)
+        fs.pipe_file(f"{packs}/{'0' * 32}.idx", genuine)  # believed only under its own name
+        fs.copy(f"{packs}/{stem}.pack", f"{packs}/{'0' * 32}.pack")
+        _fetch_sees_nothing(mlv, project, other, ids, monkeypatch)
+        fs.rm_file(f"{packs}/{'0' * 32}.idx")
+        monkeypatch.setattr(index_cache, "MAX_INDEX", len(genuine) - 1)
+        fs.pipe_file(index, genuine)  # larger than any index mlv writes: refused unread
+        _fetch_sees_nothing(mlv, project, other, ids, monkeypatch)
+    finally:
+        fs.rm("/mlv-hostile-packs", recursive=True)

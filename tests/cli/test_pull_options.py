@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli.test_remote import clone, remote_objects, snapshot_with_remote
 from tests.conftest import MlvRunner, git, write
+from tests.crash import packed_entries
 
 
 def pushed_to_second_remote(project: Path, mlv: MlvRunner, tmp_path: Path) -> Path:
@@ -33,7 +34,8 @@ def test_pull_from_the_remote_named_with_r(
     objects = remote_objects(backup)
     assert doc["remote"] == "backup"
     assert doc["transferred"] == len(objects)
-    assert doc["bytes"] == sum(p.stat().st_size for p in objects.values())
+    assert doc["packs"] == len(list((backup / "packs").glob("*.idx"))) >= 1
+    assert doc["bytes"] == sum(entry[3] for entry in packed_entries(backup))  # objects' sizes
     assert (other / "models/m.pkl").read_bytes() == (project / "models/m.pkl").read_bytes()
 
 

@@ -16,7 +16,7 @@ import pytest
 from mlv.model.ids import ObjectId
 from mlv.storage.hashing import hash_file
 from tests.conftest import MlvRunner, git, tree_snapshot, write
-from tests.crash import store_objects
+from tests.crash import assert_store_consistent, store_objects
 from tests.s3server import create_bucket, moto_server, seaweed_server
 
 
@@ -53,11 +53,13 @@ def test_directory_remote_push_pull_round_trip(
     assert first.code == 0, first.err
     doc = json.loads(first.out)
     assert doc["transferred"] == len(remote_objects(remote)) > 20 and doc["complete"]
+    assert doc["packs"] == 1 and doc["format_raised"]  # small objects: one pack
+    assert sorted(p.suffix for p in (remote / "packs").iterdir()) == [".idx", ".pack"]
     second = json.loads(mlv("push", "--json").out)
     assert second["transferred"] == 0 and second["already_there"] == doc["transferred"]
+    assert second["packs"] == 0 and not second["format_raised"]
     assert not list((remote / "tmp").glob("*")) if (remote / "tmp").exists() else True
-    for oid, path in remote_objects(remote).items():
-        assert str(hash_file(path)) == oid
+    assert_store_consistent(remote)
 
     expected = tree_snapshot(project / "data") | tree_snapshot(project / "models")
     other = clone(project, tmp_path / "fresh", monkeypatch)
@@ -89,7 +91,7 @@ def test_fetch_only_what_a_revision_needs(
 def push_with_a_tampered_model(project: Path, mlv: MlvRunner, remote: Path) -> str:
     """Push to a directory remote, then damage the model's copy there; its id."""
     snapshot_with_remote(project, mlv, str(remote))
-    assert mlv("push").code == 0
+    assert mlv("push", "--loose").code == 0  # format 1: the model is a file of its own
     model_id = str(hash_file(project / "models/m.pkl"))
     bad = remote_objects(remote)[model_id]
     bad.chmod(0o644)
@@ -139,7 +141,7 @@ def test_interrupted_push_resumes_and_leaves_nothing_corrupt(
         # the last).
         target = len(remote_objects(remote)) + 40
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mlv", "push", "-j", "1"],
+            [sys.executable, "-m", "mlv", "push", "--loose", "-j", "1"],
             cwd=project,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -153,7 +155,7 @@ def test_interrupted_push_resumes_and_leaves_nothing_corrupt(
         for oid, path in remote_objects(remote).items():  # never a partial object
             assert str(hash_file(path)) == oid
     assert kills >= 1, "push finished before it could be interrupted"
-    result = mlv("push", "--json")
+    result = mlv("push", "--json")  # the rest in a pack: a remote may hold both
     assert result.code == 0 and json.loads(result.out)["complete"]
     assert len(remote_objects(remote)) == 402  # 400 files, the tree, the code patch
     assert mlv("verify", "--remote", "origin").code == 0
@@ -174,9 +176,9 @@ def test_remote_management_and_errors(project: Path, mlv: MlvRunner, tmp_path: P
     assert mlv("remote", "add", "b", str(tmp_path / "b"), "--default").code == 0
     listing = mlv("remote", "list").out
     assert "a " in listing and "b " in listing
-    assert mlv("push").code == 0 and (tmp_path / "b/xxh128").exists()
-    assert not (tmp_path / "a/xxh128").exists()
-    assert mlv("push", "-r", "a").code == 0 and (tmp_path / "a/xxh128").exists()
+    assert mlv("push").code == 0 and (tmp_path / "b/packs").exists()
+    assert not (tmp_path / "a/packs").exists()
+    assert mlv("push", "-r", "a").code == 0 and (tmp_path / "a/packs").exists()
     assert mlv("remote", "add", "a", str(tmp_path / "x")).code == 2
     assert mlv("remote", "remove", "a").code == 0
     assert mlv("push", "-r", "a").code == 2
@@ -232,11 +234,13 @@ def test_s3_push_fetch_pull_verify(
 
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     model_id = ObjectId.parse(str(hash_file(other / "models/m.pkl")))
-    s3.delete_object(
-        Bucket="team-bucket", Key=f"mlv/xxh128/{model_id.digest[:2]}/{model_id.digest[2:]}"
-    )
+    listed = s3.list_objects_v2(Bucket="team-bucket", Prefix="mlv/packs/")["Contents"]
+    assert sorted(o["Key"].rpartition(".")[2] for o in listed) == ["idx", "pack"]
+    for item in listed:  # the pack's index gone: it holds nothing (its index was cached)
+        if item["Key"].endswith(".idx"):
+            s3.delete_object(Bucket="team-bucket", Key=item["Key"])
     gap = mlv("verify", "--remote", "origin", "--json")
-    assert gap.code == 1 and json.loads(gap.out)["remote_missing"] == [model_id]
+    assert gap.code == 1 and model_id in json.loads(gap.out)["remote_missing"]
 
 
 def test_s3_errors_are_one_line(

@@ -118,7 +118,10 @@ def test_decode_stage_keeps_what_is_declared() -> None:
     assert stage.params == (ParamSpec("p.yaml", ("lr", "seed")), ParamSpec("q.json", ()))
 
 
-TYPES = "mlv.toml: remotes.r: url (string), default (true/false), endpoint_url (string) expected"
+TYPES = (
+    "mlv.toml: remotes.r: url (string), default (true/false), endpoint_url (string),"
+    " packs (true/false) expected"
+)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +141,7 @@ TYPES = "mlv.toml: remotes.r: url (string), default (true/false), endpoint_url (
             {"r": {"url": "s3://b", "endpoint_url": 9000}},
             TYPES,
         ),
+        ({"r": {"url": "s3://b", "packs": "no"}}, TYPES),
         ({"r": {"url": " "}}, "mlv.toml: remotes.r: the remote URL is empty"),
         (
             {"r": {"url": "s3://b", "endpoint_url": ""}},

@@ -48,3 +48,36 @@ def test_s3_packed_push_then_ranged_fetch_and_pull(
     assert mlv("checkout").code == 0
     for name in ("data", "models"):
         assert tree_snapshot(copy / name) == tree_snapshot(project / name)
+
+
+def test_s3_remote_marked_with_a_newer_format_is_refused(
+    project: Path, mlv: MlvRunner, s3_endpoint: str, s3_env: None
+) -> None:
+    """RemoteStore.check reads an object store's marker: a newer format is refused (exit 2,
+    upgrade hint) by every command, before anything is written; a marker mlv did not write
+    too. A packed push marks a bucket format 2 first."""
+    import boto3
+
+    create_bucket(s3_endpoint, "marked-bucket")
+    make_data(project, files=3)
+    assert mlv("track", "data/raw").code == 0
+    url = "s3://marked-bucket/mlv"
+    assert mlv("remote", "add", "origin", url, "--endpoint-url", s3_endpoint).code == 0
+    assert mlv("snapshot", "-m", "v1").code == 0
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    marker = {"Bucket": "marked-bucket", "Key": "mlv/mlv-remote.json"}
+    s3.put_object(**marker, Body=b'{"format": 3, "what": "an mlv remote"}\n')
+    for args in (["push"], ["push", "--loose"], ["fetch"], ["verify", "--remote", "origin"]):
+        result = mlv(*args)
+        assert result.code == 2, (args, result)
+        assert "has format 3; this mlv knows format 2 at most" in result.err
+        assert "hint: upgrade mlv" in result.err and "Traceback" not in result.err
+    assert "Contents" not in s3.list_objects_v2(Bucket="marked-bucket", Prefix="mlv/packs/")
+    s3.put_object(**marker, Body=b"not json")
+    damaged = mlv("push")
+    assert damaged.code == 2 and "is not a marker mlv wrote" in damaged.err
+    s3.delete_object(**marker)  # no marker: a format-1 remote, or a new one
+    pushed = mlv("push")
+    assert pushed.code == 0 and "is now format 2" in pushed.out
+    body = s3.get_object(**marker)["Body"].read()
+    assert b'"format": 2' in body

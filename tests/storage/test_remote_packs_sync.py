@@ -68,7 +68,7 @@ def test_a_remote_with_loose_and_packed_objects_serves_both(
 ) -> None:
     remote = tmp_path / "remote"
     _snapshot(project, mlv, remote)
-    assert mlv("push").code == 0  # format 1: one file per object
+    assert mlv("push", "--loose").code == 0  # format 1: one file per object
     write(project / "data/raw/part0/new.bin", os.urandom(5000))
     assert mlv("snapshot", "-m", "v2").code == 0
     result = push(open_project(project), packed=True)
@@ -169,7 +169,40 @@ def test_a_hostile_remote_pack_is_refused(
 
     entries = decode_index(index.read_bytes()) or []
     past_end = {d: (kind, offset + 10**9, length) for d, kind, offset, length in entries}
-    index.chmod(0o644)
-    index.write_bytes(encode_index(past_end))
+    forged = encode_index(past_end)
+    name = forged[-16:].hex()  # named by its digest, as mlv names an index: it is believed
+    (remote / "packs" / f"{name}.idx").write_bytes(forged)
+    pack.rename(remote / "packs" / f"{name}.pack")
+    index.unlink()
     result = fetch(open_project(copy))
     assert not result.complete and result.transferred == 0 and result.corrupt
+
+
+def test_an_index_not_named_by_its_digest_is_not_believed(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index rewritten under an existing pack's name (say, pointing at other bytes) is
+    damaged: its objects are missing, not read; the genuine one, cached, still serves."""
+    from mlv.storage.pack import decode_index, encode_index
+
+    remote = tmp_path / "remote"
+    _snapshot(project, mlv, remote)
+    push(open_project(project), packed=True)
+    index = next((remote / "packs").glob("*.idx"))
+    entries = decode_index(index.read_bytes()) or []
+    shifted = {d: (kind, offset + 1, length) for d, kind, offset, length in entries}
+    genuine = index.read_bytes()
+    index.chmod(0o644)
+    index.write_bytes(encode_index(shifted))  # whole (its checksum holds), misnamed
+    copy = clone(project, tmp_path / "copy", monkeypatch)
+    result = fetch(open_project(copy))
+    assert result.transferred == 0 and result.missing and not result.corrupt
+    listed = mlv("verify", "--remote", "origin", "--json")
+    assert listed.code == 1 and json.loads(listed.out)["remote_missing"]
+
+    index.write_bytes(genuine)
+    assert fetch(open_project(copy)).complete
+    cached = copy / ".mlv/cache/remote-indexes" / index.name
+    assert cached.read_bytes() == genuine
+    index.write_bytes(encode_index(shifted))  # the cached copy is believed, the remote not read
+    assert mlv("verify", "--remote", "origin").code == 0

@@ -40,6 +40,8 @@ def result_json(result: TransferResult) -> dict[str, Any]:
         "missing": result.missing,
         "corrupt": result.corrupt,
         "complete": result.complete,
+        "packs": result.packs,
+        "format_raised": result.format_raised,
     }
 
 
@@ -47,10 +49,19 @@ def report(verb: str, result: TransferResult, as_json: bool, missing_where: str)
     if as_json:
         print_json(result_json(result))
     else:
+        packs = f" in {result.packs} pack(s)" if result.packs else ""
         out().print(
-            f"{verb} {result.transferred} object(s), {human_size(result.bytes)}; "
-            f"{result.already_there} already there ({result.remote})"
+            f"{verb} {result.transferred} object(s), {human_size(result.bytes)}{packs}; "
+            f"{result.already_there} already there ({result.remote})",
+            markup=False,
         )
+        if result.format_raised:
+            out().print(
+                f"remote {result.remote} is now format 2 (it holds packs): an mlv that reads"
+                " only format 1 cannot use it; to push one file per object instead, set"
+                f" packs = false under [remotes.{result.remote}] in mlv.toml",
+                markup=False,
+            )
     if result.corrupt:
         raise CheckFailed(
             f"{len(result.corrupt)} object(s) from {result.remote} did not match their ids and "
@@ -70,11 +81,20 @@ def report(verb: str, result: TransferResult, as_json: bool, missing_where: str)
 @click.argument("revs", nargs=-1, metavar="[REV...]")
 @remote_option
 @jobs_option
+@click.option(
+    "--loose",
+    is_flag=True,
+    help="One file per object (format 1), not packs: for a remote an older mlv also uses"
+    " (or set packs = false on the remote in mlv.toml).",
+)
 @json_option
-def push(revs: tuple[str, ...], remote_name: str | None, jobs: int, as_json: bool) -> int:
+def push(
+    revs: tuple[str, ...], remote_name: str | None, jobs: int, loose: bool, as_json: bool
+) -> int:
     """Upload the objects REV... need (default: HEAD and the work tree's mlv.lock).
 
-    Only objects the remote lacks are sent; an interrupted push resumes where it stopped.
+    Only objects the remote lacks are sent, in packs of up to 64 MiB; an interrupted push
+    resumes where it stopped.
     """
     project = open_project()
     try:
@@ -84,6 +104,7 @@ def push(revs: tuple[str, ...], remote_name: str | None, jobs: int, as_json: boo
             list(revs) or None,
             jobs=jobs,
             progress=RichProgress(enabled=False if as_json else None),
+            packed=False if loose else None,
         )
     finally:
         project.close()
