@@ -48,10 +48,13 @@ class RemoteEntry(NamedTuple):
 class RemotePacks:
     """The packs of one remote: which objects they hold, upload, ranged reads."""
 
-    def __init__(self, remote: RemoteStore, cache: Path | None = None) -> None:
+    def __init__(
+        self, remote: RemoteStore, cache: Path | None = None, fresh: bool = False
+    ) -> None:
         self.remote = remote
         self.dir = f"{remote.root}/packs"
         self.cache = cache  # the local store's copies of remote indexes (``index_cache``)
+        self.fresh = fresh  # read every index from the remote (verify); copies only refreshed
         self._indexes: dict[str, list[tuple[bytes, int, int, int]]] = {}
         self._lock = threading.Lock()
         self.damaged: list[str] = []  # index names refused: checksum, name or size wrong
@@ -88,10 +91,11 @@ class RemotePacks:
             new = [s for s in stems if s not in self._indexes and f"{s}.pack" in names]
 
             def load(stem: str) -> tuple[str, list[tuple[bytes, int, int, int]] | None]:
-                cached = index_cache.load(self.cache, stem)
+                listed = names[f"{stem}.idx"]
+                cached = None if self.fresh else index_cache.load(self.cache, stem, listed)
                 if cached is not None:
                     return stem, cached
-                if names[f"{stem}.idx"] > index_cache.MAX_INDEX:
+                if listed > index_cache.MAX_INDEX:
                     return stem, None  # no index of a pack this mlv writes is that large
                 data = self._read_whole(f"{self.dir}/{stem}.idx")
                 with self._lock:
@@ -99,6 +103,8 @@ class RemotePacks:
                 decoded = index_cache.decode_named(stem, data)
                 if decoded is not None:
                     index_cache.store(self.cache, stem, data)
+                else:
+                    index_cache.forget(self.cache, stem)
                 return stem, decoded
 
             with ThreadPoolExecutor(jobs) as pool:

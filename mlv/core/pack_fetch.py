@@ -234,12 +234,16 @@ def _digest(oid: ObjectId) -> bytes:
 
 
 def remote_sizes(
-    remote: RemoteStore, oids: set[ObjectId], jobs: int = 8, cache: Path | None = None
+    remote: RemoteStore,
+    oids: set[ObjectId],
+    jobs: int = 8,
+    cache: Path | None = None,
+    fresh: bool = False,
 ) -> dict[ObjectId, int]:
     """The size of each of ``oids`` that the remote holds, loose or packed (a chunked file
     counts only when all its chunks are indexed too; its size is the sum of theirs). Only
     indexes (``cache``: the local copies) and chunk lists are read, never the objects."""
-    rpacks = RemotePacks(remote, cache)
+    rpacks = RemotePacks(remote, cache, fresh)
     entries = rpacks.entries(jobs) if oids else {}
     packed = {_digest(oid): oid for oid in oids if _digest(oid) in entries}
     result = {oid: entries[d].length for d, oid in packed.items() if entries[d].kind == BLOB}

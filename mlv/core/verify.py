@@ -74,8 +74,11 @@ def verify(
         result.remote = remote.name
         head_locks = locks_at(project, default_revs(project), include_worktree=False)
         head_needed = closure(head_locks, local_tree_reader(project))
+        # The remote's own indexes, not this store's copies of them: verify checks what every
+        # clone would find there (a damaged index on the remote hides its pack from them); the
+        # copy of a damaged one is dropped, so that the next push here sends its objects again.
         cache = index_cache_of(project)
-        present = set(remote_sizes(remote, head_needed.objects, DEFAULT_JOBS, cache))
+        present = set(remote_sizes(remote, head_needed.objects, DEFAULT_JOBS, cache, fresh=True))
         result.remote_checked = len(head_needed.objects)
         result.remote_missing = sorted(
             str(o) for o in (head_needed.objects - present) | head_needed.unreadable_trees

@@ -36,8 +36,9 @@ def decode_named(name: str, data: bytes) -> Entries | None:
     return decode_index(data)
 
 
-def load(cache: Path | None, name: str) -> Entries | None:
-    """The cached index of pack ``name``, verified; None when there is no good copy."""
+def load(cache: Path | None, name: str, size: int | None = None) -> Entries | None:
+    """The cached index of pack ``name``, verified; None when there is no good copy, or when the
+    remote lists its index with another ``size`` (damaged there: read it, to see as others do)."""
     if cache is None or not _NAME.match(name):
         return None
     path = cache / f"{name}.idx"
@@ -51,7 +52,17 @@ def load(cache: Path | None, name: str) -> Entries | None:
             data = handle.read(MAX_INDEX + 1)
     except OSError:  # a directory in its place
         return None
+    if size is not None and size != len(data):
+        return None
     return decode_named(name, data)
+
+
+def forget(cache: Path | None, name: str) -> None:
+    """Drop the copy of an index the remote now holds damaged, so that the next command sees
+    the pack as the remote shows it (and a push sends its objects again)."""
+    if cache is not None and _NAME.match(name):
+        with contextlib.suppress(OSError):
+            os.unlink(cache / f"{name}.idx")
 
 
 def store(cache: Path | None, name: str, data: bytes) -> None:

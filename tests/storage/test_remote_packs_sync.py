@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mlv.adapters.remote_packs import RemotePacks
 from mlv.core.project import open_project
-from mlv.core.sync import fetch, push
+from mlv.core.sync import fetch, open_remote, push
 from mlv.model.ids import ObjectId
 from mlv.storage.chunk import CHUNK_FROM
 from tests.cli.test_remote import clone, make_data
@@ -204,5 +205,9 @@ def test_an_index_not_named_by_its_digest_is_not_believed(
     assert fetch(open_project(copy)).complete
     cached = copy / ".mlv/cache/remote-indexes" / index.name
     assert cached.read_bytes() == genuine
-    index.write_bytes(encode_index(shifted))  # the cached copy is believed, the remote not read
-    assert mlv("verify", "--remote", "origin").code == 0
+    index.write_bytes(encode_index(shifted))  # the same size: readers here keep the copy ...
+    readers = RemotePacks(open_remote(open_project(copy), None), cached.parent)
+    assert set(readers.entries()) == {d for d, _, _, _ in entries} and readers.indexes_read == 0
+    # ... but verify reads the remote's own index, reports it, and drops the copy.
+    assert mlv("verify", "--remote", "origin").code == 1
+    assert not cached.exists()
