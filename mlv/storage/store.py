@@ -24,7 +24,6 @@ from mlv.errors import CorruptObject, MissingObjects, ObjectTooLarge
 from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage import chunk
 from mlv.storage.fsutil import (
-    default_file_mode,
     place,
     temp_name,
     write_all,
@@ -209,6 +208,12 @@ class ObjectStore:
             self.packs.add(_digest(oid), BLOB, data)
         return oid
 
+    def placement(self, oid: ObjectId) -> tuple[str, int]:
+        """A sort key that reads packed objects in the order they lie on disk (loose ones
+        last), for a command that reads many."""
+        entry = self._entry(oid)
+        return ("\uffff", 0) if entry is None else (entry.pack, entry.offset)
+
     def where(self, oid: ObjectId) -> str:
         """Where the object's bytes are, for messages."""
         return self._where(oid, self._entry(oid))
@@ -295,13 +300,15 @@ class ObjectStore:
                 # The store is on another file system: copy instead.
         tmp = temp_name(tmp_dir, dst.name)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Created with its final mode (the umask applied, as default_file_mode does): no
+            # fchmod per file.
+            mode = 0o777 if executable else 0o666
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
                 if entry is None:
                     self.loose.copy_to(oid, fd, tmp)
                 else:
                     self._copy_packed(oid, entry, fd, str(tmp))
-                os.fchmod(fd, default_file_mode(executable))
             finally:
                 os.close(fd)
             faults.step(str(dst))
