@@ -24,6 +24,7 @@ from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_f
 from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
+from mlv.storage.ingest import hash_and_add
 from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
 from mlv.storage.store import ObjectStore
 
@@ -254,7 +255,7 @@ class Scanner:
             if store is None:
                 oid = hash_file(path, self.progress.advance)
             else:
-                oid, new = store.hash_and_add(path, item.key.size, self.progress.advance)
+                oid, new = hash_and_add(store, path, item.key.size, self.progress.advance)
                 if new and added is not None:
                     added[oid] = item.key.size  # one dict store: atomic between threads
             return WorkFile(item.relpath, oid, item.key.size, item.executable)

@@ -14,7 +14,7 @@ import os
 import stat
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import xxhash
@@ -53,7 +53,7 @@ class ObjectStore:
         self.packs = Packs(root)
         self._extracted: dict[ObjectId, Path] = {}  # packed objects copied out to be read
         self._extract_lock = threading.Lock()
-        self._has_loose: bool | None = None  # whether any loose object may exist (_known)
+        self._has_loose: bool | None = None  # see may_hold_loose
         # A store dropped without close() (a script, a test) still finishes its pack: objects
         # added are kept whether or not the caller made them durable with sync_written().
         weakref.finalize(self, _close, self.packs, self._extracted)
@@ -130,51 +130,7 @@ class ObjectStore:
             raise FileChanged(display or str(src))
         self.packs.add(_digest(expected), BLOB, data)
 
-    def hash_and_add(
-        self, src: str | os.PathLike[str], size: int, on_bytes: Callable[[int], None] | None = None
-    ) -> tuple[ObjectId, bool]:
-        """Hash a file and store it from the same read: (its id, whether it was added).
-
-        ``size`` is what a stat said: below ``CHUNK_FROM`` the file is read whole into memory,
-        hashed and appended to the pack from that buffer; a larger one (or one that grew) is
-        chunked, hashed and stored in one pass. The id is always the hash of the bytes stored.
-        A store that writes loose objects only hashes (``add_file`` stores later), and so does
-        one holding loose objects for a large file (it may be one of them: chunking it would
-        store its bytes a second time).
-        """
-        if self.write_loose or (size >= chunk.CHUNK_FROM and self._loose_present()):
-            return hash_file(src, on_bytes), False
-        fd = os.open(src, os.O_RDONLY)
-        try:
-            if size < chunk.CHUNK_FROM:
-                # Exactly what stat said, +1 to notice growth (a larger request would allocate
-                # a big buffer for every small file).
-                data = os.read(fd, size + 1)
-                if len(data) <= size:
-                    digest = xxhash.xxh3_128_digest(data)
-                    oid = ObjectId.xxh128(digest.hex())
-                    if on_bytes is not None:
-                        on_bytes(len(data))
-                    if self._known(oid, digest):
-                        return oid, False
-                    self.packs.add(digest, BLOB, data)
-                    return oid, True
-                os.lseek(fd, 0, os.SEEK_SET)  # it grew meanwhile: chunk what it holds now
-            with open(fd, "rb", closefd=False) as stream:
-                digest, added = chunk.store_stream(self.packs, stream, on_bytes)
-        finally:
-            os.close(fd)
-        return ObjectId.xxh128(digest.hex()), added
-
-    def _known(self, oid: ObjectId, digest: bytes) -> bool:
-        """Whether the object is stored, without re-listing packs/ on a miss (a writer's check:
-        an object another process packed meanwhile is only stored twice, which is harmless)."""
-        return self.packs.find(digest, refresh=False) is not None or self._known_loose(oid)
-
-    def _known_loose(self, oid: ObjectId) -> bool:
-        return self._loose_present() and self.loose.exists(oid)
-
-    def _loose_present(self) -> bool:
+    def may_hold_loose(self) -> bool:
         """Whether the store may hold loose objects (format 1), looked at once per store."""
         if self._has_loose is None:
             self._has_loose = any(os.path.isdir(self.root / name) for name in ALGORITHMS)
