@@ -97,13 +97,16 @@ def store_scans(
     store = project.store
     todo: dict[str, WorkFile] = {}
     trees: list[bytes] = []
+    added: dict[ObjectId, int] = {}  # stored while hashed (one read), by the scans below
     for scan in scans:
+        if scan.store is None and not scan.identified:
+            scan.store, scan.added = store, added
         if scan.type == "dir":
             if store.exists(scan.object_id()):
                 continue
             trees.append(scan.tree_bytes())
         for f in scan.files:
-            if f.id not in todo and not store.exists(f.id):
+            if f.id not in todo and f.id not in added and not store.exists(f.id):
                 todo[f.id] = f
     files = list(todo.values())
     if files:
@@ -120,7 +123,7 @@ def store_scans(
             progress.finish()
     for tree in trees:
         store.add_bytes(tree)
-    return len(files), sum(f.size for f in files)
+    return len(files) + len(added), sum(f.size for f in files) + sum(added.values())
 
 
 def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:

@@ -24,7 +24,9 @@ from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_f
 from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
+from mlv.storage.ingest import hash_and_add
 from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
+from mlv.storage.store import ObjectStore
 
 Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
 
@@ -53,6 +55,10 @@ class Scan:
     empty_dirs: list[str]  # relative to the artifact directory
     scanner: Scanner
     started_ns: int
+    # Set by a snapshot before the files are identified: each file hashed is stored from the
+    # same read (the ids it got are in ``ObjectStore``; ``added`` the ones new to it).
+    store: ObjectStore | None = None
+    added: dict[ObjectId, int] | None = None
     _files: list[WorkFile] | None = None
     _tree_bytes: bytes | None = None
     _id: ObjectId | None = None
@@ -66,9 +72,14 @@ class Scan:
         return len(self.found)
 
     @property
+    def identified(self) -> bool:
+        """Whether the content ids are resolved already."""
+        return self._files is not None
+
+    @property
     def files(self) -> list[WorkFile]:
         if self._files is None:
-            self._files = self.scanner.identify(self.path, self.found)
+            self._files = self.scanner.identify(self.path, self.found, self.store, self.added)
         return self._files
 
     def tree_bytes(self) -> bytes:
@@ -203,8 +214,15 @@ class Scanner:
             return Scan(path, "dir", found, empty, self, started)
         raise _reject("symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", path)
 
-    def identify(self, path: str, found: list[Found]) -> list[WorkFile]:
-        """Content ids for ``found``: from the stat cache where valid, else by hashing."""
+    def identify(
+        self,
+        path: str,
+        found: list[Found],
+        store: ObjectStore | None = None,
+        added: dict[ObjectId, int] | None = None,
+    ) -> list[WorkFile]:
+        """Content ids for ``found``: from the stat cache where valid, else by hashing (and with
+        ``store``, storing in the same read; what it added goes to ``added``)."""
         cached = self.state.load(path)
         lookup = StatCache.lookup
         known: list[WorkFile] = []
@@ -218,17 +236,28 @@ class Scanner:
                 key = StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
                 pending.append(_Pending(rel, key, executable))
         if pending:
-            known.extend(self._hash_all(pending))
+            known.extend(self._hash_all(pending, store, added))
         known.sort(key=lambda f: f.relpath)
         return known
 
-    def _hash_all(self, pending: list[_Pending]) -> list[WorkFile]:
+    def _hash_all(
+        self,
+        pending: list[_Pending],
+        store: ObjectStore | None = None,
+        added: dict[ObjectId, int] | None = None,
+    ) -> list[WorkFile]:
         total = sum(p.key.size for p in pending)
         self.progress.start("hashing", total, unit="bytes")
         started = now_ns()
 
         def one(item: _Pending) -> WorkFile:
-            oid = hash_file(self.root / item.relpath, self.progress.advance)
+            path = self.root / item.relpath
+            if store is None:
+                oid = hash_file(path, self.progress.advance)
+            else:
+                oid, new = hash_and_add(store, path, item.key.size, self.progress.advance)
+                if new and added is not None:
+                    added[oid] = item.key.size  # one dict store: atomic between threads
             return WorkFile(item.relpath, oid, item.key.size, item.executable)
 
         # Large files first, so one big file does not start last and run alone.

@@ -9,7 +9,7 @@ an existing id means, since a chunked file is read through its own chunk list.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,19 +51,48 @@ class Broken(Exception):
 def store(packs: Packs, src: Path, digest: bytes) -> bool:
     """Store ``src`` as chunks and a chunk list under ``digest``; only chunks not stored yet are
     written. False (and no chunk list) when the bytes read do not hash to ``digest``."""
-    whole = xxhash.xxh3_128()
-    items: list[tuple[bytes, int]] = []
     with open(src, "rb") as stream:
-        for data in cut(stream):
-            whole.update(data)
-            chunk_digest = xxhash.xxh3_128_digest(data)
-            if packs.find(chunk_digest) is None:
-                packs.add(chunk_digest, BLOB, data)
-            items.append((chunk_digest, len(data)))
-    if whole.digest() != digest:
+        whole, items, _ = _store_chunks(packs, stream)
+    if whole != digest:
         return False
     packs.add(digest, CHUNKED, encode(items))
     return True
+
+
+def store_stream(
+    packs: Packs, stream: BinaryIO, on_bytes: Callable[[int], None] | None = None
+) -> tuple[bytes, bool]:
+    """Chunk, hash and store a stream in one pass: the digest of its whole content, and whether
+    its chunk list was added (False: the file was stored already).
+
+    The chunk list is stored under the digest of the very bytes its chunks hold, so what is
+    stored is what was hashed, whatever happens to the file meanwhile.
+    """
+    whole, items, new = _store_chunks(packs, stream, on_bytes)
+    if packs.find(whole, refresh=False) is not None:  # (a file of one chunk: that blob)
+        return whole, new
+    packs.add(whole, CHUNKED, encode(items))
+    return whole, True
+
+
+def _store_chunks(
+    packs: Packs, stream: BinaryIO, on_bytes: Callable[[int], None] | None = None
+) -> tuple[bytes, list[tuple[bytes, int]], bool]:
+    """The stream's digest and chunk list, storing chunks not stored yet (and whether any
+    was)."""
+    whole = xxhash.xxh3_128()
+    items: list[tuple[bytes, int]] = []
+    new = False
+    for data in cut(stream):
+        whole.update(data)
+        chunk_digest = xxhash.xxh3_128_digest(data)
+        if packs.find(chunk_digest, refresh=False) is None:
+            packs.add(chunk_digest, BLOB, data)
+            new = True
+        items.append((chunk_digest, len(data)))
+        if on_bytes is not None:
+            on_bytes(len(data))
+    return whole.digest(), items, new
 
 
 def listed(packs: Packs, digest: bytes, entry: Entry) -> list[tuple[bytes, int]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import stat
 import sys
@@ -21,9 +22,28 @@ _FICLONE = 0x40049409
 TEMP_SUFFIX = ".mlv-tmp"
 
 
+class _Names:
+    """Unique temporary names: a random token per process and a counter (a uuid4 per name
+    cost a getrandom call per file of a checkout)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.token = uuid.uuid4().hex[:8]
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.token}{next(self.counter):x}"  # count() is atomic under the GIL
+
+
+_NAMES = _Names()
+
+
 def temp_name(directory: Path, stem: str = "") -> Path:
     """A unique name for a temporary file in ``directory`` (same file system as the target)."""
-    return directory / f".{stem[:40]}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+    return directory / f".{stem[:40]}.{_NAMES.next()}{TEMP_SUFFIX}"
 
 
 def write_bytes_atomic(

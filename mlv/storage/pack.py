@@ -161,6 +161,7 @@ class Packs:
         self._seen: int | None = None  # packs/ mtime when last listed
         self._listed_at = 0  # when (time_ns) it was last listed
         self._checked = False
+        self._looked = False  # packs/ was listed at least once
         self._fds: dict[str, int] = {}
         self._writer: _Writer | None = None
         self.damaged: list[str] = []  # indexes that failed their checksum
@@ -179,6 +180,7 @@ class Packs:
         """Load the indexes of packs that appeared since the last look."""
         with self._lock:
             self._check_format()
+            self._looked = True
             try:
                 mtime = os.stat(self.dir).st_mtime_ns
             except FileNotFoundError:
@@ -207,12 +209,17 @@ class Packs:
                 for digest, kind, offset, length in entries:
                     self._entries.setdefault(digest, Entry(stem, kind, offset, length))
 
-    def find(self, digest: bytes) -> Entry | None:
+    def find(self, digest: bytes, *, refresh: bool = True) -> Entry | None:
+        """Where an object is. ``refresh=False`` skips looking for packs that appeared since the
+        last look (a stat of packs/ per miss): for a writer deciding whether to add an object,
+        where a miss costs at most a duplicate (harmless; gc keeps one)."""
         found = self._entries.get(digest)
         if found is None:
             writer = self._writer
             if writer is not None and digest in writer.entries:
                 return Entry("", *writer.entries[digest])
+            if not refresh and self._looked:
+                return None
             self.refresh()
             found = self._entries.get(digest)
         return found
@@ -309,3 +316,4 @@ class Packs:
             self._loaded.clear()
             self._entries.clear()
             self._seen = None
+            self._looked = False

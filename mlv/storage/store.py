@@ -21,10 +21,9 @@ import xxhash
 
 from mlv import faults
 from mlv.errors import CorruptObject, MissingObjects, ObjectTooLarge
-from mlv.model.ids import ObjectId
+from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage import chunk
 from mlv.storage.fsutil import (
-    default_file_mode,
     place,
     temp_name,
     write_all,
@@ -54,6 +53,7 @@ class ObjectStore:
         self.packs = Packs(root)
         self._extracted: dict[ObjectId, Path] = {}  # packed objects copied out to be read
         self._extract_lock = threading.Lock()
+        self._has_loose: bool | None = None  # see may_hold_loose
         # A store dropped without close() (a script, a test) still finishes its pack: objects
         # added are kept whether or not the caller made them durable with sync_written().
         weakref.finalize(self, _close, self.packs, self._extracted)
@@ -130,6 +130,12 @@ class ObjectStore:
             raise FileChanged(display or str(src))
         self.packs.add(_digest(expected), BLOB, data)
 
+    def may_hold_loose(self) -> bool:
+        """Whether the store may hold loose objects (format 1), looked at once per store."""
+        if self._has_loose is None:
+            self._has_loose = any(os.path.isdir(self.root / name) for name in ALGORITHMS)
+        return self._has_loose
+
     def temp_path(self, oid: ObjectId) -> Path:
         """A fresh temporary name inside the store, for an object arriving from elsewhere."""
         return temp_name(self._tmp_dir(), oid.digest)
@@ -157,6 +163,12 @@ class ObjectStore:
         else:
             self.packs.add(_digest(oid), BLOB, data)
         return oid
+
+    def placement(self, oid: ObjectId) -> tuple[str, int]:
+        """A sort key that reads packed objects in the order they lie on disk (loose ones
+        last), for a command that reads many."""
+        entry = self._entry(oid)
+        return ("\uffff", 0) if entry is None else (entry.pack, entry.offset)
 
     def where(self, oid: ObjectId) -> str:
         """Where the object's bytes are, for messages."""
@@ -244,13 +256,15 @@ class ObjectStore:
                 # The store is on another file system: copy instead.
         tmp = temp_name(tmp_dir, dst.name)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Created with its final mode (the umask applied, as default_file_mode does): no
+            # fchmod per file.
+            mode = 0o777 if executable else 0o666
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             try:
                 if entry is None:
                     self.loose.copy_to(oid, fd, tmp)
                 else:
                     self._copy_packed(oid, entry, fd, str(tmp))
-                os.fchmod(fd, default_file_mode(executable))
             finally:
                 os.close(fd)
             faults.step(str(dst))
