@@ -67,9 +67,10 @@ def _header(doc: dict[str, Any]) -> list[str]:
     ]
     for name, tier in tiers.items():
         data = "; ".join(tier.get("data", [])) or "-"
+        runs = tier.get("runs", 1)
         when = "" if tier.get("date") == doc["date"] else f", from a run on {tier.get('date')}"
         lines.append(
-            f"Data, {name} tier ({tier.get('size', '?')}, {tier.get('runs', 1)} runs{when}):"
+            f"Data, {name} tier ({tier.get('size', '?')}, {runs} run{'s' * (runs != 1)}{when}):"
             f" {data}."
         )
     return [*lines, ""]
