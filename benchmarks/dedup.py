@@ -83,8 +83,21 @@ def run_tool(name: str, exe: str, source: Path, work: Path) -> dict[str, float]:
             sh(["git", "commit", "-qm", step], repo)
         wall, rss = timed(push_cmd, repo)
         result[f"{step} push s"] = wall
+        result[f"{step} push MiB RSS"] = rss / 1024
         result[f"{step} push grew MiB"] = (tree_bytes(remote) - remote_before) / MiB
     return result
+
+
+def run_all(tools: dict[str, str], size_mib: int, work: Path) -> dict[str, dict[str, float]]:
+    """Each tool's figures, on one generated file of ``size_mib`` MiB (kept in ``work``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / f"model-{size_mib}.bin"
+    if not source.exists():
+        rng = random.Random(13)
+        with open(source, "wb") as out:
+            for _ in range(size_mib):
+                out.write(rng.randbytes(MiB))
+    return {name: run_tool(name, exe, source, work) for name, exe in tools.items()}
 
 
 def main() -> int:
@@ -96,17 +109,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=HERE / "dedup.json")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    source = args.work / f"model-{args.size_mib}.bin"
-    if not source.exists():
-        rng = random.Random(13)
-        with open(source, "wb") as out:
-            for _ in range(args.size_mib):
-                out.write(rng.randbytes(MiB))
     mlv = shutil.which("mlv", path=os.path.dirname(sys.executable)) or "mlv"
     tools = {"mlv": mlv}
     if args.dvc and not args.no_dvc:
         tools["dvc"] = args.dvc
-    results = {name: run_tool(name, exe, source, args.work) for name, exe in tools.items()}
+    results = run_all(tools, args.size_mib, args.work)
     rows = list(next(iter(results.values())))
     print(f"1-byte edit in the middle of a {args.size_mib} MiB file, directory remote\n")
     print("| measure | " + " | ".join(results) + " |")

@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-from run import SIZES, Dataset, generate, sh  # noqa: E402
+from benchmarks.common import sh  # noqa: E402
+from benchmarks.local import SIZES, Dataset, generate  # noqa: E402
 
 # The child: mlv's CLI with ObjectStore.sync_written timed (into a file) or skipped.
 DRIVER = """

