@@ -37,7 +37,7 @@ from mlv.storage.fsutil import (
     default_file_mode,
 )
 from mlv.storage.lock import exclusive
-from mlv.storage.state import StatKey, now_ns
+from mlv.storage.state import StatKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,20 +306,19 @@ def restore(
             made.add(parent)
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
     progress.start("checking out", sum(t.size for t in writes), unit="bytes")
-    started = now_ns()
+    started = project.state.clock()
     hardlink = project.settings.link == "hardlink"
 
     corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads (atomic)
 
-    def write(target: Target) -> StatKey | None:
+    def write(target: Target) -> os.stat_result | None:
         try:
             _materialise(project, target, hardlink)
         except CorruptObject as exc:  # refused, never placed: the other files still are
             corrupt.append((str(target.id), exc))
             return None
         progress.advance(target.size)
-        st = os.stat(project.abspath(target.relpath))
-        return StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
+        return os.stat(project.abspath(target.relpath))
 
     try:
         with ThreadPoolExecutor(scanner.jobs) as pool:
@@ -331,13 +330,12 @@ def restore(
     for target in chmods:
         path = project.abspath(target.relpath)
         os.chmod(path, default_file_mode(target.executable))
-        st = os.stat(path)
-        written.append(StatKey(st.st_ino, st.st_size, st.st_mtime_ns))
+        written.append(os.stat(path))
     # Files mlv just wrote have known content. Remembered as of the moment writing began, so
     # the racy-clean rule applies: an edit landing in the same timestamp tick as our write is
     # caught by one re-read at the next scan (old hard-linked objects are trusted at once).
-    for target, key in zip([*done, *chmods], written, strict=True):
-        project.state.record(target.relpath, key, target.id, started)
+    for target, st in zip([*done, *chmods], written, strict=True):
+        project.state.record(target.relpath, StatKey.of(st), target.id, started.stamp(st.st_dev))
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()

@@ -24,7 +24,7 @@ from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_f
 from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
-from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
+from mlv.storage.state import Clock, StatCache, StatKey
 
 Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
 
@@ -52,7 +52,7 @@ class Scan:
     found: list[Found]
     empty_dirs: list[str]  # relative to the artifact directory
     scanner: Scanner
-    started_ns: int
+    clock: Clock  # read before the walk
     _files: list[WorkFile] | None = None
     _tree_bytes: bytes | None = None
     _id: ObjectId | None = None
@@ -114,9 +114,9 @@ class Scan:
                 self._id = self.scanner.state.tree_id(self.path, fingerprint)
                 if self._id is None:
                     self._id = hash_bytes(self.tree_bytes())
-                    newest = max((st.st_mtime_ns for _, st in self.found), default=0)
                     # Same racy-clean rule as for single files (see mlv.storage.state).
-                    if newest < self.started_ns - RACY_WINDOW_NS:
+                    stamp = self.clock.stamp
+                    if all(st.st_mtime_ns < stamp(st.st_dev) for _, st in self.found):
                         self.scanner.state.record_tree(self.path, fingerprint, self._id)
         return self._id
 
@@ -124,8 +124,15 @@ class Scan:
         hasher = xxhash.xxh3_128()
         for rel, st in sorted(self.found):
             hasher.update(
-                b"%s\0%d\0%d\0%d\0%d\n"
-                % (rel.encode(), st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode & 0o100)
+                b"%s\0%d\0%d\0%d\0%d\0%d\n"
+                % (
+                    rel.encode(),
+                    st.st_ino,
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                    st.st_mode & 0o100,
+                )
             )
         for d in sorted(self.empty_dirs):
             hasher.update(b"%s/\n" % d.encode())
@@ -137,6 +144,7 @@ class _Pending:
     relpath: str
     key: StatKey
     executable: bool
+    dev: int
 
 
 def _reject(kind: str, relpath: str) -> PathError:
@@ -188,7 +196,7 @@ class Scanner:
 
     def scan(self, path: str) -> Scan | None:
         """The current content of tracked ``path``, or None when it does not exist."""
-        started = now_ns()
+        started = self.state.clock()
         check_no_symlink_parents(self.root, path)
         try:
             st = (self.root / path).lstat()
@@ -211,12 +219,11 @@ class Scanner:
         pending: list[_Pending] = []
         for rel, st in found:
             executable = bool(st.st_mode & 0o100)
-            oid = lookup(cached, rel, st.st_ino, st.st_size, st.st_mtime_ns)
+            oid = lookup(cached, rel, st)
             if oid is not None:
                 known.append(WorkFile(rel, oid, st.st_size, executable))
             else:
-                key = StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
-                pending.append(_Pending(rel, key, executable))
+                pending.append(_Pending(rel, StatKey.of(st), executable, st.st_dev))
         if pending:
             known.extend(self._hash_all(pending))
         known.sort(key=lambda f: f.relpath)
@@ -225,7 +232,7 @@ class Scanner:
     def _hash_all(self, pending: list[_Pending]) -> list[WorkFile]:
         total = sum(p.key.size for p in pending)
         self.progress.start("hashing", total, unit="bytes")
-        started = now_ns()
+        started = self.state.clock()
 
         def one(item: _Pending) -> WorkFile:
             oid = hash_file(self.root / item.relpath, self.progress.advance)
@@ -242,5 +249,5 @@ class Scanner:
         finally:
             self.progress.finish()
         for item, result in zip(ordered, results, strict=True):
-            self.state.record(item.relpath, item.key, result.id, started)
+            self.state.record(item.relpath, item.key, result.id, started.stamp(item.dev))
         return results
