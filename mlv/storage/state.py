@@ -38,6 +38,16 @@ CREATE TABLE IF NOT EXISTS trees (
     fingerprint TEXT NOT NULL,
     id TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verified (
+    id TEXT PRIMARY KEY,
+    dev INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    nlink INTEGER NOT NULL,
+    checked_ns INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
     path TEXT PRIMARY KEY,
     inode INTEGER NOT NULL,
@@ -64,6 +74,8 @@ class StatKey(NamedTuple):
 # One cached row: inode, size, mtime_ns, ctime_ns, hashed_ns, id. Plain tuples: 10^5 of them
 # per status.
 Entry = tuple[int, int, int, int, int, str]
+# A verified store object: dev, inode, size, mtime_ns, ctime_ns, nlink, checked_ns.
+Proofs = dict[str, tuple[int, int, int, int, int, int, int]]
 
 
 class Clock(NamedTuple):
@@ -101,6 +113,7 @@ class StatCache:
         self.clock_dir = clock_dir or path.parent / "tmp"
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, int, int, int, int, int, str]] = []
+        self._proofs: list[tuple[str, int, int, int, int, int, int, int]] = []
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -177,6 +190,34 @@ class StatCache:
             "INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", (path, fingerprint, str(oid))
         )
 
+    def proofs(self) -> Proofs:
+        """Loose store objects known intact, by id: the stat identity each had when its bytes
+        were last found to hash to its id (see ``proven``)."""
+        if not self.path.exists():
+            return {}
+        rows = self._conn().execute("SELECT * FROM verified")
+        return {r[0]: r[1:] for r in rows}
+
+    @staticmethod
+    def proven(proofs: Proofs, oid: ObjectId, st: os.stat_result) -> bool:
+        """True when the object file with stat ``st`` is one already verified: the same file
+        (device, inode), its content unchanged since (size and mtime; not racily so: the mtime
+        lies before the check began), and its ctime too — which a write, a ``utime`` putting an
+        edited file's mtime back, or a chmod moves — unless its link count changed (a hard-linked
+        work-tree file was removed or added, which moves the ctime alone). docs/decisions.md."""
+        proof = proofs.get(str(oid))
+        return (
+            proof is not None
+            and proof[:4] == _identity(st)
+            and st.st_mtime_ns < proof[6]
+            and (proof[4] == st.st_ctime_ns or proof[5] != st.st_nlink)
+        )
+
+    def record_proof(self, oid: ObjectId, st: os.stat_result, checked_ns: int) -> None:
+        """Remember that the object file with stat ``st`` hashed to ``oid``, checked from
+        ``checked_ns`` (a ``Clock.stamp``) on."""
+        self._proofs.append((str(oid), *_identity(st), st.st_ctime_ns, st.st_nlink, checked_ns))
+
     def forget(self, paths: Iterable[str]) -> None:
         if not self.path.exists():
             return
@@ -184,7 +225,7 @@ class StatCache:
         db.executemany("DELETE FROM state WHERE path = ?", ((p,) for p in paths))
 
     def flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._proofs:
             return
         db = self._conn()
         with db:
@@ -192,7 +233,11 @@ class StatCache:
             db.executemany(
                 "INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?, ?, ?, ?)", self._pending
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._proofs
+            )
         self._pending.clear()
+        self._proofs.clear()
 
     def close(self) -> None:
         self.flush()
@@ -219,3 +264,7 @@ def _migrate(db: sqlite3.Connection) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
