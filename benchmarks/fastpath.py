@@ -79,10 +79,18 @@ def mlv_run(mlv: list[str], source: Path, repo: Path, record: dict[str, list[flo
     record.setdefault("hardlink checkout, objects packed", []).append(
         sh([*mlv, "checkout", "--force"], repo)
     )
-    shutil.rmtree(repo / "data")
-    record.setdefault("hardlink checkout, objects loose", []).append(
-        sh([*mlv, "checkout", "--force"], repo)
-    )
+    shutil.rmtree(repo, ignore_errors=True)
+    # A project that hard-links from the start keeps loose objects.
+    fresh_repo(repo, source, [[*mlv, "init"]])
+    text = (repo / "mlv.toml").read_text().replace('link = "copy"', 'link = "hardlink"')
+    (repo / "mlv.toml").write_text(text)
+    sh([*mlv, "track", "data"], repo)
+    sh([*mlv, "snapshot", "--no-commit"], repo)
+    for label in ("first", "second", "third"):
+        shutil.rmtree(repo / "data")
+        record.setdefault(f"hardlink project: checkout into empty tree, {label}", []).append(
+            sh([*mlv, "checkout", "--force"], repo)
+        )
     record.setdefault("status after hardlink checkout", []).append(sh([*mlv, "status"], repo))
     shutil.rmtree(repo, ignore_errors=True)
 

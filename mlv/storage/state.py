@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS trees (
     fingerprint TEXT NOT NULL,
     id TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirs (
+    path TEXT NOT NULL,
+    tree TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    entries BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (path, tree, dir)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verified (
     id TEXT PRIMARY KEY,
     dev INTEGER NOT NULL,
@@ -154,6 +163,22 @@ class StatCache:
         )
         return {r[0]: r[1:] for r in rows}
 
+    def load_paths(self, paths: list[str]) -> dict[str, Entry]:
+        """Entries for exactly ``paths`` (a few, where ``load`` would read a whole directory)."""
+        if not self.path.exists():
+            return {}
+        db = self._conn()
+        found: dict[str, Entry] = {}
+        for start in range(0, len(paths), 500):
+            part = paths[start : start + 500]
+            rows = db.execute(
+                "SELECT path, inode, size, mtime_ns, ctime_ns, hashed_ns, id FROM state"
+                f" WHERE path IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            found.update((r[0], r[1:]) for r in rows)
+        return found
+
     @staticmethod
     def lookup(entries: dict[str, Entry], path: str, st: os.stat_result) -> ObjectId | None:
         """The cached id of ``path`` if its stat identity matches and the entry is not racy."""
@@ -188,6 +213,54 @@ class StatCache:
     def record_tree(self, path: str, fingerprint: str, oid: ObjectId) -> None:
         self._conn().execute(
             "INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", (path, fingerprint, str(oid))
+        )
+
+    def dir_prints(self, path: str, tree: ObjectId) -> dict[str, str]:
+        """Per directory of tracked directory ``path`` whose content is known as part of tree
+        ``tree``: the stat fingerprint its files had then ('' when not trusted)."""
+        if not self.path.exists():
+            return {}
+        rows = self._conn().execute(
+            "SELECT dir, fingerprint FROM dirs WHERE path = ? AND tree = ?", (path, str(tree))
+        )
+        return dict(rows.fetchall())
+
+    def dir_entries(self, path: str, tree: ObjectId, dirs: Iterable[str]) -> dict[str, bytes]:
+        """The encoded entries that tree ``tree`` holds directly in each of ``dirs``."""
+        db = self._conn()
+        found = {}
+        for d in dirs:
+            row = db.execute(
+                "SELECT entries FROM dirs WHERE path = ? AND tree = ? AND dir = ?",
+                (path, str(tree), d),
+            ).fetchone()
+            if row is not None:
+                found[d] = row[0]
+        return found
+
+    def record_dirs(
+        self, path: str, tree: ObjectId, rows: Iterable[tuple[str, str, bytes]]
+    ) -> None:
+        """Remember the directories of tree ``tree`` at ``path`` as (dir, fingerprint, entries);
+        the directories of all but the two trees recorded last there are forgotten."""
+        seq = time.time_ns()
+        db = self._conn()
+        with db:
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?)",
+                ((path, str(tree), d, fp, entries, seq) for d, fp, entries in rows),
+            )
+            db.execute(
+                "DELETE FROM dirs WHERE path = ? AND tree NOT IN (SELECT tree FROM dirs"
+                " WHERE path = ? GROUP BY tree ORDER BY max(seq) DESC LIMIT 2)",
+                (path, path),
+            )
+
+    def update_dir_print(self, path: str, tree: ObjectId, d: str, fingerprint: str) -> None:
+        self._conn().execute(
+            "UPDATE dirs SET fingerprint = ? WHERE path = ? AND tree = ? AND dir = ?",
+            (fingerprint, path, str(tree), d),
         )
 
     def proofs(self) -> Proofs:
