@@ -232,20 +232,23 @@ class ObjectStore:
         it is written) and linked; a packed whole object is copied (docs/decisions.md). Returns
         the linked object's stat when its content is known to be its id's (for a new proof).
         """
-        entry = self._entry(oid)
         src = self._str_path(oid)
+        hardlink = hardlink and not executable  # one inode cannot be both
+        # A loose object is linked without a look at the packs.
+        entry = None if hardlink and os.path.lexists(src) else self._entry(oid)
         fresh = False
-        if hardlink and entry is not None and not os.path.lexists(src):
-            if entry.kind == BLOB or executable:
+        if hardlink and entry is not None:
+            if entry.kind == BLOB:
                 hardlink = False  # small and packed: copied below
             else:
                 self._unpack(oid, entry)  # verified while written
                 fresh = True
-        if hardlink and not executable:  # one inode cannot be both
+        if hardlink:
             linked = self._link(oid, src, dst, tmp_dir, fresh, proven)
             if not isinstance(linked, bool):
                 return linked
             # The store is on another file system: copy instead.
+            entry = self._entry(oid)
         tmp = temp_name(tmp_dir, dst.name)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
