@@ -49,7 +49,7 @@ def fresh_repo(repo: Path, source: Path, init: list[list[str]]) -> None:
         *init,
     ):
         sh(cmd, repo)
-    subprocess.run(["cp", "-r", str(source), str(repo / "data")], check=True)
+    subprocess.run(["cp", "-rL", str(source), str(repo / "data")], check=True)
 
 
 def flip_first_byte(repo: Path) -> None:

@@ -31,6 +31,7 @@ from mlv.storage.state import Clock, StatCache, StatKey
 
 Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
 EMPTY_DIRS = "/"  # the key of a directory's empty directories among its per-directory prints
+_NO_CLOCK = Clock(-1, 0, 0)  # every file racy: a single file's scan never reads its clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,15 +257,15 @@ class Scanner:
 
     def scan(self, path: str) -> Scan | None:
         """The current content of tracked ``path``, or None when it does not exist."""
-        started = self.state.clock()
         check_no_symlink_parents(self.root, path)
         try:
             st = (self.root / path).lstat()
         except (FileNotFoundError, NotADirectoryError):
             return None  # absent, or a file stands where one of its parents should be
-        if stat.S_ISREG(st.st_mode):
-            return Scan(path, "file", [(path, st)], [], self, started)
+        if stat.S_ISREG(st.st_mode):  # its id has a clock of its own (``_hash_all``)
+            return Scan(path, "file", [(path, st)], [], self, _NO_CLOCK)
         if stat.S_ISDIR(st.st_mode):
+            started = self.state.clock()  # before the walk whose stats fingerprints are made of
             found: list[Found] = []
             empty: list[str] = []
             _walk(self.root, path, found, empty)
