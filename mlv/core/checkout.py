@@ -37,7 +37,7 @@ from mlv.storage.fsutil import (
     default_file_mode,
 )
 from mlv.storage.lock import exclusive
-from mlv.storage.state import StatKey, now_ns
+from mlv.storage.state import Proofs, StatCache, StatKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +175,21 @@ def _check_sizes(project: Project, writes: list[Target]) -> None:
             )
 
 
-def _materialise(project: Project, target: Target, hardlink: bool) -> None:
-    """Write one file from the store into the work tree, verified, atomically."""
+def _materialise(
+    project: Project, target: Target, hardlink: bool, proofs: Proofs
+) -> os.stat_result | None:
+    """Write one file from the store into the work tree, verified, atomically; the linked
+    object's stat when it was hard-linked (see ``ObjectStore.export``)."""
     dst = project.abspath(target.relpath)
     if dst.is_dir() and not dst.is_symlink():
         _clear_dir(dst)  # its files were removed as planned; a file takes its place
-    project.store.export(
-        target.id, dst, project.tmp_dir, executable=target.executable, hardlink=hardlink
+    return project.store.export(
+        target.id,
+        dst,
+        project.tmp_dir,
+        executable=target.executable,
+        hardlink=hardlink,
+        proven=lambda st: StatCache.proven(proofs, target.id, st),
     )
 
 
@@ -309,20 +317,24 @@ def restore(
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
     writes.sort(key=lambda t: project.store.placement(t.id))  # packs read front to back
     progress.start("checking out", sum(t.size for t in writes), unit="bytes")
-    started = now_ns()
+    started = project.state.clock()
     hardlink = project.settings.link == "hardlink"
+    # Objects verified by an earlier hard-linked checkout are linked unread while unchanged.
+    proofs = project.state.proofs() if hardlink else {}
+    linked: list[tuple[ObjectId, os.stat_result]] = []  # appended from worker threads (atomic)
 
     corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads (atomic)
 
-    def write(target: Target) -> StatKey | None:
+    def write(target: Target) -> os.stat_result | None:
         try:
-            _materialise(project, target, hardlink)
+            object_stat = _materialise(project, target, hardlink, proofs)
         except CorruptObject as exc:  # refused, never placed: the other files still are
             corrupt.append((str(target.id), exc))
             return None
         progress.advance(target.size)
-        st = os.stat(project.abspath(target.relpath))
-        return StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
+        if object_stat is not None:
+            linked.append((target.id, object_stat))
+        return os.stat(project.abspath(target.relpath))
 
     try:
         with ThreadPoolExecutor(scanner.jobs) as pool:
@@ -334,13 +346,14 @@ def restore(
     for target in chmods:
         path = project.abspath(target.relpath)
         os.chmod(path, default_file_mode(target.executable))
-        st = os.stat(path)
-        written.append(StatKey(st.st_ino, st.st_size, st.st_mtime_ns))
+        written.append(os.stat(path))
     # Files mlv just wrote have known content. Remembered as of the moment writing began, so
     # the racy-clean rule applies: an edit landing in the same timestamp tick as our write is
     # caught by one re-read at the next scan (old hard-linked objects are trusted at once).
-    for target, key in zip([*done, *chmods], written, strict=True):
-        project.state.record(target.relpath, key, target.id, started)
+    for target, st in zip([*done, *chmods], written, strict=True):
+        project.state.record(target.relpath, StatKey.of(st), target.id, started.stamp(st.st_dev))
+    for oid, st in linked:
+        project.state.record_proof(oid, st, started.stamp(st.st_dev))
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()

@@ -216,7 +216,7 @@ def reproduce(
                 project.declarations,
                 project.settings,
                 project.store,
-                StatCache(state_db),
+                StatCache(state_db, project.tmp_dir),
             )
             try:
                 from_store = inputs_from_store(lock, order, produced, workdir)

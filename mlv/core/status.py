@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from mlv.core import code
+from mlv.core import code, dir_changes
 from mlv.core.env.capture import capture as capture_environment
 from mlv.core.env.drift import EnvDrift
 from mlv.core.env.drift import compare as compare_environment
@@ -85,6 +85,15 @@ def artifact_status(
         return status
     if record.type != scan.type:
         status.state = MODIFIED
+        return status
+    if scan.known_id() == record.id:
+        return status
+    changes = dir_changes.compare(scan, record.id)  # the changed directories alone
+    if changes is not None:
+        if not changes.none:
+            status.state = MODIFIED
+            status.added, status.modified = changes.added, changes.modified
+            status.deleted = changes.deleted
         return status
     if scan.object_id() == record.id:
         return status

@@ -4,6 +4,8 @@ Ids come from the stat cache when a file's (inode, size, mtime) is unchanged; th
 in parallel threads (the hash and the reads release the GIL). For a directory, the stat cache also
 remembers the tree id under a fingerprint of every file's stat identity, so an unchanged
 directory of 10^5 files costs its walk and one hash of the stat fields — no per-file lookups.
+The fingerprint is made of one per directory, remembered with the tree's entries there, so a
+change is found by reading only the directories it touched (``mlv.core.dir_changes``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import xxhash
 
 from mlv.core.parallel import batched_map
@@ -25,10 +28,12 @@ from mlv.model.tree import encode_tree
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.ingest import hash_and_add
-from mlv.storage.state import RACY_WINDOW_NS, StatCache, StatKey, now_ns
+from mlv.storage.state import Clock, StatCache, StatKey
 from mlv.storage.store import ObjectStore
 
 Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
+EMPTY_DIRS = "/"  # the key of a directory's empty directories among its per-directory prints
+_NO_CLOCK = Clock(-1, 0, 0)  # every file racy: a single file's scan never reads its clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,7 @@ class Scan:
     found: list[Found]
     empty_dirs: list[str]  # relative to the artifact directory
     scanner: Scanner
-    started_ns: int
+    clock: Clock  # read before the walk
     # Set by a snapshot before the files are identified: each file hashed is stored from the
     # same read (the ids it got are in ``ObjectStore``; ``added`` the ones new to it).
     store: ObjectStore | None = None
@@ -62,6 +67,8 @@ class Scan:
     _files: list[WorkFile] | None = None
     _tree_bytes: bytes | None = None
     _id: ObjectId | None = None
+    _groups: dict[str, list[Found]] | None = None
+    _prints: dict[str, str] | None = None
 
     @property
     def size(self) -> int:
@@ -88,7 +95,7 @@ class Scan:
         Checked before any file is hashed: a tree that checkout would refuse is never made.
         """
         if self._tree_bytes is None:
-            self._check_names()
+            self.check_names()
             cut = len(self.path) + 1
             self._tree_bytes = encode_tree(
                 [(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files],
@@ -96,7 +103,7 @@ class Scan:
             )
         return self._tree_bytes
 
-    def _check_names(self) -> None:
+    def check_names(self) -> None:
         """PathError for a name that a tree object may not hold (see ``mlv.model.tree``)."""
         paths = [rel for rel, _ in self.found] + [f"{self.path}/{d}" for d in self.empty_dirs]
         for rel in paths:
@@ -116,31 +123,92 @@ class Scan:
                 "rename one of them; mlv keeps snapshots portable (docs/decisions.md)",
             )
 
+    def known_id(self) -> ObjectId | None:
+        """A directory's tree id when its stat fingerprint is the remembered one (nothing read)."""
+        if self._id is None and self.type == "dir":
+            self._id = self.scanner.state.tree_id(self.path, self.fingerprint())
+        return self._id
+
     def object_id(self) -> ObjectId:
         if self._id is None:
             if self.type == "file":
                 self._id = self.files[0].id
-            else:
-                fingerprint = self._fingerprint()
-                self._id = self.scanner.state.tree_id(self.path, fingerprint)
-                if self._id is None:
-                    self._id = hash_bytes(self.tree_bytes())
-                    newest = max((st.st_mtime_ns for _, st in self.found), default=0)
-                    # Same racy-clean rule as for single files (see mlv.storage.state).
-                    if newest < self.started_ns - RACY_WINDOW_NS:
-                        self.scanner.state.record_tree(self.path, fingerprint, self._id)
+            elif self.known_id() is None:
+                oid = hash_bytes(self.tree_bytes())
+                if self.trusted(self.found):
+                    self.scanner.state.record_tree(self.path, self.fingerprint(), oid)
+                self._record_dirs(oid)
+                self._id = oid
+        assert self._id is not None
         return self._id
 
-    def _fingerprint(self) -> str:
+    def trusted(self, found: list[Found]) -> bool:
+        """Whether stat fields of ``found`` may stand for their content next time: the same
+        racy-clean rule as for single files (see mlv.storage.state)."""
+        stamp = self.clock.stamp
+        return all(st.st_mtime_ns < stamp(st.st_dev) for _, st in found)
+
+    def groups(self) -> dict[str, list[Found]]:
+        """The files by the directory holding them, relative to the artifact ('' for its top)."""
+        if self._groups is None:
+            cut = len(self.path) + 1
+            groups: dict[str, list[Found]] = {}
+            for item in self.found:
+                groups.setdefault(item[0][cut:].rpartition("/")[0], []).append(item)
+            self._groups = groups
+        return self._groups
+
+    def dir_prints(self) -> dict[str, str]:
+        """A fingerprint of the stat identities of each directory's files (and one of the
+        empty directories, under EMPTY_DIRS)."""
+        if self._prints is None:
+            prints = {}
+            for d, items in self.groups().items():
+                hasher = xxhash.xxh3_128()
+                for rel, st in sorted(items):
+                    hasher.update(
+                        b"%s\0%d\0%d\0%d\0%d\0%d\n"
+                        % (
+                            rel.encode(),
+                            st.st_ino,
+                            st.st_size,
+                            st.st_mtime_ns,
+                            st.st_ctime_ns,
+                            st.st_mode & 0o100,
+                        )
+                    )
+                prints[d] = hasher.hexdigest()
+            if self.empty_dirs:
+                listed = "\n".join(sorted(self.empty_dirs)).encode()
+                prints[EMPTY_DIRS] = xxhash.xxh3_128_hexdigest(listed)
+            self._prints = prints
+        return self._prints
+
+    def fingerprint(self) -> str:
         hasher = xxhash.xxh3_128()
-        for rel, st in sorted(self.found):
-            hasher.update(
-                b"%s\0%d\0%d\0%d\0%d\n"
-                % (rel.encode(), st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode & 0o100)
-            )
-        for d in sorted(self.empty_dirs):
-            hasher.update(b"%s/\n" % d.encode())
+        for d, print_ in sorted(self.dir_prints().items()):
+            hasher.update(b"%s\0%s\n" % (d.encode(), print_.encode()))
         return hasher.hexdigest()
+
+    def _record_dirs(self, oid: ObjectId) -> None:
+        """Remember each directory's entries in tree ``oid``, under its fingerprint when that
+        may stand for them (``dir_changes`` compares with them)."""
+        cut = len(self.path) + 1
+        entries: dict[str, list[tuple[str, str, int, bool]]] = {}
+        for f in self.files:
+            name = f.relpath[cut:]
+            entries.setdefault(name.rpartition("/")[0], []).append(
+                (name, str(f.id), f.size, f.executable)
+            )
+        prints, groups = self.dir_prints(), self.groups()
+        rows = [
+            (d, prints[d] if self.trusted(groups[d]) else "", msgspec.json.encode(listed))
+            for d, listed in entries.items()
+        ]
+        if self.empty_dirs:
+            listed_dirs = sorted(self.empty_dirs)
+            rows.append((EMPTY_DIRS, prints[EMPTY_DIRS], msgspec.json.encode(listed_dirs)))
+        self.scanner.state.record_dirs(self.path, oid, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +216,7 @@ class _Pending:
     relpath: str
     key: StatKey
     executable: bool
+    dev: int
 
 
 def _reject(kind: str, relpath: str) -> PathError:
@@ -199,15 +268,15 @@ class Scanner:
 
     def scan(self, path: str) -> Scan | None:
         """The current content of tracked ``path``, or None when it does not exist."""
-        started = now_ns()
         check_no_symlink_parents(self.root, path)
         try:
             st = (self.root / path).lstat()
         except (FileNotFoundError, NotADirectoryError):
             return None  # absent, or a file stands where one of its parents should be
-        if stat.S_ISREG(st.st_mode):
-            return Scan(path, "file", [(path, st)], [], self, started)
+        if stat.S_ISREG(st.st_mode):  # its id has a clock of its own (``_hash_all``)
+            return Scan(path, "file", [(path, st)], [], self, _NO_CLOCK)
         if stat.S_ISDIR(st.st_mode):
+            started = self.state.clock()  # before the walk whose stats fingerprints are made of
             found: list[Found] = []
             empty: list[str] = []
             _walk(self.root, path, found, empty)
@@ -223,18 +292,19 @@ class Scanner:
     ) -> list[WorkFile]:
         """Content ids for ``found``: from the stat cache where valid, else by hashing (and with
         ``store``, storing in the same read; what it added goes to ``added``)."""
-        cached = self.state.load(path)
+        # A few files (the changed directories of a large one) are looked up one by one.
+        few = len(found) <= 2000
+        cached = self.state.load_paths([rel for rel, _ in found]) if few else self.state.load(path)
         lookup = StatCache.lookup
         known: list[WorkFile] = []
         pending: list[_Pending] = []
         for rel, st in found:
             executable = bool(st.st_mode & 0o100)
-            oid = lookup(cached, rel, st.st_ino, st.st_size, st.st_mtime_ns)
+            oid = lookup(cached, rel, st)
             if oid is not None:
                 known.append(WorkFile(rel, oid, st.st_size, executable))
             else:
-                key = StatKey(st.st_ino, st.st_size, st.st_mtime_ns)
-                pending.append(_Pending(rel, key, executable))
+                pending.append(_Pending(rel, StatKey.of(st), executable, st.st_dev))
         if pending:
             known.extend(self._hash_all(pending, store, added))
         known.sort(key=lambda f: f.relpath)
@@ -248,7 +318,7 @@ class Scanner:
     ) -> list[WorkFile]:
         total = sum(p.key.size for p in pending)
         self.progress.start("hashing", total, unit="bytes")
-        started = now_ns()
+        started = self.state.clock()
 
         def one(item: _Pending) -> WorkFile:
             path = self.root / item.relpath
@@ -271,5 +341,5 @@ class Scanner:
         finally:
             self.progress.finish()
         for item, result in zip(ordered, results, strict=True):
-            self.state.record(item.relpath, item.key, result.id, started)
+            self.state.record(item.relpath, item.key, result.id, started.stamp(item.dev))
         return results

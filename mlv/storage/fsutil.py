@@ -277,8 +277,10 @@ def check_no_symlink_parents(root: Path, relpath: str, seen: set[str] | None = N
         if seen is not None and current in seen:
             continue
         try:
-            mode = os.lstat(root / current).st_mode
+            mode = os.lstat(f"{root}/{current}").st_mode
         except (FileNotFoundError, NotADirectoryError):
+            if seen is not None:
+                seen.add(current)  # absent: checked (nothing below it to pass through)
             return  # the rest does not exist yet
         if stat.S_ISLNK(mode):
             raise PathError(

@@ -14,7 +14,7 @@ import os
 import stat
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import xxhash
@@ -227,33 +227,40 @@ class ObjectStore:
         return sum(length for _, length in self._chunk_list(oid, entry))
 
     def export(
-        self, oid: ObjectId, dst: Path, tmp_dir: Path, *, executable: bool, hardlink: bool
-    ) -> None:
+        self,
+        oid: ObjectId,
+        dst: Path,
+        tmp_dir: Path,
+        *,
+        executable: bool,
+        hardlink: bool,
+        proven: Callable[[os.stat_result], bool] | None = None,
+    ) -> os.stat_result | None:
         """Place the object at ``dst``: verified against its id first, and atomically (a reader
         sees the old file or the new one). A corrupt object raises and is never placed.
-        A packed object to be hard-linked is first unpacked to a loose one (verified)."""
-        entry = self._entry(oid)
+
+        ``hardlink``: link a loose object's file, unread when ``proven`` says its stat identity
+        is one already verified; a packed chunked file is unpacked to a loose one (verified as
+        it is written) and linked; a packed whole object is copied (docs/decisions.md). Returns
+        the linked object's stat when its content is known to be its id's (for a new proof).
+        """
         src = self._str_path(oid)
-        if hardlink and not executable:  # one inode cannot be both
-            if entry is not None and not os.path.lexists(src):
-                self._unpack(oid, entry)
-            # A link planted in the store would make the work tree share an inode with a file
-            # outside it (edits would go there): only a regular object file is linked.
-            if not stat.S_ISREG(os.lstat(src).st_mode) or hash_file(src) != oid:
-                raise CorruptObject(str(oid), src)
-            faults.step(str(dst))
-            try:
-                os.link(src, dst)  # a new name appears complete or not at all
-                return
-            except FileExistsError:
-                tmp = temp_name(tmp_dir, dst.name)
-                os.link(src, tmp)
-                place(tmp, dst)
-                return
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-                # The store is on another file system: copy instead.
+        hardlink = hardlink and not executable  # one inode cannot be both
+        # A loose object is linked without a look at the packs.
+        entry = None if hardlink and os.path.lexists(src) else self._entry(oid)
+        fresh = False
+        if hardlink and entry is not None:
+            if entry.kind == BLOB:
+                hardlink = False  # small and packed: copied below
+            else:
+                self._unpack(oid, entry)  # verified while written
+                fresh = True
+        if hardlink:
+            linked = self._link(oid, src, dst, tmp_dir, fresh, proven)
+            if not isinstance(linked, bool):
+                return linked
+            # The store is on another file system: copy instead.
+            entry = self._entry(oid)
         tmp = temp_name(tmp_dir, dst.name)
         try:
             # Created with its final mode (the umask applied, as default_file_mode does): no
@@ -280,6 +287,46 @@ class ObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+        return None
+
+    def _link(
+        self,
+        oid: ObjectId,
+        src: str,
+        dst: Path,
+        tmp_dir: Path,
+        fresh: bool,
+        proven: Callable[[os.stat_result], bool] | None,
+    ) -> os.stat_result | bool | None:
+        """Hard-link the loose object ``src`` at ``dst`` once it is known to be intact: the
+        object's stat when its content is its id's, None when that is not known; False when
+        the two are on different file systems (nothing was done)."""
+        # A link planted in the store would make the work tree share an inode with a file
+        # outside it (edits would go there): only a regular object file is linked.
+        before = os.lstat(src)
+        if not stat.S_ISREG(before.st_mode):
+            raise CorruptObject(str(oid), src)
+        if not fresh and not (proven is not None and proven(before)) and hash_file(src) != oid:
+            raise CorruptObject(str(oid), src)
+        faults.step(str(dst))
+        try:
+            os.link(src, dst)  # a new name appears complete or not at all
+        except FileExistsError:
+            tmp = temp_name(tmp_dir, dst.name)
+            os.link(src, tmp)
+            place(tmp, dst)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            return False
+        after = os.lstat(src)
+        # The link changed the ctime alone; anything else means another writer: no proof.
+        same = (after.st_ino, after.st_size, after.st_mtime_ns) == (
+            before.st_ino,
+            before.st_size,
+            before.st_mtime_ns,
+        )
+        return after if same else None
 
     def _unpack(self, oid: ObjectId, entry: Entry) -> None:
         """Write a packed object out as a loose one (for a hard-linked checkout)."""

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import mlv as mlv_package
+from mlv.storage.chunk import CHUNK_FROM
 from tests.conftest import MlvRunner, git, tree_snapshot, write
 
 
@@ -86,19 +87,21 @@ def test_checkout_restores_deleted_artifacts_and_replaces_type_changes(
 
 
 def test_hardlink_mode_shares_the_store_inode_read_only(project: Path, mlv: MlvRunner) -> None:
-    write(project / "data/big.bin", os.urandom(50_000))
-    mlv("track", "data/big.bin")
+    """Objects snapshotted in copy mode are packed: a chunked file is unpacked once and linked,
+    a small packed one is copied (a link would need a loose copy of the same bytes)."""
+    write(project / "data/big.bin", os.urandom(CHUNK_FROM + 50_000))
+    write(project / "data/small.bin", os.urandom(50_000))
+    mlv("track", "data")
     mlv("snapshot")
-    with (project / "mlv.toml").open("a") as handle:
-        handle.write("")
     text = (project / "mlv.toml").read_text().replace('link = "copy"', 'link = "hardlink"')
     (project / "mlv.toml").write_text(text)
-    content = (project / "data/big.bin").read_bytes()
-    (project / "data/big.bin").unlink()
+    content = {p.name: p.read_bytes() for p in (project / "data").iterdir()}
+    shutil.rmtree(project / "data")
     assert mlv("checkout").code == 0
     st = (project / "data/big.bin").stat()
     assert st.st_nlink == 2 and stat.S_IMODE(st.st_mode) == 0o444
-    assert (project / "data/big.bin").read_bytes() == content
+    assert (project / "data/small.bin").stat().st_nlink == 1
+    assert {p.name: p.read_bytes() for p in (project / "data").iterdir()} == content
     assert mlv("status", "--check").code == 0
 
 
