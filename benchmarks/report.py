@@ -190,7 +190,7 @@ def _dedup_value(key: str, value: float | None) -> str:
 
 def _goals(doc: dict[str, Any]) -> list[str]:
     lines = [
-        "## Goals of issue #13, judged from the numbers above",
+        "## Goals of issue #13, judged from the measured numbers (tables below)",
         "",
         "Computed by benchmarks/goals.py from this run's medians (n/a: a number it needs was not"
         " measured).",
