@@ -10,7 +10,7 @@ chunked on the way. Every object is verified as it is read from the local store.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import xxhash
@@ -46,13 +46,17 @@ class PackPusher:
         self,
         store: ObjectStore,
         rpacks: RemotePacks,
-        on_remote: set[bytes],
+        on_remote: Set[bytes],
         advance: Callable[[int], None],
         limit: int | None = None,
     ) -> None:
         self.store = store
         self.rpacks = rpacks
+        self.found = on_remote  # digests the remote had when listed
         self.sent = set(on_remote)  # digests the remote has, or will once the pack lands
+        # Chunks not sent because the remote had them, by the chunked file they belong to:
+        # relied on like the objects of ``rely_on`` (a gc may delete their pack meanwhile).
+        self.reused: dict[bytes, ObjectId] = {}
         self.advance = advance
         self.limit = limit or REMOTE_PACK_LIMIT
         self._pack: OutgoingPack | None = None
@@ -62,11 +66,21 @@ class PackPusher:
         self.packs_sent = 0
         self.bytes_sent = 0  # the packs' sizes: only the chunks the remote lacked count
 
-    def _put(self, digest: bytes, kind: int, data: bytes | memoryview, counted: int) -> None:
+    def _put(
+        self,
+        digest: bytes,
+        kind: int,
+        data: bytes | memoryview,
+        counted: int,
+        owner: ObjectId | None = None,
+    ) -> None:
         """Append one object unless the remote has it or will; ``counted``: the bytes of the
-        revision's objects this stands for (for progress). A full pack is sealed and sent."""
+        revision's objects this stands for (for progress); ``owner``: the chunked file a chunk
+        belongs to. A full pack is sealed and sent."""
         self._queued += counted
         if digest in self.sent:
+            if owner is not None and digest in self.found:
+                self.reused.setdefault(digest, owner)
             return
         if self._pack is None:
             self._pack = OutgoingPack(self.store.root / "tmp")
@@ -133,7 +147,7 @@ class PackPusher:
             for chunk_digest, _ in items:
                 data = store.read_bytes(ObjectId.xxh128(chunk_digest.hex()))  # verified
                 whole.update(data)
-                self._put(chunk_digest, BLOB, data, len(data))
+                self._put(chunk_digest, BLOB, data, len(data), oid)
             if whole.digest() != digest:
                 raise CorruptObject(str(oid), store.where(oid))
             self._put(digest, CHUNKED, chunk.encode(items), 0)
@@ -152,7 +166,7 @@ class PackPusher:
             for data in chunk.cut(stream):
                 whole.update(data)
                 chunk_digest = xxhash.xxh3_128_digest(data)
-                self._put(chunk_digest, BLOB, data, len(data))
+                self._put(chunk_digest, BLOB, data, len(data), oid)
                 items.append((chunk_digest, len(data)))
         if whole.digest() != digest_of(oid):
             raise CorruptObject(str(oid), self.store.where(oid))
@@ -174,7 +188,7 @@ def push_packs(
     (docs/format.md, "gc of a remote"). Returns the bytes uploaded (a chunked file's chunks
     that the remote had are not sent) and the packs uploaded."""
     rely_on(rpacks, on_remote, in_packs)
-    pusher = PackPusher(store, rpacks, set(on_remote), advance)
+    pusher = PackPusher(store, rpacks, on_remote.keys(), advance)
     try:
         for batch in ordered:
             for oid in batch:
@@ -182,7 +196,10 @@ def push_packs(
         pusher.finish()
     finally:
         pusher.discard()
-    resent, repacked = resend_lost(store, rpacks, in_packs, trees, advance)
+    # The chunks of new chunked files found on the remote: marked before the check below (a
+    # gc deleting their pack after the mark spares it; one deleting it before is waited for).
+    rpacks.keep({on_remote[c].pack for c in pusher.reused})
+    resent, repacked = resend_lost(store, rpacks, in_packs, trees, advance, pusher.reused)
     return pusher.bytes_sent + resent, pusher.packs_sent + repacked
 
 
@@ -207,10 +224,12 @@ def resend_lost(
     in_packs: set[ObjectId],
     trees: set[ObjectId],
     advance: Callable[[int], None],
+    reused: dict[bytes, ObjectId] | None = None,
 ) -> tuple[int, int]:
     """After the upload: once no gc holds the remote's lock, send again what push relied on
-    and a gc deleted meanwhile (a gc that listed before the marks of ``rely_on``). Returns the
-    bytes and packs sent."""
+    and a gc deleted meanwhile (a gc that listed before the marks of ``rely_on``): objects, and
+    the ``reused`` chunks (by the chunked file sending them again sends). Returns the bytes
+    and packs sent."""
     wait_for_gc(rpacks.remote, lock_timeout())
     now = rpacks.entries()
     lost: set[ObjectId] = set()
@@ -222,6 +241,7 @@ def resend_lost(
             items = chunk.decode(rpacks.read(entry)) or [(b"", 0)]
             if any(c not in now for c, _ in items):
                 lost.add(oid)
+    lost.update(owner for c, owner in (reused or {}).items() if c not in now)
     if not lost:
         return 0, 0
     pusher = PackPusher(store, rpacks, set(now), advance)
