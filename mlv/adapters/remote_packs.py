@@ -28,6 +28,8 @@ from mlv.storage import index_cache
 from mlv.storage.fsutil import copy_into, fsync_path, write_bytes_atomic
 from mlv.storage.pack import decode_index
 
+_GONE: list[tuple[bytes, int, int, int]] = []  # an index deleted since it was listed
+
 
 class PackGone(RemoteError):
     """A pack a reader's listing named was deleted meanwhile (``gc --remote`` rewrote it): the
@@ -97,7 +99,10 @@ class RemotePacks:
                     return stem, cached
                 if listed > index_cache.MAX_INDEX:
                     return stem, None  # no index of a pack this mlv writes is that large
-                data = self._read_whole(f"{self.dir}/{stem}.idx")
+                try:
+                    data = self._read_whole(f"{self.dir}/{stem}.idx")
+                except FileNotFoundError:  # a gc deleted it since the listing: list again
+                    return stem, _GONE
                 with self._lock:
                     self.indexes_read += 1
                 decoded = index_cache.decode_named(stem, data)
@@ -107,12 +112,17 @@ class RemotePacks:
                     index_cache.forget(self.cache, stem)
                 return stem, decoded
 
+            gone = False
             with ThreadPoolExecutor(jobs) as pool:
                 for stem, decoded in pool.map(load, new):
-                    if decoded is None:
+                    if decoded is _GONE:
+                        gone = True
+                    elif decoded is None:
                         self.damaged.append(f"{stem}.idx")
                     else:
                         self._indexes[stem] = decoded
+        if gone:  # gc indexes its copies before it deletes an index: a new listing has them
+            return self.entries(jobs)
         result: dict[bytes, RemoteEntry] = {}
         for stem in stems:
             for digest, kind, offset, length in self._indexes.get(stem, []):
