@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import xxhash
 
 from mlv.adapters.remote_lock import wait_for_gc
-from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
+from mlv.adapters.remote_packs import PackGone, RemoteEntry, RemotePacks
 from mlv.errors import CorruptObject
 from mlv.model.ids import ObjectId
 from mlv.storage import chunk
@@ -213,7 +213,10 @@ def rely_on(
         entry = on_remote[digest_of(oid)]
         stems.add(entry.pack)
         if entry.kind == CHUNKED:
-            items = chunk.decode(rpacks.read(entry)) or []
+            try:
+                items = chunk.decode(rpacks.read(entry)) or []
+            except PackGone:  # a gc deleted it since the listing: ``resend_lost`` sends it
+                continue
             stems.update(on_remote[c].pack for c, _ in items if c in on_remote)
     rpacks.keep(stems)
 

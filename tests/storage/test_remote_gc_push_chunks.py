@@ -83,3 +83,49 @@ def test_chunks_a_push_reused_are_sent_again_after_a_gc_deleted_them(
         items = chunk.decode(revived.store.packs.read(digest_of(oid), entry)) or []
         assert {c for c, _ in items} <= on_remote
     revived.close()
+
+
+@pytest.mark.slow
+def test_a_chunked_file_whose_pack_a_gc_deleted_under_a_push_is_sent_again(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote"
+    make_data(project, files=4)
+    assert mlv("track", "data/raw", "models/m.pkl").code == 0
+    assert mlv("remote", "add", "origin", str(remote)).code == 0
+    assert mlv("snapshot", "-m", "v1").code == 0
+    git(project, "checkout", "-q", "-b", "exp")
+    write(project / "models/m.pkl", os.urandom(CHUNK_FROM + 1024 * 1024))
+    assert mlv("snapshot", "-m", "v2").code == 0
+    proj = open_project(project)
+    try:
+        assert push(proj, revs=["main", "exp"], packed=True).complete
+    finally:
+        proj.close()
+    dead_lock = (project / "mlv.lock").read_bytes()
+    git(project, "checkout", "-q", "main")
+    assert mlv("checkout").code == 0
+    git(project, "branch", "-q", "-D", "exp")
+    forget_reflogs(project)
+    age(remote)
+    other = clone(project, tmp_path / "other", monkeypatch)
+    (other / "mlv.lock").write_bytes(dead_lock)  # the chunked file, alive again here
+    revived = open_project(other)
+    assert fetch(revived).complete
+    rpacks = RemotePacks(open_remote(revived, None))
+    listing = rpacks.entries()  # the push lists the remote ...
+    needed = closure(locks_at(revived, [], include_worktree=True), local_tree_reader(revived))
+    in_packs = {o for o in needed.objects if digest_of(o) in listing}
+    gc = open_project(project)
+    try:  # ... a gc that listed before the push's marks deletes the old pack ...
+        assert len(gc_remote(gc).rewritten_packs) == 1
+    finally:
+        gc.close()
+    # ... and the push, finding nothing to send, marks what it relies on and resends it.
+    sent, _ = push_packs(
+        revived.store, rpacks, listing, in_packs, [[], []], needed.trees, lambda n: None
+    )
+    assert sent > 0
+    on_remote = set(RemotePacks(open_remote(revived, None)).entries())
+    assert {digest_of(o) for o in needed.objects} <= on_remote
+    revived.close()
