@@ -84,7 +84,7 @@ class RemotePacks:
         with translate_errors(self.remote.name, self.remote.url):
             return self._names()
 
-    def entries(self, jobs: int = 8) -> dict[bytes, RemoteEntry]:
+    def entries(self, jobs: int = 8, relists: int = 3) -> dict[bytes, RemoteEntry]:
         """Every object of every indexed pack on the remote (one entry per digest). A pack whose
         index is missing (an interrupted push) or damaged holds nothing, as far as readers go."""
         with translate_errors(self.remote.name, self.remote.url):
@@ -121,8 +121,8 @@ class RemotePacks:
                         self.damaged.append(f"{stem}.idx")
                     else:
                         self._indexes[stem] = decoded
-        if gone:  # gc indexes its copies before it deletes an index: a new listing has them
-            return self.entries(jobs)
+        if gone and relists:  # gc indexes its copies before it deletes an index: a new
+            return self.entries(jobs, relists - 1)  # listing has them (still gone: nothing)
         result: dict[bytes, RemoteEntry] = {}
         for stem in stems:
             for digest, kind, offset, length in self._indexes.get(stem, []):

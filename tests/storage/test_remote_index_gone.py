@@ -37,3 +37,22 @@ def test_an_index_deleted_after_the_listing_is_listed_again(
     kept = set(RemotePacks(open_remote(open_project(project), None)).entries())
     assert kept < live and set(entries) == kept
     assert not rpacks.damaged
+
+
+def test_an_index_listed_but_never_readable_holds_nothing(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing that keeps naming a deleted index (an eventually consistent store) is listed
+    again a few times, then that pack holds nothing: no endless relisting."""
+    remote = tmp_path / "remote"
+    half_dead_remote(project, mlv, str(remote))
+    age(remote)
+    proj = open_project(project)
+    try:
+        rpacks = RemotePacks(open_remote(proj, None))
+        listing = rpacks.sizes()
+        assert len(gc_remote(proj).rewritten_packs) == 1
+        monkeypatch.setattr(rpacks, "_names", lambda: listing)  # the stale listing, always
+        assert rpacks.entries() == {} and not rpacks.damaged
+    finally:
+        proj.close()
