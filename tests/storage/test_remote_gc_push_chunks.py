@@ -24,29 +24,36 @@ from tests.conftest import MlvRunner, git, write
 from tests.storage.remote_gc_setup import age
 
 
-@pytest.mark.slow
-def test_chunks_a_push_reused_are_sent_again_after_a_gc_deleted_them(
-    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    remote = tmp_path / "remote"
+def push_dead_model(project: Path, mlv: MlvRunner, remote: Path, model: bytes) -> bytes:
+    """Push ``main`` and a branch ``exp`` whose chunked ``models/m.pkl`` is ``model``, then
+    delete ``exp`` and age the remote's packs: that model is dead to gc. Returns exp's lock."""
     make_data(project, files=4)
     assert mlv("track", "data/raw", "models/m.pkl").code == 0
     assert mlv("remote", "add", "origin", str(remote)).code == 0
     assert mlv("snapshot", "-m", "v1").code == 0
     git(project, "checkout", "-q", "-b", "exp")
-    old = os.urandom(CHUNK_FROM + 1024 * 1024)
-    write(project / "models/m.pkl", old)  # chunked; dead once exp is gone
+    write(project / "models/m.pkl", model)
     assert mlv("snapshot", "-m", "v2").code == 0
     proj = open_project(project)
     try:
         assert push(proj, revs=["main", "exp"], packed=True).complete
     finally:
         proj.close()
+    dead_lock = (project / "mlv.lock").read_bytes()
     git(project, "checkout", "-q", "main")
     assert mlv("checkout").code == 0
     git(project, "branch", "-q", "-D", "exp")
     forget_reflogs(project)
     age(remote)
+    return dead_lock
+
+
+@pytest.mark.slow
+def test_chunks_a_push_reused_are_sent_again_after_a_gc_deleted_them(
+    project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = os.urandom(CHUNK_FROM + 1024 * 1024)
+    push_dead_model(project, mlv, tmp_path / "remote", old)
 
     other = clone(project, tmp_path / "other", monkeypatch)
     revived = open_project(other)
@@ -89,25 +96,9 @@ def test_chunks_a_push_reused_are_sent_again_after_a_gc_deleted_them(
 def test_a_chunked_file_whose_pack_a_gc_deleted_under_a_push_is_sent_again(
     project: Path, mlv: MlvRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    remote = tmp_path / "remote"
-    make_data(project, files=4)
-    assert mlv("track", "data/raw", "models/m.pkl").code == 0
-    assert mlv("remote", "add", "origin", str(remote)).code == 0
-    assert mlv("snapshot", "-m", "v1").code == 0
-    git(project, "checkout", "-q", "-b", "exp")
-    write(project / "models/m.pkl", os.urandom(CHUNK_FROM + 1024 * 1024))
-    assert mlv("snapshot", "-m", "v2").code == 0
-    proj = open_project(project)
-    try:
-        assert push(proj, revs=["main", "exp"], packed=True).complete
-    finally:
-        proj.close()
-    dead_lock = (project / "mlv.lock").read_bytes()
-    git(project, "checkout", "-q", "main")
-    assert mlv("checkout").code == 0
-    git(project, "branch", "-q", "-D", "exp")
-    forget_reflogs(project)
-    age(remote)
+    dead_lock = push_dead_model(
+        project, mlv, tmp_path / "remote", os.urandom(CHUNK_FROM + 1024 * 1024)
+    )
     other = clone(project, tmp_path / "other", monkeypatch)
     (other / "mlv.lock").write_bytes(dead_lock)  # the chunked file, alive again here
     revived = open_project(other)
