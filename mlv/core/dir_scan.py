@@ -163,7 +163,11 @@ class DirBuilder:
             trusted = trusted and f[3] < stamp(f[6])
         d = _Dir(rel, name, parent, files, hasher.hexdigest(), trusted, len(subdirs))
         record = self.records.get(rel)
-        if record is None or not trusted or record.fingerprint != d.fp:
+        moved = record is None or not trusted or record.fingerprint != d.fp
+        if moved or subdirs:
+            # Before any of it is read: a name no tree may hold stores nothing of its directory.
+            self._check_names(d, [f[0] for f in files] if moved else [], subdirs)
+        if moved:
             self._resolve(d)  # its own files moved: start hashing them now
         return d, subdirs
 
@@ -268,7 +272,6 @@ class DirBuilder:
                 key = StatKey(f[1], f[2], f[3], f[4])
                 self.state.record(self._repo_path(d, f[0]), key, oid, stamp(f[6]))
             self.in_flight -= len(part)
-        self._check_names(d, subs)
         rows = [(f[0], str(oid), f[2], f[5]) for f, oid in zip(d.files, d.ids, strict=True)]
         data = encode_node(rows, subs)
         oid = ObjectId.xxh128(xxhash.xxh3_128_hexdigest(data))
@@ -287,11 +290,11 @@ class DirBuilder:
     def _repo_path(self, d: _Dir, name: str) -> str:
         return f"{self.path}/{d.rel}/{name}" if d.rel else f"{self.path}/{name}"
 
-    def _check_names(self, d: _Dir, subs: list[tuple[str, str, int, int]]) -> None:
-        """PathError for a name that a tree may not hold: checked before a level is made, so a
-        tree that checkout would refuse is never written."""
-        names = [f[0] for f in d.files] + [s[0] for s in subs]
-        for name in names:
+    def _check_names(self, d: _Dir, files: list[str], subdirs: list[str]) -> None:
+        """PathError for a name that a tree may not hold (``files`` of ``d`` that moved, and its
+        subdirectories): checked before a level is made, so a tree that checkout would refuse
+        is never written. Unchanged names were checked when they were first recorded."""
+        for name in files + subdirs:
             rel = self._repo_path(d, name)
             try:
                 check_relpath(rel)
@@ -302,7 +305,9 @@ class DirBuilder:
                     else f"rename it, or move it out of {self.path}"
                 )
                 raise PathError(exc.message, hint) from None
-        collision = find_collision(names)
+        if not subdirs and not files:
+            return
+        collision = find_collision([f[0] for f in d.files] + subdirs)
         if collision is not None:
             prefix = f"{self.path}/{d.rel}/" if d.rel else f"{self.path}/"
             raise PathError(

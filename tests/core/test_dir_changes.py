@@ -72,8 +72,12 @@ def test_only_the_changed_directories_are_read_and_the_answer_is_exact(tmp_path:
     assert changes.deleted == ["d3/f3.txt"]
     assert not changes.empty_dirs_differ
     # Read: the changed and new files, at most their directories: never d0, top.txt.
-    assert 0 < now.built.hashed <= sum(
-        p.stat().st_size for d in ("d1", "d2", "d3", "d4", "d5") for p in (data / d).iterdir()
+    assert (
+        0
+        < now.built.hashed
+        <= sum(
+            p.stat().st_size for d in ("d1", "d2", "d3", "d4", "d5") for p in (data / d).iterdir()
+        )
     )
     # Levels made again: the changed directories and the top (their parent), no other.
     assert set(now.built.levels) == {"", "d1", "d2", "d3", "d4", "d5"}
