@@ -98,6 +98,7 @@ class DirBuilder:
         self.in_flight = 0
         self.result: tuple[ObjectId, int, int] | None = None
         self.hashed = 0
+        self.seen: set[str] = set()  # every directory walked
 
     def build(self) -> Built:
         self.progress.start("scanning", None, unit="files")
@@ -120,8 +121,9 @@ class DirBuilder:
             # Interrupted: queued hashing is dropped (what is stored stays complete).
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.progress.finish()
-        if self.rows:
-            self.state.record_dirs(self.path, self.rows)
+        if self.rows or self.records.keys() - self.seen:
+            # Directories gone since are forgotten in the same transaction.
+            self.state.record_dirs(self.path, self.rows, self.records.keys() - self.seen)
         assert self.result is not None
         oid, files, size = self.result
         return Built(oid, files, size, self.levels, self.tables, self.hashed)
@@ -129,6 +131,7 @@ class DirBuilder:
     def _walk(self, rel: str, name: str, parent: _Dir | None) -> tuple[_Dir, list[str]]:
         """Read one directory: its files' stat identities and its subdirectories' names."""
         where = f"{self.path}/{rel}" if rel else self.path
+        self.seen.add(rel)
         files: list[_File] = []
         subdirs: list[str] = []
         with os.scandir(os.path.join(self.root, where)) as entries:

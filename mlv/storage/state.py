@@ -279,11 +279,13 @@ class StatCache:
         )
         return None if row is None else row[0]
 
-    def record_dirs(self, path: str, rows: Iterable[DirRow]) -> None:
-        """Remember directories of tracked directory ``path``, in one transaction."""
+    def record_dirs(self, path: str, rows: Iterable[DirRow], gone: Iterable[str] = ()) -> None:
+        """Remember directories of tracked directory ``path`` and forget those ``gone``, in one
+        transaction."""
         db = self._conn()
         with db:
             db.execute("BEGIN")
+            db.executemany("DELETE FROM dirs WHERE path = ? AND dir = ?", ((path, d) for d in gone))
             db.executemany(
                 "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (

@@ -152,3 +152,14 @@ def test_an_edit_in_a_racily_recorded_directory_is_found(tmp_path: Path) -> None
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     _, changes = compare_now(tmp_path, cache, tree)
     assert changes is not None and changes.modified == ["f1.txt"]
+
+
+def test_the_records_of_a_removed_directory_are_forgotten(tmp_path: Path) -> None:
+    cache, _ = snapshot(tmp_path)
+    recorded = set(cache.dir_records("data"))
+    assert recorded == {"", "empty", *(f"d{d}" for d in range(5))}
+    for p in (tmp_path / "data/d4").iterdir():
+        p.unlink()
+    (tmp_path / "data/d4").rmdir()
+    scan(tmp_path, cache).object_id()
+    assert set(cache.dir_records("data")) == recorded - {"d4"}
