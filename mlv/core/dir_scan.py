@@ -36,6 +36,7 @@ from mlv.storage.store import ObjectStore
 _File = tuple[str, int, int, int, int, bool, int]
 _IN_FLIGHT = 20_000  # files hashed ahead of the fold before the walk waits for the oldest
 _BATCH = 256  # files per hashing task (a future per small file costs more than its hash)
+_Done = tuple[list[ObjectId], int, int]  # a task's ids, and the objects and bytes it stored
 
 
 def reject(kind: str, relpath: str) -> PathError:
@@ -56,7 +57,7 @@ class _Dir:
     waiting: int = 0  # subdirectories not folded yet
     subs: list[tuple[str, str, int, int]] = field(default_factory=list)
     ids: list[ObjectId | None] = field(default_factory=list)  # beside ``files`` when resolved
-    jobs: list[tuple[list[int], Future[list[ObjectId]]]] = field(default_factory=list)
+    jobs: list[tuple[list[int], Future[_Done]]] = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Built:
     levels: dict[str, bytes]
     tables: list[str]
     hashed: int = 0  # bytes read to hash files whose stat cache entry did not match
+    stored: int = 0  # objects new to the store (files and levels)
+    stored_bytes: int = 0
 
 
 class DirBuilder:
@@ -84,11 +87,11 @@ class DirBuilder:
         jobs: int,
         progress: Progress,
         store: ObjectStore | None = None,
-        added: dict[ObjectId, int] | None = None,
     ) -> None:
         self.state, self.root, self.path, self.clock = state, root, path, clock
         self.jobs, self.progress = jobs, progress
-        self.store, self.added = store, added if added is not None else {}
+        self.store = store
+        self.stored = self.stored_bytes = 0  # objects new to the store, and their bytes
         self.records: dict[str, DirRecord] = state.dir_records(path)
         self.rows: list[DirRow] = []
         self.levels: dict[str, bytes] = {}
@@ -126,7 +129,9 @@ class DirBuilder:
             self.state.record_dirs(self.path, self.rows, self.records.keys() - self.seen)
         assert self.result is not None
         oid, files, size = self.result
-        return Built(oid, files, size, self.levels, self.tables, self.hashed)
+        return Built(
+            oid, files, size, self.levels, self.tables, self.hashed, self.stored, self.stored_bytes
+        )
 
     def _walk(self, rel: str, name: str, parent: _Dir | None) -> tuple[_Dir, list[str]]:
         """Read one directory: its files' stat identities and its subdirectories' names."""
@@ -195,11 +200,12 @@ class DirBuilder:
             d.jobs.append((part, self.pool.submit(self._hash_batch, items)))
             self.in_flight += len(part)
 
-    def _hash_batch(self, items: list[tuple[str, int, ObjectId | None]]) -> list[ObjectId]:
+    def _hash_batch(self, items: list[tuple[str, int, ObjectId | None]]) -> _Done:
         """Runs on the pool: the id of each (path, size, known id or None); with a store, each
-        file the store lacks is stored."""
+        file the store lacks is stored (counted)."""
         out = []
-        store, added = self.store, self.added
+        store = self.store
+        count = total = 0
         for rel, size, known in items:
             src = os.path.join(self.root, rel)
             if store is None:
@@ -213,9 +219,9 @@ class DirBuilder:
                 store.add_file(Path(src), oid, display=rel)
                 new = True
             if new:
-                added[oid] = size  # one dict store: atomic between threads
+                count, total = count + 1, total + size
             out.append(oid)
-        return out
+        return out, count, total
 
     def _enqueue(self, d: _Dir) -> None:
         (self.blocked if d.jobs else self.ready).append(d)
@@ -267,7 +273,9 @@ class DirBuilder:
         self._resolve(d)  # an unchanged directory whose subdirectories changed
         stamp = self.clock.stamp
         for part, job in d.jobs:
-            for i, oid in zip(part, job.result(), strict=True):
+            ids, count, total = job.result()
+            self.stored, self.stored_bytes = self.stored + count, self.stored_bytes + total
+            for i, oid in zip(part, ids, strict=True):
                 if d.ids[i] is None:
                     self.hashed += d.files[i][2]
                 d.ids[i] = oid
@@ -281,7 +289,9 @@ class DirBuilder:
         count = len(rows) + sum(s[2] for s in subs)
         total = sum(f[2] for f in d.files) + sum(s[3] for s in subs)
         if self.store is not None:
-            self.store.add_bytes(data)  # after its files (hashed above) and subdirectories
+            if not self.store.exists(oid):  # after its files (above) and subdirectories
+                self.store.add_bytes(data)
+                self.stored, self.stored_bytes = self.stored + 1, self.stored_bytes + len(data)
             kept = None
         else:
             self.levels[d.rel] = data

@@ -99,13 +99,15 @@ def store_scans(
     """
     store = project.store
     todo: dict[str, WorkFile] = {}
-    added: dict[ObjectId, int] = {}  # stored while hashed (one read), by the scans below
+    added: dict[ObjectId, int] = {}  # stored while hashed (one read), by the file scans below
+    in_dirs = in_dirs_bytes = 0  # stored by the directory scans (counted, not listed)
     for scan in scans:
         if scan.type == "dir":
             if scan.store is not store:  # read before without storing: read again, storing
                 scan.reset()
-            scan.store, scan.added = store, added
-            scan.object_id()
+                scan.store = store
+            in_dirs += scan.built.stored
+            in_dirs_bytes += scan.built.stored_bytes
             continue
         if scan.store is None and not scan.identified:
             scan.store, scan.added = store, added
@@ -125,7 +127,8 @@ def store_scans(
                 batched_map(pool, put, sorted(files, key=lambda f: -f.size), lambda f: f.size)
         finally:
             progress.finish()
-    return len(files) + len(added), sum(f.size for f in files) + sum(added.values())
+    objects = len(files) + len(added) + in_dirs
+    return objects, sum(f.size for f in files) + sum(added.values()) + in_dirs_bytes
 
 
 def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:

@@ -79,7 +79,6 @@ class Scan:
                 self.scanner.jobs,
                 self.scanner.progress,
                 self.store,
-                self.added,
             ).build()
         return self._built
 

@@ -25,6 +25,7 @@ from mlv.storage.fsutil import temp_name
 # wider than any local file system's timestamp granularity (coarse clock ticks are ≤ 10 ms; FAT's
 # is 2 s).
 RACY_WINDOW_NS = 2_000_000_000
+_FLUSH_EVERY = 20_000  # pending stat cache entries written at once
 
 # Bumped when the meaning of a stored column changes; an older database is migrated on open.
 # 2: ``hashed_ns`` is a time of the file system's clock, and an entry is racy when the file's
@@ -234,8 +235,11 @@ class StatCache:
 
     def record(self, path: str, key: StatKey, oid: ObjectId, hashed_ns: int) -> None:
         """Remember an id computed by reading a file that started at ``hashed_ns`` (a
-        ``Clock.stamp``, or ``now_ns()``)."""
+        ``Clock.stamp``, or ``now_ns()``). Written in batches of ``_FLUSH_EVERY`` (each a
+        transaction), so a scan of 10^7 new files does not hold them all."""
         self._pending.append((path, *key, hashed_ns, str(oid)))
+        if len(self._pending) >= _FLUSH_EVERY:
+            self.flush()
 
     def tree_id(self, path: str, fingerprint: str) -> ObjectId | None:
         """The tree id remembered for ``path`` under ``fingerprint`` (see ``record_tree``)."""
