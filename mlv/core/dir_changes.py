@@ -1,21 +1,20 @@
-"""How a tracked directory differs from a recorded tree, reading only what changed.
+"""How a tracked directory differs from a recorded format 2 tree, reading only what changed.
 
-When a tree is made from a scan, the stat cache remembers, per directory inside it, that
-directory's entries and the fingerprint of its files' stat identities (``Scan._record_dirs``).
-Comparing with that tree later needs the files of the directories whose fingerprint moved, and
-nothing else: one changed file among 10^5 costs its directory, not a decode of the whole tree
-and an id for every file. A tree without such a record (fetched, or made before) is compared the
-long way (``mlv.core.status``).
+Both trees are walked level by level from the top; a subdirectory whose level id is the same on
+both sides is skipped whole, so one changed file among 10^6 costs the levels on its path. The
+current levels come from the scan (made now, or kept by the stat cache), the recorded ones from
+the store. A tree without its levels at hand (never fetched, or a format 1 tree) gets no answer
+here: ``mlv.core.status`` compares it the long way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import msgspec
-
-from mlv.core.workspace import EMPTY_DIRS, Scan
+from mlv.core.workspace import Read, Scan
+from mlv.errors import MissingObjects
 from mlv.model.ids import ObjectId
+from mlv.model.tree import Tree, TreeEntry, TreeNode, decode_node, tree_format
 
 
 @dataclass
@@ -32,57 +31,96 @@ class DirChanges:
         return not (self.added or self.modified or self.deleted or self.empty_dirs_differ)
 
 
-def compare(scan: Scan, tree: ObjectId) -> DirChanges | None:
-    """The differences between ``scan`` (a directory) and ``tree``; None without a record of
-    ``tree``'s directories for this path."""
-    state = scan.scanner.state
-    stored = state.dir_prints(scan.path, tree)
-    if not stored:
-        return None
-    now = scan.dir_prints()
-    changed = sorted(d for d in set(now) | set(stored) if now.get(d) != stored.get(d))
-    if not changed:
+class _NoAnswer(Exception):
+    pass
+
+
+def compare(scan: Scan, tree: ObjectId, read: Read) -> DirChanges | None:
+    """The differences between ``scan`` (a directory) and format 2 tree ``tree`` (read with
+    ``read``); None when a level needed is not at hand or ``tree`` is not format 2."""
+    if scan.built.id == tree:
         return DirChanges([], [], [], False)
-    recorded = state.dir_entries(scan.path, tree, (d for d in changed if d in stored))
-    if any(d in stored and d not in recorded for d in changed):
-        return None  # forgotten meanwhile (another process recorded two newer trees)
-    groups = scan.groups()
-    subset = [item for d in changed if d != EMPTY_DIRS for item in groups.get(d, [])]
-    cut = len(scan.path) + 1
-    current = {f.relpath[cut:]: f for f in scan.scanner.identify(scan.path, subset)}
-    before: dict[str, tuple[str, bool]] = {}
-    for d in changed:
-        if d != EMPTY_DIRS and d in recorded:
-            for name, oid, _size, executable in msgspec.json.decode(recorded[d]):
-                before[name] = (oid, executable)
-    result = DirChanges(
-        added=sorted(n for n in current if n not in before),
-        modified=sorted(
-            n
-            for n, f in current.items()
-            if n in before and (str(f.id), f.executable) != before[n]
-        ),
-        deleted=sorted(n for n in before if n not in current),
-        empty_dirs_differ=EMPTY_DIRS in changed
-        and sorted(scan.empty_dirs) != msgspec.json.decode(recorded.get(EMPTY_DIRS, b"[]")),
-    )
-    if result.added or result.empty_dirs_differ:
-        scan.check_names()  # a name no tree may hold is an error, as it is for a snapshot
-    _remember_equal(scan, tree, changed, result)
+    result = DirChanges([], [], [], False)
+    try:
+        old = read(tree)
+        if tree_format(old) != 2:
+            return None
+        _compare(scan, read, "", decode_node(old), _current(scan, read, ""), result)
+    except (_NoAnswer, MissingObjects):
+        return None
+    for names in (result.added, result.modified, result.deleted):
+        names.sort()
+    # The ids differ: what is not a file is an empty directory added or removed.
+    result.empty_dirs_differ = result.none
     return result
 
 
-def _remember_equal(scan: Scan, tree: ObjectId, changed: list[str], result: DirChanges) -> None:
-    """Directories found equal to the tree's (touched, not changed) are remembered under their
-    new fingerprints; the whole directory too when nothing differs."""
-    state = scan.scanner.state
-    differing = {n.rpartition("/")[0] for n in (*result.added, *result.modified, *result.deleted)}
-    now, groups = scan.dir_prints(), scan.groups()
-    for d in changed:
-        if d in differing or d not in now or d == EMPTY_DIRS or not scan.trusted(groups[d]):
-            continue
-        state.update_dir_print(scan.path, tree, d, now[d])
-    if not result.empty_dirs_differ and EMPTY_DIRS in changed and EMPTY_DIRS in now:
-        state.update_dir_print(scan.path, tree, EMPTY_DIRS, now[EMPTY_DIRS])
-    if result.none and scan.trusted(scan.found):
-        state.record_tree(scan.path, scan.fingerprint(), tree)
+def _current(scan: Scan, read: Read, rel: str) -> TreeNode:
+    data = scan.level(rel, read)
+    if data is None:
+        raise _NoAnswer
+    return decode_node(data)
+
+
+def _join(rel: str, name: str) -> str:
+    return f"{rel}/{name}" if rel else name
+
+
+def _below(read: Read, node: TreeNode, rel: str) -> list[str]:
+    """Every file path below a recorded level."""
+    out = [_join(rel, f.path) for f in node.files]
+    for d in node.dirs:
+        out.extend(_below(read, decode_node(read(d.id)), _join(rel, d.name)))
+    return out
+
+
+def _compare(
+    scan: Scan, read: Read, rel: str, old: TreeNode, new: TreeNode, result: DirChanges
+) -> None:
+    before = {f.path: f for f in old.files}
+    for f in new.files:
+        was = before.pop(f.path, None)
+        if was is None:
+            result.added.append(_join(rel, f.path))
+        elif was.id != f.id or was.executable != f.executable:
+            result.modified.append(_join(rel, f.path))
+    result.deleted.extend(_join(rel, name) for name in before)
+    old_dirs = {d.name: d for d in old.dirs}
+    for d in new.dirs:
+        path = _join(rel, d.name)
+        was_dir = old_dirs.pop(d.name, None)
+        if was_dir is None:
+            result.added.extend(p for _, p in _paths(scan.iter_levels(read, path)))
+        elif was_dir.id != d.id:
+            old_node = decode_node(read(was_dir.id))
+            _compare(scan, read, path, old_node, _current(scan, read, path), result)
+    for name, gone in old_dirs.items():
+        path = _join(rel, name)
+        result.deleted.extend(_below(read, decode_node(read(gone.id)), path))
+
+
+def _paths(found: list[tuple[str, TreeEntry]]) -> list[tuple[str, str]]:
+    return [(d, _join(d, f.path)) for d, f in found]
+
+
+def load_tree(read: Read, oid: ObjectId) -> Tree:
+    """A stand-in for ``mlv.core.trees.load_tree`` (the read side's): the flat listing of a
+    format 1 or 2 tree."""
+    data = read(oid)
+    if tree_format(data) == 1:
+        return Tree.decode(data)
+    entries: list[TreeEntry] = []
+    empty: list[str] = []
+
+    def walk(node: TreeNode, rel: str) -> None:
+        for f in node.files:
+            entries.append(TreeEntry(_join(rel, f.path), f.id, f.size, f.executable))
+        for d in node.dirs:
+            child = decode_node(read(d.id))
+            if not child.files and not child.dirs:
+                empty.append(_join(rel, d.name))
+            walk(child, _join(rel, d.name))
+
+    walk(decode_node(data), "")
+    entries.sort(key=lambda e: e.path)
+    return Tree(tuple(entries), tuple(empty))

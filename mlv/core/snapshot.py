@@ -8,6 +8,7 @@ a store with extra (complete) objects; running it again completes the work.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from mlv.core.pipeline import RecordCheck, StageState, check_records, path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import CONFIG_FILE, MLV_DIR, Project, lock_size_check
 from mlv.core.sharing import using_store
-from mlv.core.tables.records import scanned_tables, table_records
+from mlv.core.tables.records import table_records
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import MlvError, PathError
 from mlv.model.declarations import DECLARATIONS_FILE
@@ -36,6 +37,7 @@ from mlv.model.manifest import (
     encode_lock,
 )
 from mlv.model.stages import producers
+from mlv.model.summary import table_format
 from mlv.storage.lock import exclusive
 
 # Files mlv writes and a snapshot commit carries along with mlv.lock.
@@ -91,20 +93,24 @@ def store_scans(
 ) -> tuple[int, int]:
     """Put every file and tree object the scans name into the store; (objects, bytes) added.
 
-    A tree object is stored only after all its files, so an existing tree object means its files
-    are there too and an unchanged directory is not checked file by file.
+    A directory's levels are stored as its scan folds them, each after its files and its
+    subdirectories' levels, so an existing level means everything below it is stored too and an
+    unchanged directory is not checked file by file (``mlv.core.dir_scan``).
     """
     store = project.store
     todo: dict[str, WorkFile] = {}
-    trees: list[bytes] = []
-    added: dict[ObjectId, int] = {}  # stored while hashed (one read), by the scans below
+    added: dict[ObjectId, int] = {}  # stored while hashed (one read), by the file scans below
+    in_dirs = in_dirs_bytes = 0  # stored by the directory scans (counted, not listed)
     for scan in scans:
+        if scan.type == "dir":
+            if scan.store is not store:  # read before without storing: read again, storing
+                scan.reset()
+                scan.store = store
+            in_dirs += scan.built.stored
+            in_dirs_bytes += scan.built.stored_bytes
+            continue
         if scan.store is None and not scan.identified:
             scan.store, scan.added = store, added
-        if scan.type == "dir":
-            if store.exists(scan.object_id()):
-                continue
-            trees.append(scan.tree_bytes())
         for f in scan.files:
             if f.id not in todo and f.id not in added and not store.exists(f.id):
                 todo[f.id] = f
@@ -121,9 +127,8 @@ def store_scans(
                 batched_map(pool, put, sorted(files, key=lambda f: -f.size), lambda f: f.size)
         finally:
             progress.finish()
-    for tree in trees:
-        store.add_bytes(tree)
-    return len(files) + len(added), sum(f.size for f in files) + sum(added.values())
+    objects = len(files) + len(added) + in_dirs
+    return objects, sum(f.size for f in files) + sum(added.values()) + in_dirs_bytes
 
 
 def artifact_record(kind: Kind, scan: Scan) -> ArtifactRecord:
@@ -149,6 +154,22 @@ def _previous_snapshot(project: Project) -> Lock | None:
         return None
 
 
+def scanned_tables(project: Project, scans: Iterable[Scan]) -> dict[str, tuple[ObjectId, int]]:
+    """The tabular files among scanned artifacts: repository path -> (id, size). Only the
+    levels holding one are read (the walk noted their names)."""
+    found: dict[str, tuple[ObjectId, int]] = {}
+    for scan in scans:
+        if scan.type == "file":
+            if table_format(scan.path) is not None:
+                f = scan.files[0]
+                found[f.relpath] = (f.id, f.size)
+            continue
+        paths = [f"{scan.path}/{rel}" for rel in scan.built.tables]
+        for path, entry in scan.entries_at(paths, project.store.read_bytes).items():
+            found[path] = (entry.id, entry.size)
+    return found
+
+
 def _check_stages(
     project: Project,
     old: Lock,
@@ -161,12 +182,17 @@ def _check_stages(
     A path is judged by the id recorded for it here (an artifact, or a file inside one), so
     the manifest agrees with itself; other paths (code in git) as they are in the work tree.
     """
-    inner = {f.relpath: f.id for scan in scans.values() if scan.type == "dir" for f in scan.files}
+    read = project.store.read_bytes
 
     def id_of(path: str) -> ObjectId | None:
         if path in records:
             return records[path].id
-        return inner.get(path) or path_id(scanner, path)
+        inside = next((s for p, s in scans.items() if path.startswith(p + "/")), None)
+        if inside is not None and inside.type == "dir":
+            entry = inside.entries_at([path], read).get(path)
+            if entry is not None:
+                return entry.id
+        return path_id(scanner, path)
 
     return check_records(project, old, scanner, id_of)
 
@@ -193,6 +219,17 @@ def snapshot(
         records = {}
         for path, scan in scans.items():
             record = artifact_record(project.declarations.artifacts[path].kind, scan)
+            kept = old.artifacts.get(path)
+            if (
+                record.type == "dir"
+                and kept is not None
+                and kept.type == "dir"
+                and kept.id != record.id
+                and scan.legacy_twin(kept.id, project.store.read_bytes)
+            ):
+                # An older mlv's format 1 tree of the same content: kept, so upgrading mlv does
+                # not rewrite mlv.lock (docs/format.md).
+                record = msgspec.structs.replace(record, id=kept.id)
             records[path] = record
             before = previous.artifacts.get(path)
             change = "new" if before is None else ("unchanged" if before == record else "modified")
@@ -216,7 +253,7 @@ def snapshot(
         else:
             code_record = code.record(project.git, state, project.store, dirty=dirty)
         tables = table_records(
-            project, scanned_tables(scans.values()), old.table_records, progress=progress
+            project, scanned_tables(project, scans.values()), old.table_records, progress=progress
         )
         lock = Lock(
             artifacts=records,

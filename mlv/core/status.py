@@ -86,21 +86,22 @@ def artifact_status(
     if record.type != scan.type:
         status.state = MODIFIED
         return status
-    if scan.known_id() == record.id:
+    if scan.object_id() == record.id:
         return status
-    changes = dir_changes.compare(scan, record.id)  # the changed directories alone
+    read = project.store.read_bytes
+    changes = dir_changes.compare(scan, record.id, read)  # the changed directories alone
     if changes is not None:
         if not changes.none:
             status.state = MODIFIED
             status.added, status.modified = changes.added, changes.modified
             status.deleted = changes.deleted
         return status
-    if scan.object_id() == record.id:
-        return status
+    if scan.legacy_twin(record.id, read):
+        return status  # a format 1 tree of the same content (docs/format.md)
     status.state = MODIFIED
     # Without the tree object (never fetched) we know that it differs, not where.
     with contextlib.suppress(MissingObjects):
-        _compare_dir(status, Tree.decode(project.store.read_bytes(record.id)), scan)
+        _compare_dir(status, dir_changes.load_tree(read, record.id), scan)
     return status
 
 

@@ -1,30 +1,27 @@
 """Reading tracked paths in the work tree: one walk, one stat per file, hashing only what changed.
 
 Ids come from the stat cache when a file's (inode, size, mtime) is unchanged; the rest are hashed
-in parallel threads (the hash and the reads release the GIL). For a directory, the stat cache also
-remembers the tree id under a fingerprint of every file's stat identity, so an unchanged
-directory of 10^5 files costs its walk and one hash of the stat fields — no per-file lookups.
-The fingerprint is made of one per directory, remembered with the tree's entries there, so a
-change is found by reading only the directories it touched (``mlv.core.dir_changes``).
+in parallel threads (the hash and the reads release the GIL). A directory is scanned as a stream
+of directories (``mlv.core.dir_scan``): each is one level of a format 2 tree, remembered in the
+stat cache under a fingerprint of its files' stat identities, so an unchanged directory costs its
+stats and one lookup and a change costs the directories it touched.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-import xxhash
-
+from mlv.core.dir_scan import Built, DirBuilder, reject
 from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
-from mlv.errors import PathError
+from mlv.errors import MissingObjects
 from mlv.model.ids import ObjectId
-from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_file_message
-from mlv.model.tree import encode_tree
+from mlv.model.tree import EMPTY_NODE, TreeEntry, decode_node, encode_tree, tree_format
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.ingest import hash_and_add
@@ -32,8 +29,10 @@ from mlv.storage.state import Clock, StatCache, StatKey
 from mlv.storage.store import ObjectStore
 
 Found = tuple[str, os.stat_result]  # a regular file: path relative to the root, its lstat
-EMPTY_DIRS = "/"  # the key of a directory's empty directories among its per-directory prints
+Read = Callable[[ObjectId], bytes]
 _NO_CLOCK = Clock(-1, 0, 0)  # every file racy: a single file's scan never reads its clock
+_EMPTY_ID = hash_bytes(EMPTY_NODE)
+LEGACY = "format1:"  # ``StatCache.trees`` key prefix: a format 2 tree's format 1 twin
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,165 +49,167 @@ class WorkFile:
 class Scan:
     """What a tracked path holds now: a single file, or a directory of files.
 
-    Content ids are resolved on first use of ``files``: a status of an unchanged directory never
-    needs them.
+    A directory is read when first asked for its id or totals (``built``), one directory at a
+    time; ``files`` (a flat list of every file) is made only for the small callers that ask.
     """
 
     path: str
     type: str  # "file" or "dir"
-    found: list[Found]
-    empty_dirs: list[str]  # relative to the artifact directory
+    stat: os.stat_result
     scanner: Scanner
     clock: Clock  # read before the walk
-    # Set by a snapshot before the files are identified: each file hashed is stored from the
-    # same read (the ids it got are in ``ObjectStore``; ``added`` the ones new to it).
+    # Set by a snapshot before the ids are resolved: each file hashed is stored from the same
+    # read, and each level after what it names (``added``: the objects new to the store).
     store: ObjectStore | None = None
     added: dict[ObjectId, int] | None = None
     _files: list[WorkFile] | None = None
-    _tree_bytes: bytes | None = None
-    _id: ObjectId | None = None
-    _groups: dict[str, list[Found]] | None = None
-    _prints: dict[str, str] | None = None
+    _empty_dirs: list[str] | None = None
+    _built: Built | None = None
+
+    @property
+    def built(self) -> Built:
+        """The directory's format 2 tree (see ``mlv.core.dir_scan``)."""
+        if self._built is None:
+            assert self.type == "dir"
+            self._built = DirBuilder(
+                self.scanner.state,
+                str(self.scanner.root),
+                self.path,
+                self.clock,
+                self.scanner.jobs,
+                self.scanner.progress,
+                self.store,
+            ).build()
+        return self._built
+
+    def reset(self) -> None:
+        """Forget what was read, so the next question reads the directory again."""
+        self._files = self._empty_dirs = self._built = None
 
     @property
     def size(self) -> int:
-        return sum(st.st_size for _, st in self.found)
+        return self.stat.st_size if self.type == "file" else self.built.size
 
     @property
     def count(self) -> int:
-        return len(self.found)
+        return 1 if self.type == "file" else self.built.files
 
     @property
     def identified(self) -> bool:
         """Whether the content ids are resolved already."""
-        return self._files is not None
+        return self._files is not None or self._built is not None
 
     @property
     def files(self) -> list[WorkFile]:
+        """Every file with its id, sorted: for small callers only (a list of every file)."""
         if self._files is None:
-            self._files = self.scanner.identify(self.path, self.found, self.store, self.added)
+            if self.type == "file":
+                found: list[Found] = [(self.path, self.stat)]
+            else:
+                found, self._empty_dirs = [], []
+                _walk(self.scanner.root, self.path, found, self._empty_dirs)
+            self._files = self.scanner.identify(self.path, found, self.store, self.added)
         return self._files
 
-    def tree_bytes(self) -> bytes:
-        """The directory as a canonical tree object (paths relative to the artifact).
+    @property
+    def empty_dirs(self) -> list[str]:
+        """The directories holding nothing, relative to the artifact (small callers only)."""
+        if self._empty_dirs is None:
+            found: list[Found] = []
+            self._empty_dirs = []
+            if self.type == "dir":
+                _walk(self.scanner.root, self.path, found, self._empty_dirs)
+        return self._empty_dirs
 
-        Checked before any file is hashed: a tree that checkout would refuse is never made.
-        """
-        if self._tree_bytes is None:
-            self.check_names()
-            cut = len(self.path) + 1
-            self._tree_bytes = encode_tree(
+    def object_id(self) -> ObjectId:
+        return self.files[0].id if self.type == "file" else self.built.id
+
+    def level(self, rel: str, read: Read | None = None) -> bytes | None:
+        """The bytes of the level of directory ``rel`` (relative to the artifact, '' for its
+        top) in this scan's tree: made now, kept by the stat cache, or read with ``read``."""
+        built = self.built
+        if rel in built.levels:
+            return built.levels[rel]
+        oid = self._level_id(rel, read)
+        if oid is None:
+            return None
+        if oid == _EMPTY_ID:
+            return EMPTY_NODE
+        kept = self.scanner.state.dir_level(self.path, rel, oid)
+        if kept is not None or read is None:
+            return kept
+        try:
+            return read(oid)
+        except MissingObjects:
+            return None
+
+    def _level_id(self, rel: str, read: Read | None) -> ObjectId | None:
+        oid = self.built.id
+        if not rel:
+            return oid
+        parent, _, name = rel.rpartition("/")
+        above = self.level(parent, read)
+        if above is None:
+            return None
+        return next((d.id for d in decode_node(above).dirs if d.name == name), None)
+
+    def entries_at(self, relpaths: list[str], read: Read | None = None) -> dict[str, TreeEntry]:
+        """The tree entries of the files at ``relpaths`` (relative to the repository) inside
+        this directory, by path; each level read once. A path that is no file is left out."""
+        cut = len(self.path) + 1
+        by_dir: dict[str, list[str]] = {}
+        for relpath in relpaths:
+            parent, _, name = relpath[cut:].rpartition("/")
+            by_dir.setdefault(parent, []).append(name)
+        found: dict[str, TreeEntry] = {}
+        for parent, names in by_dir.items():
+            data = self.level(parent, read)
+            if data is None:
+                continue
+            files = {f.path: f for f in decode_node(data).files}
+            prefix = f"{self.path}/{parent}/" if parent else f"{self.path}/"
+            found.update((prefix + n, files[n]) for n in names if n in files)
+        return found
+
+    def iter_levels(self, read: Read | None = None, rel: str = "") -> list[tuple[str, TreeEntry]]:
+        """(directory, file) of every file below ``rel`` (for the few a comparison lists)."""
+        data = self.level(rel, read)
+        if data is None:
+            raise MissingObjects([self.built.id])
+        node = decode_node(data)
+        out = [(rel, f) for f in node.files]
+        for d in node.dirs:
+            out.extend(self.iter_levels(read, f"{rel}/{d.name}" if rel else d.name))
+        return out
+
+    def legacy_twin(self, oid: ObjectId, read: Read) -> bool:
+        """Whether ``oid`` is a format 1 tree of this directory's content (read with ``read``
+        unless remembered): an older mlv's record of an unchanged directory."""
+        if self.scanner.state.tree_id(self.path, LEGACY + str(self.built.id)) == oid:
+            return True
+        try:
+            if tree_format(read(oid)) != 1:
+                return False
+        except MissingObjects:
+            return False
+        return self.legacy_id() == oid
+
+    def legacy_id(self) -> ObjectId:
+        """The id this directory's content has as a format 1 (flat) tree, remembered beside the
+        format 2 id: a lock written by an older mlv names it (docs/format.md)."""
+        state, key = self.scanner.state, LEGACY + str(self.built.id)
+        known = state.tree_id(self.path, key)
+        if known is not None:
+            return known
+        cut = len(self.path) + 1
+        oid = hash_bytes(
+            encode_tree(
                 [(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files],
                 self.empty_dirs,
             )
-        return self._tree_bytes
-
-    def check_names(self) -> None:
-        """PathError for a name that a tree object may not hold (see ``mlv.model.tree``)."""
-        paths = [rel for rel, _ in self.found] + [f"{self.path}/{d}" for d in self.empty_dirs]
-        for rel in paths:
-            try:
-                check_relpath(rel)
-            except PathError as exc:
-                hint = (
-                    f"a nested git repository cannot be tracked: move it out of {self.path}"
-                    if names_git_dir(rel)
-                    else f"rename it, or move it out of {self.path}"
-                )
-                raise PathError(exc.message, hint) from None
-        collision = find_collision(paths)
-        if collision is not None:
-            raise PathError(
-                same_file_message("files", collision),
-                "rename one of them; mlv keeps snapshots portable (docs/decisions.md)",
-            )
-
-    def known_id(self) -> ObjectId | None:
-        """A directory's tree id when its stat fingerprint is the remembered one (nothing read)."""
-        if self._id is None and self.type == "dir":
-            self._id = self.scanner.state.tree_id(self.path, self.fingerprint())
-        return self._id
-
-    def object_id(self) -> ObjectId:
-        if self._id is None:
-            if self.type == "file":
-                self._id = self.files[0].id
-            elif self.known_id() is None:
-                oid = hash_bytes(self.tree_bytes())
-                if self.trusted(self.found):
-                    self.scanner.state.record_tree(self.path, self.fingerprint(), oid)
-                self._record_dirs(oid)
-                self._id = oid
-        assert self._id is not None
-        return self._id
-
-    def trusted(self, found: list[Found]) -> bool:
-        """Whether stat fields of ``found`` may stand for their content next time: the same
-        racy-clean rule as for single files (see mlv.storage.state)."""
-        stamp = self.clock.stamp
-        return all(st.st_mtime_ns < stamp(st.st_dev) for _, st in found)
-
-    def groups(self) -> dict[str, list[Found]]:
-        """The files by the directory holding them, relative to the artifact ('' for its top)."""
-        if self._groups is None:
-            cut = len(self.path) + 1
-            groups: dict[str, list[Found]] = {}
-            for item in self.found:
-                groups.setdefault(item[0][cut:].rpartition("/")[0], []).append(item)
-            self._groups = groups
-        return self._groups
-
-    def dir_prints(self) -> dict[str, str]:
-        """A fingerprint of the stat identities of each directory's files (and one of the
-        empty directories, under EMPTY_DIRS)."""
-        if self._prints is None:
-            prints = {}
-            for d, items in self.groups().items():
-                hasher = xxhash.xxh3_128()
-                for rel, st in sorted(items):
-                    hasher.update(
-                        b"%s\0%d\0%d\0%d\0%d\0%d\n"
-                        % (
-                            rel.encode(),
-                            st.st_ino,
-                            st.st_size,
-                            st.st_mtime_ns,
-                            st.st_ctime_ns,
-                            st.st_mode & 0o100,
-                        )
-                    )
-                prints[d] = hasher.hexdigest()
-            if self.empty_dirs:
-                listed = "\n".join(sorted(self.empty_dirs)).encode()
-                prints[EMPTY_DIRS] = xxhash.xxh3_128_hexdigest(listed)
-            self._prints = prints
-        return self._prints
-
-    def fingerprint(self) -> str:
-        hasher = xxhash.xxh3_128()
-        for d, print_ in sorted(self.dir_prints().items()):
-            hasher.update(b"%s\0%s\n" % (d.encode(), print_.encode()))
-        return hasher.hexdigest()
-
-    def _record_dirs(self, oid: ObjectId) -> None:
-        """Remember each directory's entries in tree ``oid``, under its fingerprint when that
-        may stand for them (``dir_changes`` compares with them)."""
-        cut = len(self.path) + 1
-        entries: dict[str, list[tuple[str, str, int, bool]]] = {}
-        for f in self.files:
-            name = f.relpath[cut:]
-            entries.setdefault(name.rpartition("/")[0], []).append(
-                (name, str(f.id), f.size, f.executable)
-            )
-        prints, groups = self.dir_prints(), self.groups()
-        rows = [
-            (d, prints[d] if self.trusted(groups[d]) else "", msgspec.json.encode(listed))
-            for d, listed in entries.items()
-        ]
-        if self.empty_dirs:
-            listed_dirs = sorted(self.empty_dirs)
-            rows.append((EMPTY_DIRS, prints[EMPTY_DIRS], msgspec.json.encode(listed_dirs)))
-        self.scanner.state.record_dirs(self.path, oid, rows)
+        )
+        state.record_tree(self.path, key, oid)  # two contents' ids: true whatever the stats
+        return oid
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,13 +218,6 @@ class _Pending:
     key: StatKey
     executable: bool
     dev: int
-
-
-def _reject(kind: str, relpath: str) -> PathError:
-    return PathError(
-        f"{relpath} is a {kind}; mlv tracks regular files and directories only",
-        "replace it by the file it stands for, or move it out of the tracked path",
-    )
 
 
 def _walk(root: Path, top: str, files: list[Found], empty: list[str]) -> None:
@@ -242,7 +236,7 @@ def _walk(root: Path, top: str, files: list[Found], empty: list[str]) -> None:
                     continue
                 st = entry.stat(follow_symlinks=False)
                 if not stat.S_ISREG(st.st_mode):
-                    raise _reject(
+                    raise reject(
                         "symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", rel
                     )
                 files.append((rel, st))
@@ -274,14 +268,11 @@ class Scanner:
         except (FileNotFoundError, NotADirectoryError):
             return None  # absent, or a file stands where one of its parents should be
         if stat.S_ISREG(st.st_mode):  # its id has a clock of its own (``_hash_all``)
-            return Scan(path, "file", [(path, st)], [], self, _NO_CLOCK)
+            return Scan(path, "file", st, self, _NO_CLOCK)
         if stat.S_ISDIR(st.st_mode):
-            started = self.state.clock()  # before the walk whose stats fingerprints are made of
-            found: list[Found] = []
-            empty: list[str] = []
-            _walk(self.root, path, found, empty)
-            return Scan(path, "dir", found, empty, self, started)
-        raise _reject("symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", path)
+            # Read before the walk whose stats the fingerprints are made of.
+            return Scan(path, "dir", st, self, self.state.clock())
+        raise reject("symbolic link" if stat.S_ISLNK(st.st_mode) else "special file", path)
 
     def identify(
         self,

@@ -25,12 +25,15 @@ from mlv.storage.fsutil import temp_name
 # wider than any local file system's timestamp granularity (coarse clock ticks are ≤ 10 ms; FAT's
 # is 2 s).
 RACY_WINDOW_NS = 2_000_000_000
+_FLUSH_EVERY = 20_000  # pending stat cache entries written at once
 
 # Bumped when the meaning of a stored column changes; an older database is migrated on open.
 # 2: ``hashed_ns`` is a time of the file system's clock, and an entry is racy when the file's
 #    mtime is at or after it (1: the wall clock, racy within RACY_WINDOW_NS of it); the stat
 #    identity holds the ctime. Older entries are dropped (they are re-made by reading the files).
-SCHEMA_VERSION = 2
+# 3: ``dirs`` holds one record per directory of a tracked directory (format 2 tree levels), and
+#    ``trees`` maps a format 2 tree to the format 1 tree of the same content. Both are rebuilt.
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS trees (
@@ -40,12 +43,14 @@ CREATE TABLE IF NOT EXISTS trees (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirs (
     path TEXT NOT NULL,
-    tree TEXT NOT NULL,
     dir TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    entries BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (path, tree, dir)
+    subs TEXT NOT NULL,
+    id TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    level BLOB,
+    PRIMARY KEY (path, dir)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verified (
     id TEXT PRIMARY KEY,
@@ -83,6 +88,23 @@ class StatKey(NamedTuple):
 # One cached row: inode, size, mtime_ns, ctime_ns, hashed_ns, id. Plain tuples: 10^5 of them
 # per status.
 Entry = tuple[int, int, int, int, int, str]
+
+
+class DirRecord(NamedTuple):
+    """One directory of a tracked directory as last scanned: the fingerprint of its own files'
+    stat identities ('' when they may not stand for their content), one of its subdirectories'
+    entries, the id of its level, and the files and bytes below it."""
+
+    fingerprint: str
+    subs: str
+    id: ObjectId
+    files: int
+    size: int
+
+
+# A record to write: dir, fingerprint, subs, level id, files, bytes, level bytes (None when the
+# level is in the store).
+DirRow = tuple[str, str, str, ObjectId, int, int, bytes | None]
 # A verified store object: dev, inode, size, mtime_ns, ctime_ns, nlink, checked_ns.
 Proofs = dict[str, tuple[int, int, int, int, int, int, int]]
 
@@ -194,13 +216,33 @@ class StatCache:
             return None
         return ObjectId.trusted(entry[5])
 
+    @staticmethod
+    def lookup_key(
+        entries: dict[str, Entry], path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int
+    ) -> ObjectId | None:
+        """``lookup`` from the stat fields themselves (no ``os.stat_result`` kept)."""
+        entry = entries.get(path)
+        if (
+            entry is None
+            or entry[2] != mtime_ns
+            or entry[3] != ctime_ns
+            or entry[1] != size
+            or entry[0] != inode
+            or mtime_ns >= entry[4]
+        ):
+            return None
+        return ObjectId.trusted(entry[5])
+
     def record(self, path: str, key: StatKey, oid: ObjectId, hashed_ns: int) -> None:
         """Remember an id computed by reading a file that started at ``hashed_ns`` (a
-        ``Clock.stamp``, or ``now_ns()``)."""
+        ``Clock.stamp``, or ``now_ns()``). Written in batches of ``_FLUSH_EVERY`` (each a
+        transaction), so a scan of 10^7 new files does not hold them all."""
         self._pending.append((path, *key, hashed_ns, str(oid)))
+        if len(self._pending) >= _FLUSH_EVERY:
+            self.flush()
 
     def tree_id(self, path: str, fingerprint: str) -> ObjectId | None:
-        """The tree id of directory ``path`` when its stat fingerprint is the remembered one."""
+        """The tree id remembered for ``path`` under ``fingerprint`` (see ``record_tree``)."""
         if not self.path.exists():
             return None
         row = (
@@ -211,57 +253,50 @@ class StatCache:
         return ObjectId.trusted(row[0]) if row else None
 
     def record_tree(self, path: str, fingerprint: str, oid: ObjectId) -> None:
+        """Remember ``oid`` for ``path`` under ``fingerprint`` (one per path): the format 1 tree
+        whose content equals a format 2 tree, keyed by the latter's id."""
         self._conn().execute(
             "INSERT OR REPLACE INTO trees VALUES (?, ?, ?)", (path, fingerprint, str(oid))
         )
 
-    def dir_prints(self, path: str, tree: ObjectId) -> dict[str, str]:
-        """Per directory of tracked directory ``path`` whose content is known as part of tree
-        ``tree``: the stat fingerprint its files had then ('' when not trusted)."""
+    def dir_records(self, path: str) -> dict[str, DirRecord]:
+        """Per directory of tracked directory ``path`` ('' for its top): what was found there
+        last (``DirRecord``); the level bytes are read apart (``dir_level``)."""
         if not self.path.exists():
             return {}
         rows = self._conn().execute(
-            "SELECT dir, fingerprint FROM dirs WHERE path = ? AND tree = ?", (path, str(tree))
+            "SELECT dir, fingerprint, subs, id, files, size FROM dirs WHERE path = ?", (path,)
         )
-        return dict(rows.fetchall())
+        return {r[0]: DirRecord(r[1], r[2], ObjectId.trusted(r[3]), r[4], r[5]) for r in rows}
 
-    def dir_entries(self, path: str, tree: ObjectId, dirs: Iterable[str]) -> dict[str, bytes]:
-        """The encoded entries that tree ``tree`` holds directly in each of ``dirs``."""
-        db = self._conn()
-        found = {}
-        for d in dirs:
-            row = db.execute(
-                "SELECT entries FROM dirs WHERE path = ? AND tree = ? AND dir = ?",
-                (path, str(tree), d),
-            ).fetchone()
-            if row is not None:
-                found[d] = row[0]
-        return found
+    def dir_level(self, path: str, d: str, oid: ObjectId) -> bytes | None:
+        """The bytes of level ``oid`` of directory ``d`` when its record keeps them (a level
+        made without a store to put it in)."""
+        if not self.path.exists():
+            return None
+        row = (
+            self._conn()
+            .execute(
+                "SELECT level FROM dirs WHERE path = ? AND dir = ? AND id = ?", (path, d, str(oid))
+            )
+            .fetchone()
+        )
+        return None if row is None else row[0]
 
-    def record_dirs(
-        self, path: str, tree: ObjectId, rows: Iterable[tuple[str, str, bytes]]
-    ) -> None:
-        """Remember the directories of tree ``tree`` at ``path`` as (dir, fingerprint, entries);
-        the directories of all but the two trees recorded last there are forgotten."""
-        seq = time.time_ns()
+    def record_dirs(self, path: str, rows: Iterable[DirRow], gone: Iterable[str] = ()) -> None:
+        """Remember directories of tracked directory ``path`` and forget those ``gone``, in one
+        transaction."""
         db = self._conn()
         with db:
             db.execute("BEGIN")
+            db.executemany("DELETE FROM dirs WHERE path = ? AND dir = ?", ((path, d) for d in gone))
             db.executemany(
-                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?)",
-                ((path, str(tree), d, fp, entries, seq) for d, fp, entries in rows),
+                "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (path, d, fp, subs, str(oid), n, size, blob)
+                    for d, fp, subs, oid, n, size, blob in rows
+                ),
             )
-            db.execute(
-                "DELETE FROM dirs WHERE path = ? AND tree NOT IN (SELECT tree FROM dirs"
-                " WHERE path = ? GROUP BY tree ORDER BY max(seq) DESC LIMIT 2)",
-                (path, path),
-            )
-
-    def update_dir_print(self, path: str, tree: ObjectId, d: str, fingerprint: str) -> None:
-        self._conn().execute(
-            "UPDATE dirs SET fingerprint = ? WHERE path = ? AND tree = ? AND dir = ?",
-            (fingerprint, path, str(tree), d),
-        )
 
     def proofs(self) -> Proofs:
         """Loose store objects known intact, by id: the stat identity each had when its bytes
@@ -328,7 +363,9 @@ def _migrate(db: sqlite3.Connection) -> None:
         if version < SCHEMA_VERSION:
             if version < 2:
                 db.execute("DROP TABLE IF EXISTS state")
+            if version < 3:
                 db.execute("DROP TABLE IF EXISTS trees")
+                db.execute("DROP TABLE IF EXISTS dirs")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)

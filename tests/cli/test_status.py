@@ -100,9 +100,10 @@ def test_unchanged_directory_fast_path_still_sees_edits(project: Path, mlv: MlvR
     _age(project / "data")
     mlv("track", "data")
     mlv("snapshot")
-    assert states(mlv)["data"]["state"] == "unchanged"  # remembers the directory's fingerprint
+    assert states(mlv)["data"]["state"] == "unchanged"  # remembers the directories' fingerprints
     with sqlite3.connect(project / ".mlv/state.db") as db:
-        assert db.execute("SELECT count(*) FROM trees").fetchone()[0] == 1
+        rows = db.execute("SELECT dir FROM dirs WHERE path = 'data' AND fingerprint != ''")
+        assert sorted(r[0] for r in rows) == ["", "d0", "d1", "d2"]  # one per directory
 
     f = project / "data/d1/f4.csv"
     f.write_text("4 edited\n")

@@ -73,7 +73,7 @@ def test_a_remote_with_loose_and_packed_objects_serves_both(
     write(project / "data/raw/part0/new.bin", os.urandom(5000))
     assert mlv("snapshot", "-m", "v2").code == 0
     result = push(open_project(project), packed=True)
-    assert result.transferred == 2  # the new file and the tree that lists it
+    assert result.transferred == 3  # the new file and the levels that list it: part0/, top
     assert len(list((remote / "packs").glob("*.idx"))) == 1
     copy = clone(project, tmp_path / "copy", monkeypatch)
     assert mlv("pull").code == 0
