@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 import xxhash
 
-from mlv.storage.pack import BLOB, CHUNKED, Entry, Packs
+from mlv.storage.entry_table import Entry
+from mlv.storage.pack import BLOB, CHUNKED, Packs
 
 CHUNK_FROM = 4 * 1024 * 1024
 AVERAGE = 256 * 1024

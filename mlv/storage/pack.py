@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import xxhash
 
 from mlv import faults
 from mlv.errors import ManifestError
 from mlv.model.distribution import DISTRIBUTION
+from mlv.storage.entry_table import Entry, EntryTable
 from mlv.storage.fsutil import fsync_path, temp_name, write_all, write_bytes_atomic
 
 PACK_MAGIC = b"MLVPACK2"
@@ -35,13 +35,6 @@ _FLUSH_AT = 8 * 1024 * 1024  # appended objects are written in batches of this s
 # Above the timestamp granularity of ext4, xfs, btrfs and tmpfs (a kernel tick, at most 10 ms);
 # a coarser one (FAT: 2 s) could hide a pack written right after a listing until the next change.
 _TICK_NS = 20_000_000
-
-
-class Entry(NamedTuple):
-    pack: str  # the pack's name; "" for the pack this process is still writing
-    kind: int
-    offset: int
-    length: int
 
 
 class UnknownFormat(ManifestError):
@@ -156,7 +149,7 @@ class Packs:
         self.root = root
         self.dir = root / "packs"
         self._lock = threading.RLock()
-        self._entries: dict[bytes, Entry] = {}
+        self._entries = EntryTable()
         self._loaded: set[str] = set()
         self._seen: int | None = None  # packs/ mtime when last listed
         self._listed_at = 0  # when (time_ns) it was last listed
@@ -206,8 +199,7 @@ class Packs:
                     self.damaged.append(name)
                     continue
                 self._loaded.add(stem)
-                for digest, kind, offset, length in entries:
-                    self._entries.setdefault(digest, Entry(stem, kind, offset, length))
+                self._entries.add_pack(stem, entries)
 
     def find(self, digest: bytes, *, refresh: bool = True) -> Entry | None:
         """Where an object is. ``refresh=False`` skips looking for packs that appeared since the
@@ -224,10 +216,10 @@ class Packs:
             found = self._entries.get(digest)
         return found
 
-    def entries(self) -> dict[bytes, Entry]:
-        """Every object of every finished pack (one entry per digest)."""
+    def entries(self) -> EntryTable:
+        """Every object of every finished pack (one entry per digest), as they are now."""
         self.refresh()
-        return dict(self._entries)
+        return self._entries.copy()
 
     def pack_names(self) -> set[str]:
         self.refresh()
@@ -291,8 +283,9 @@ class Packs:
                 # A full disk, say: nothing half-made stays (a pack not indexed is unread).
                 writer.discard(self.dir)
                 raise
-            for digest, (kind, offset, length) in writer.entries.items():
-                self._entries.setdefault(digest, Entry(name, kind, offset, length))
+            self._entries.add_pack(
+                name, ((digest, *where) for digest, where in sorted(writer.entries.items()))
+            )
             self._loaded.add(name)
             return len(writer.entries)
         finally:

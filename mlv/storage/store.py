@@ -23,6 +23,7 @@ from mlv import faults
 from mlv.errors import CorruptObject, MissingObjects, ObjectTooLarge
 from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.storage import chunk
+from mlv.storage.entry_table import Entry
 from mlv.storage.fsutil import (
     place,
     temp_name,
@@ -31,7 +32,7 @@ from mlv.storage.fsutil import (
 )
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.loose import OBJECT_MODE, FileChanged, LooseObjects
-from mlv.storage.pack import BLOB, CHUNKED, Entry, Packs
+from mlv.storage.pack import BLOB, CHUNKED, Packs
 
 # The largest object read whole into memory (tree objects, code patches). A tree of 10^6 files
 # is ~120 MB; a larger object named as a tree is not one (a model file named by a forged
