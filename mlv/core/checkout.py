@@ -19,6 +19,7 @@ from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
+from mlv.core.trees import walk
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import (
     CheckFailed,
@@ -31,7 +32,7 @@ from mlv.errors import (
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
-from mlv.model.tree import Tree
+from mlv.model.tree import TreeEntry
 from mlv.storage.fsutil import (
     check_no_symlink_parents,
     default_file_mode,
@@ -96,15 +97,16 @@ def _scopes(project: Project, lock: Lock, wanted: list[str]) -> list[Scope]:
             target = Target(artifact, record.id, record.size, record.executable)
             scopes.append(Scope(artifact, {artifact: target}, []))
             continue
-        tree = Tree.decode(project.store.read_bytes(record.id))
+        # Only the levels of a format 2 tree on the way to (and below) the scope are read.
+        under = scope_path[len(artifact) + 1 :]
         targets = {}
-        for e in tree.entries:
-            rel = f"{artifact}/{e.path}"
-            if is_within(rel, scope_path):
-                targets[rel] = Target(rel, e.id, e.size, e.executable)
-        dirs = [
-            f"{artifact}/{d}" for d in tree.empty_dirs if is_within(f"{artifact}/{d}", scope_path)
-        ]
+        dirs = []
+        for item in walk(project.store.read_bytes, record.id, under):
+            if isinstance(item, TreeEntry):
+                rel = f"{artifact}/{item.path}"
+                targets[rel] = Target(rel, item.id, item.size, item.executable)
+            else:
+                dirs.append(f"{artifact}/{item}")
         tree_id = None
         if scope_path == artifact:
             dirs.append(artifact)

@@ -201,16 +201,24 @@ def diff(
 def _fetch_metadata(project: Project, old: Side, new: Side, scope: _Scope) -> list[str]:
     """Bring the tree listings and summaries the diff needs from the default remote."""
     wanted: set[ObjectId] = set()
+    trees: set[ObjectId] = set()
     for side in (old, new):
         wanted |= {r.summary for p, r in side.tables.items() if scope.wants(p)}
-        wanted |= {a.id for p, a in side.artifacts.items() if a.type == "dir" and scope.wants(p)}
-    missing = project.store.missing(wanted)
+        trees |= {a.id for p, a in side.artifacts.items() if a.type == "dir" and scope.wants(p)}
+    missing = project.store.missing(wanted | trees)
     if not missing or not project.declarations.remotes:
         return []
     from mlv.core.sync import fetch_objects
+    from mlv.core.trees import reach
+
+    def bring(oids: set[ObjectId]) -> None:
+        if project.store.missing(oids):
+            fetch_objects(project, project.store.missing(oids))
 
     try:
-        fetch_objects(project, missing)
+        fetch_objects(project, missing - trees)
+        # The levels of a format 2 tree, one batch per depth (a present level has its subtree).
+        reach(project.store.read_bytes, sorted(trees & missing), fetch=bring)
     except MlvError as exc:
         return [f"could not fetch table summaries and listings: {exc.message}"]
     except OSError as exc:  # the remote is unreachable: diff what is local

@@ -23,9 +23,9 @@ from mlv.core.pack_fetch import remote_sizes
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import Sharer, sharers, store_alone
 from mlv.core.tables.records import prune_index
+from mlv.core.trees import Reach, reach
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.tree import Tree
 from mlv.storage import index_cache
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
@@ -168,36 +168,39 @@ class _Closure:
     def __init__(self, project: Project) -> None:
         self.store = project.store
         self.objects: set[ObjectId] = set()
-        self.expanded: set[ObjectId] = set()
+        self.reached = Reach()  # every tree expanded, levels included, and their files
         self.unreadable: set[ObjectId] = set()
 
     def copy(self) -> _Closure:
         other = _Closure.__new__(_Closure)
         other.store = self.store
-        other.objects, other.expanded = set(self.objects), set(self.expanded)
+        other.objects, other.reached = set(self.objects), self.reached.copy()
         other.unreadable = set(self.unreadable)
         return other
 
     def add(self, named: Named, *, strict: bool) -> None:
         self.objects |= named.objects | named.salvaged
-        for tree_id in sorted(named.trees - self.expanded):
-            try:
-                self._expand(tree_id)
-            except MlvError:
-                if strict or self.store.exists(tree_id):
-                    self.unreadable.add(tree_id)
+        self._expand(named.trees - self.reached.trees, strict=strict)
         # An id a manifest this mlv cannot read names may be a tree: its files stay too.
-        for oid in sorted(named.salvaged - self.expanded):
+        salvaged = set()
+        for oid in sorted(named.salvaged - self.reached.trees):
             with contextlib.suppress(MlvError, OSError):
-                if self.store.head(oid, len(_TREE_START)) != _TREE_START:
-                    continue
-                self._expand(oid)
+                if self.store.head(oid, len(_TREE_START)) == _TREE_START:
+                    salvaged.add(oid)
+        self._expand(salvaged, strict=False, salvaged=True)
 
-    def _expand(self, tree_id: ObjectId) -> None:
-        tree = Tree.decode(self.store.read_bytes(tree_id))
-        self.expanded.add(tree_id)
-        self.unreadable.discard(tree_id)
-        self.objects.update(e.id for e in tree.entries)
+    def _expand(self, roots: set[ObjectId], *, strict: bool, salvaged: bool = False) -> None:
+        if not roots:
+            return
+        before = set(self.reached.unreadable)
+        reach(self.store.read_bytes, sorted(roots), done=self.reached)
+        for oid in self.reached.unreadable - before:
+            if oid in roots and (salvaged or not (strict or self.store.exists(oid))):
+                self.reached.trees.discard(oid)  # nothing of it here: may be expanded later
+            else:
+                self.unreadable.add(oid)
+            self.reached.unreadable.discard(oid)
+        self.objects |= self.reached.files | self.reached.trees
 
     def check(self) -> None:
         if self.unreadable:

@@ -126,8 +126,8 @@ def push(
     present = in_packs | remote.present(candidates - in_packs, jobs)
     result.already_there = len(present)
     todo = candidates - present
-    # Files before the trees that list them.
-    ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
+    # Files before the trees that list them, each tree level after the levels below it.
+    ordered = [sorted(todo - needed.trees), *needed.reached.by_height(todo & needed.trees)]
     sizes = {oid: project.store.size_of(oid) for oid in todo}
     progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
     result.bytes = sum(sizes.values())
@@ -244,21 +244,25 @@ def fetch(
     rpacks = RemotePacks(remote, index_cache_of(project))
     missing: set[ObjectId] = set()
     tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
+
+    def bring(wanted: set[ObjectId]) -> None:
+        todo = project.store.missing(wanted) - tried
+        tried.update(todo)
+        missing.update(_fetch_some(project, remote, rpacks, todo, jobs, progress, result))
+
     progress.start("fetching", None, unit="bytes")
     try:
-        # Round 1: what the manifests name (trees included); round 2: the files of the trees.
-        for round_ in (1, 2):
-            wanted = top if round_ == 1 else closure(locks, local_tree_reader(project)).objects
-            todo = project.store.missing(wanted) - tried
-            tried |= todo
-            missing |= _fetch_some(project, remote, rpacks, todo, jobs, progress, result)
+        # What the manifests name (trees included); then the levels of format 2 trees, one
+        # batch per depth (a level's sub-levels are known once it is here); then the files.
+        bring(top)
+        needed = closure(locks, local_tree_reader(project), fetch=bring).objects | top
+        bring(needed)
     finally:
         progress.finish()
     # One sync for the whole download: a checkout may hard-link the work tree to these objects,
     # and a truncated object left by a power cut would count as present to the next fetch.
     project.store.sync_written()
     result.missing = sorted(missing)
-    needed = closure(locks, local_tree_reader(project)).objects | top
     result.already_there = len(needed - tried)
     return result
 

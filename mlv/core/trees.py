@@ -141,6 +141,32 @@ class Reach:
     files: set[ObjectId] = field(default_factory=set)
     trees: set[ObjectId] = field(default_factory=set)
     unreadable: set[ObjectId] = field(default_factory=set)
+    below: dict[ObjectId, set[ObjectId]] = field(default_factory=dict)  # a level's sub-levels
+
+    def copy(self) -> Reach:
+        return Reach(set(self.files), set(self.trees), set(self.unreadable), dict(self.below))
+
+    def by_height(self, among: set[ObjectId]) -> list[list[ObjectId]]:
+        """``among`` (trees of this reach) in batches, every level in a batch after the levels
+        below it: the order to store them in so that a level present means its subtree is."""
+        height: dict[ObjectId, int] = {}
+        for top in sorted(self.trees):
+            stack = [top]
+            while stack:  # iterative post-order: a level's height once its children have theirs
+                oid = stack[-1]
+                if oid in height:
+                    stack.pop()
+                    continue
+                todo = [c for c in self.below.get(oid, ()) if c not in height]
+                if todo:
+                    stack.extend(todo)
+                    continue
+                stack.pop()
+                height[oid] = 1 + max((height[c] for c in self.below.get(oid, ())), default=-1)
+        batches: dict[int, list[ObjectId]] = {}
+        for oid in among:
+            batches.setdefault(height.get(oid, 0), []).append(oid)
+        return [sorted(batches[h]) for h in sorted(batches)]
 
 
 def reach(
@@ -187,6 +213,8 @@ def reach(
                 continue
             known[oid] = (node.file_count, node.size)
             out.files.update(f.id for f in node.files)
+            if node.dirs:
+                out.below[oid] = {d.id for d in node.dirs}
             for d in node.dirs:
                 if d.id in before:
                     continue
