@@ -19,6 +19,7 @@ from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
 from mlv.core.tables.compare import add_ks, compare
 from mlv.core.tables.records import load_summary, summary_of
+from mlv.core.trees import load_tree
 from mlv.errors import MlvError, PathError
 from mlv.model.diff import ArtifactDiff, DiffReport, FileChanges, TableDiff, ValueChange
 from mlv.model.ids import ObjectId
@@ -68,8 +69,22 @@ def _artifacts(old: Side, new: Side, scope: _Scope, files: bool) -> list[Artifac
         )
         if kind == "dir":
             diff.files = _file_changes(old.listing(path), new.listing(path), files)
+            if a is not None and b is not None and _same_content(old, new, path, diff.files):
+                continue  # one directory in two tree formats (a flat tree and its levels)
         found.append(diff)
     return found
+
+
+def _same_content(old: Side, new: Side, path: str, changes: FileChanges | None) -> bool:
+    """Whether two different tree ids list the same files, modes and empty directories."""
+    if changes is None or changes.added or changes.removed or changes.modified:
+        return False
+    try:
+        return load_tree(old.project.store.read_bytes, old.artifacts[path].id) == load_tree(
+            new.project.store.read_bytes, new.artifacts[path].id
+        )
+    except MlvError:
+        return False
 
 
 def _file_changes(
