@@ -20,6 +20,7 @@ from mlv import faults
 from mlv.adapters.remote import RemoteStore
 from mlv.core.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
 from mlv.core.pack_fetch import remote_sizes
+from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import Sharer, sharers, store_alone
 from mlv.core.tables.records import prune_index
@@ -71,6 +72,7 @@ def gc(
     dry_run: bool = False,
     force: bool = False,
     confirm: Confirm | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> GcResult:
     """Remove what ``scope`` does not keep; history no remote holds only if forced or confirmed."""
     with (
@@ -79,16 +81,20 @@ def gc(
         contextlib.ExitStack() as stack,
     ):
         others = _open_sharers(project, dry_run, stack)
-        needed = _Closure(project)
-        _add_scope(needed, project, scope)
-        for other in others:
-            with other.reading():
-                theirs = Named()
-                current(other.project, theirs)
-                at_commits(other.project, scope_commits(other.project, scope), theirs)
-            needed.add(theirs, strict=False)
+        needed = _Closure(project, progress)
+        progress.start("reading manifests and trees", None, unit="trees")
+        try:
+            _add_scope(needed, project, scope)
+            for other in others:
+                with other.reading():
+                    theirs = Named()
+                    current(other.project, theirs)
+                    at_commits(other.project, scope_commits(other.project, scope), theirs)
+                needed.add(theirs, strict=False)
+        finally:
+            progress.finish()
         needed.check()
-        stored = _sizes(project, needed.objects)
+        stored = _sizes(project, needed.objects, progress)
         removable = {o: stored[o] for o in _with_chunks(project, set(stored))}
         unbacked: set[ObjectId] = set()
         unreachable: dict[str, str] = {}
@@ -165,8 +171,9 @@ class _Closure:
     made with another store.
     """
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, progress: Progress = NULL_PROGRESS) -> None:
         self.store = project.store
+        self.progress = progress
         self.objects: set[ObjectId] = set()
         self.reached = Reach()  # every tree expanded, levels included, and their files
         self.unreadable: set[ObjectId] = set()
@@ -174,6 +181,7 @@ class _Closure:
     def copy(self) -> _Closure:
         other = _Closure.__new__(_Closure)
         other.store = self.store
+        other.progress = NULL_PROGRESS
         other.objects, other.reached = set(self.objects), self.reached.copy()
         other.unreadable = set(self.unreadable)
         return other
@@ -193,7 +201,7 @@ class _Closure:
         if not roots:
             return
         before = set(self.reached.unreadable)
-        reach(self.store.read_bytes, sorted(roots), done=self.reached)
+        reach(self._read, sorted(roots), done=self.reached)
         for oid in self.reached.unreadable - before:
             if oid in roots and (salvaged or not (strict or self.store.exists(oid))):
                 self.reached.trees.discard(oid)  # nothing of it here: may be expanded later
@@ -201,6 +209,10 @@ class _Closure:
                 self.unreadable.add(oid)
             self.reached.unreadable.discard(oid)
         self.objects |= self.reached.files | self.reached.trees
+
+    def _read(self, oid: ObjectId) -> bytes:
+        self.progress.advance()
+        return self.store.read_bytes(oid)
 
     def check(self) -> None:
         if self.unreadable:
@@ -211,15 +223,22 @@ class _Closure:
             )
 
 
-def _sizes(project: Project, needed: set[ObjectId]) -> dict[ObjectId, int]:
+def _sizes(
+    project: Project, needed: set[ObjectId], progress: Progress = NULL_PROGRESS
+) -> dict[ObjectId, int]:
     """The stored objects nothing needs, with their sizes."""
     if not project.store.root.exists():
         return {}
     found = {}
-    for oid in project.store.iter_ids():
-        if oid not in needed:
-            with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
-                found[oid] = project.store.size_of(oid)
+    progress.start("listing the store", None, unit="objects")
+    try:
+        for oid in project.store.iter_ids():
+            progress.advance()
+            if oid not in needed:
+                with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
+                    found[oid] = project.store.size_of(oid)
+    finally:
+        progress.finish()
     return found
 
 
