@@ -208,7 +208,9 @@ class _Closure:
             else:
                 self.unreadable.add(oid)
             self.reached.unreadable.discard(oid)
-        self.objects |= self.reached.files | self.reached.trees
+        self.objects |= self.reached.files
+        self.objects |= self.reached.trees
+        self.reached.files.clear()  # kept in ``objects``: one set of the ids, not two
 
     def _read(self, oid: ObjectId) -> bytes:
         self.progress.advance()

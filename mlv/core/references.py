@@ -51,7 +51,9 @@ def closure(
     needed.objects, top_trees = top_level(locks)
     needed.reached = reach(read, sorted(top_trees), fetch=fetch)
     needed.trees = needed.reached.trees | top_trees
-    needed.objects |= needed.reached.files | needed.reached.trees
+    needed.objects |= needed.reached.files
+    needed.objects |= needed.reached.trees
+    needed.reached.files.clear()  # they are in ``objects``: one set of 10^6 ids, not two
     needed.unreadable_trees = needed.reached.unreadable
     return needed
 

@@ -119,18 +119,23 @@ def push(
     needed = closure(locks, local_tree_reader(project))
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
     result.missing = sorted(local_missing)
-    candidates = needed.objects - local_missing
+    candidates = needed.objects - local_missing if local_missing else needed.objects
     rpacks = RemotePacks(remote, index_cache_of(project))
     on_remote = rpacks.entries(jobs)
     in_packs = {oid for oid in candidates if digest_of(oid) in on_remote}
     present = in_packs | remote.present(candidates - in_packs, jobs)
     result.already_there = len(present)
-    todo = candidates - present
+    todo = candidates - present if present else candidates
+    del candidates, present
     # Files before the trees that list them, each tree level after the levels below it.
     ordered = [sorted(todo - needed.trees), *needed.reached.by_height(todo & needed.trees)]
-    sizes = {oid: project.store.size_of(oid) for oid in todo}
-    progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
-    result.bytes = sum(sizes.values())
+    # Sizes are held only for a loose push, which reports each object as it goes.
+    sizes = {} if packed else {oid: project.store.size_of(oid) for oid in todo}
+    total = sum(sizes.values()) if sizes else sum(project.store.size_of(o) for o in todo)
+    progress.start(f"pushing {len(todo)} objects", total, unit="bytes")
+    result.bytes = total
+    transferred = len(todo)
+    del todo
     try:
         if packed:
             result.bytes, result.packs = push_packs(
@@ -147,7 +152,7 @@ def push(
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
-    result.transferred = len(todo)
+    result.transferred = transferred
     return result
 
 
