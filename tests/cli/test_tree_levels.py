@@ -163,3 +163,36 @@ def test_api_reads_a_file_inside_a_format_2_tree(
     assert api.read_text("data/top.txt") == "v1 top\n"
     with pytest.raises(Exception, match="not a tracked file"):
         api.read_text("data/d2/sub", rev="HEAD")
+
+
+class Recorder:
+    """A Progress that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int]] = []
+
+    def start(self, description: str, total: int | None, unit: str = "files") -> None:
+        self.phases.append((description, 0))
+
+    def advance(self, amount: int = 1) -> None:
+        description, count = self.phases[-1]
+        self.phases[-1] = (description, count + amount)
+
+    def finish(self) -> None:
+        pass
+
+
+def test_gc_reports_its_phases_with_counts(project: Path, levels: ObjectId) -> None:
+    from mlv.core.gc import gc
+    from mlv.core.project import open_project
+
+    recorder = Recorder()
+    opened = open_project(project)
+    try:
+        gc(opened, progress=recorder)
+    finally:
+        opened.close()
+    phases = dict(recorder.phases)
+    # Every level of the format 2 tree and the flat tree of the first snapshot were read.
+    assert phases["reading manifests and trees"] == len(level_ids(project, levels)) + 1
+    assert phases["listing the store"] == len(store_of(project).packs.entries())
