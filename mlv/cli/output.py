@@ -85,7 +85,9 @@ class RichProgress:
         )
 
         counter = (
-            [DownloadColumn(), TransferSpeedColumn()] if unit == "bytes" else [MofNCompleteColumn()]
+            [DownloadColumn(), TransferSpeedColumn()]
+            if unit == "bytes"
+            else [MofNCompleteColumn(), TextColumn(f"{unit}"), _rate_column()]
         )
         self._bar = Progress(
             TextColumn("{task.description:>12}"),
@@ -108,6 +110,19 @@ class RichProgress:
             self._bar.stop()
             self._bar = None
             self._task = None
+
+
+def _rate_column() -> Any:
+    """A column showing items per second (rich has one for bytes only)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
+
+    return Rate()
 
 
 def json_option_help() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
+from mlv.core.trees import Read, walk
 from mlv.core.workspace import Scan, Scanner, WorkFile
 from mlv.errors import (
     CheckFailed,
@@ -31,7 +33,7 @@ from mlv.errors import (
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import is_within
-from mlv.model.tree import Tree
+from mlv.model.tree import TreeEntry
 from mlv.storage.fsutil import (
     check_no_symlink_parents,
     default_file_mode,
@@ -50,12 +52,31 @@ class Target:
 
 @dataclass
 class Scope:
-    """One region of the work tree to bring in line: an artifact, or a path inside one."""
+    """One region of the work tree to bring in line: an artifact, or a path inside one.
+
+    Its files are not held: ``targets()`` walks the recorded tree (only the levels of a format
+    2 tree on the way to and below the scope), so that 10^6 files are never all in memory.
+    """
 
     path: str
-    targets: dict[str, Target]
+    artifact: str
+    record_id: ObjectId
+    read: Read | None  # None: the artifact is a file, ``record_id`` is its object
+    size: int
+    executable: bool
+    files: int
     empty_dirs: list[str]
     tree_id: ObjectId | None = None  # set when the scope is a whole recorded directory
+
+    def targets(self) -> Iterator[Target]:
+        if self.read is None:
+            yield Target(self.artifact, self.record_id, self.size, self.executable)
+            return
+        under = self.path[len(self.artifact) + 1 :]
+        for item in walk(self.read, self.record_id, under):
+            if isinstance(item, TreeEntry):
+                rel = f"{self.artifact}/{item.path}"
+                yield Target(rel, item.id, item.size, item.executable)
 
 
 @dataclass
@@ -90,28 +111,24 @@ def _scopes(project: Project, lock: Lock, wanted: list[str]) -> list[Scope]:
             )
         selected.append((owner, path))
     scopes = []
+    read = project.store.read_bytes
     for artifact, scope_path in selected:
         record = lock.artifacts[artifact]
         if record.type == "file":
-            target = Target(artifact, record.id, record.size, record.executable)
-            scopes.append(Scope(artifact, {artifact: target}, []))
+            scope = Scope(
+                artifact, artifact, record.id, None, record.size, record.executable, 1, []
+            )
+            scopes.append(scope)
             continue
-        tree = Tree.decode(project.store.read_bytes(record.id))
-        targets = {}
-        for e in tree.entries:
-            rel = f"{artifact}/{e.path}"
-            if is_within(rel, scope_path):
-                targets[rel] = Target(rel, e.id, e.size, e.executable)
-        dirs = [
-            f"{artifact}/{d}" for d in tree.empty_dirs if is_within(f"{artifact}/{d}", scope_path)
-        ]
-        tree_id = None
+        under = scope_path[len(artifact) + 1 :]
+        dirs = [f"{artifact}/{d}" for d in walk(read, record.id, under) if isinstance(d, str)]
+        scope = Scope(scope_path, artifact, record.id, read, record.size, False, record.files, dirs)
         if scope_path == artifact:
             dirs.append(artifact)
-            tree_id = record.id
-        elif not targets and not dirs:
+            scope.tree_id = record.id
+        elif not dirs and next(scope.targets(), None) is None:
             raise UsageError(f"{scope_path} is not in the snapshot of {artifact}")
-        scopes.append(Scope(scope_path, targets, dirs, tree_id))
+        scopes.append(scope)
     return scopes
 
 
@@ -152,27 +169,6 @@ def _clear_dir(path: Path) -> None:
     """Remove a directory that holds only (possibly nested) empty directories."""
     for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda w: -len(w[0])):
         os.rmdir(dirpath)
-
-
-def _check_sizes(project: Project, writes: list[Target]) -> None:
-    """Every object to be written has the size its record says, checked before anything changes.
-
-    An object is intact when its bytes hash to its id (export checks that), yet it may not be
-    what the record describes: a hand-edited mlv.lock naming a tree object as a file, say.
-    """
-    for target in writes:
-        try:
-            stored = project.store.size_of(target.id)
-        except CorruptObject:
-            continue  # a damaged chunk list: export refuses this one, and only this one
-        if stored != target.size:
-            if not project.store.verify(target.id):  # the object is what is wrong:
-                continue  # export refuses it, and only it
-            raise ManifestError(
-                f"{target.relpath} is recorded as {target.size} bytes, but its object"
-                f" {target.id} has {stored}",
-                "mlv.lock or a tree object was edited by hand; restore it from git",
-            )
 
 
 def _materialise(
@@ -238,17 +234,11 @@ def restore(
     """Make ``wanted`` (repository-relative; all artifacts when empty) match ``lock``."""
     result = CheckoutResult(rev)
     scopes = _scopes(project, lock, wanted)
-    needed = {t.id for s in scopes for t in s.targets.values()}
-    missing = project.store.missing(needed)
-    if missing:
-        raise MissingObjects(str(m) for m in missing)
-
     scanner = Scanner(project.root, project.state, jobs=project.settings.jobs, progress=progress)
-    writes: list[Target] = []
-    chmods: list[Target] = []
-    deletes: list[WorkFile] = []
-    overwritten: list[WorkFile] = []
-    stray_dirs: list[str] = []
+    missing = {t.id for s in scopes for t in s.targets() if not project.store.exists(t.id)}
+    if missing:  # before anything is touched
+        raise MissingObjects(str(m) for m in sorted(missing))
+    plan = _Plan()
     for scope in scopes:
         _replace_link(project, scope.path, force)
         scan = scanner.scan(scope.path)
@@ -259,109 +249,208 @@ def restore(
             and scan.object_id() == scope.tree_id
         ):
             # The whole directory already matches (known from its stat fingerprint).
-            result.unchanged += len(scope.targets)
+            result.unchanged += scope.files
             result.artifacts.append(scope.path)
             continue
         current, empty_dirs = _current(scanner, scope, scan)
-        for rel, target in scope.targets.items():
-            have = current.get(rel)
-            if have is not None and have.id == target.id:
-                if have.executable != target.executable:
-                    chmods.append(target)
-                else:
-                    result.unchanged += 1
-                continue
-            writes.append(target)
-            if have is not None:
-                overwritten.append(have)
-        deletes.extend(f for rel, f in current.items() if rel not in scope.targets)
-        stray_dirs.extend(d for d in empty_dirs if d not in scope.empty_dirs)
+        plan.add(project, scope, current, empty_dirs)
         result.artifacts.append(scope.path)
-
-    at_risk = [f for f in [*overwritten, *deletes] if not project.store.exists(f.id)]
-    if at_risk and not force:
-        raise WouldClobber(f.relpath for f in at_risk)
-    # Nothing is written or deleted through a symbolic link (it could lead anywhere).
+    if plan.at_risk and not force:
+        raise WouldClobber(plan.at_risk)
+    # Nothing is written or deleted through a symbolic link (it could lead anywhere). Only
+    # parents are checked, so one path per directory says it all.
     checked: set[str] = set()
-    paths = [t.relpath for t in writes] + [f.relpath for f in deletes]
-    paths += [f"{d}/." for s in scopes for d in s.empty_dirs]  # each directory itself, too
-    # Only parents are checked, so one path per directory says it all (a missing directory
-    # is not remembered as checked: 50,000 files into an empty tree were 50,000 lstat calls).
-    for relpath in {f"{p.rpartition('/')[0]}/." if "/" in p else p: None for p in paths}:
+    parents = plan.parents | {f"{d}/." for s in plan.scopes for d in s.empty_dirs}
+    for relpath in sorted(parents):
         check_no_symlink_parents(project.root, relpath, checked)
-    _check_sizes(project, writes)
+    if plan.wrong_size is not None:
+        raise plan.wrong_size
 
-    keep = {d for s in scopes for d in s.empty_dirs}
-    for f in deletes:
+    keep = {d for s in plan.scopes for d in s.empty_dirs}
+    for f in plan.deletes:
         faults.step(f.relpath)
         project.abspath(f.relpath).unlink()
         result.removed.append(f.relpath)
-    for f in deletes:
+    for f in plan.deletes:
         scope_root = next(
-            s.path for s in scopes if is_within(f.relpath, s.path) or is_within(s.path, f.relpath)
+            s.path
+            for s in plan.scopes
+            if is_within(f.relpath, s.path) or is_within(s.path, f.relpath)
         )
         _remove_empty_parents(project.root, f.relpath, scope_root, keep)
-    for d in sorted(stray_dirs, key=len, reverse=True):
+    for d in sorted(plan.stray_dirs, key=len, reverse=True):
         with contextlib.suppress(OSError):
             (project.root / d).rmdir()
-            scope_root = next(s.path for s in scopes if is_within(d, s.path))
+            scope_root = next(s.path for s in plan.scopes if is_within(d, s.path))
             _remove_empty_parents(project.root, d, scope_root, keep)
-    project.state.forget(f.relpath for f in deletes)
+    project.state.forget(f.relpath for f in plan.deletes)
 
-    made: set[str] = set()
-    for target in writes:
-        parent = target.relpath.rpartition("/")[0]
-        if parent and parent not in made:
-            (project.root / parent).mkdir(parents=True, exist_ok=True)
-            made.add(parent)
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
-    writes.sort(key=lambda t: project.store.placement(t.id))  # packs read front to back
-    progress.start("checking out", sum(t.size for t in writes), unit="bytes")
-    started = project.state.clock()
-    hardlink = project.settings.link == "hardlink"
-    # Objects verified by an earlier hard-linked checkout are linked unread while unchanged.
-    proofs = project.state.proofs() if hardlink else {}
-    linked: list[tuple[ObjectId, os.stat_result]] = []  # appended from worker threads (atomic)
-
-    corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads (atomic)
-
-    def write(target: Target) -> os.stat_result | None:
-        try:
-            object_stat = _materialise(project, target, hardlink, proofs)
-        except CorruptObject as exc:  # refused, never placed: the other files still are
-            corrupt.append((str(target.id), exc))
-            return None
-        progress.advance(target.size)
-        if object_stat is not None:
-            linked.append((target.id, object_stat))
-        return os.stat(project.abspath(target.relpath))
-
+    progress.start(f"checking out {plan.writes} files", plan.bytes, unit="bytes")
+    writer = _Writer(project, scanner.jobs, progress)
     try:
-        with ThreadPoolExecutor(scanner.jobs) as pool:
-            keys = batched_map(pool, write, writes, lambda t: t.size)
+        for batch in plan.batches():
+            writer.write(batch)
     finally:
         progress.finish()
-    done = [t for t, k in zip(writes, keys, strict=True) if k is not None]
-    written = [k for k in keys if k is not None]
-    for target in chmods:
+    for target in plan.chmods:
         path = project.abspath(target.relpath)
         os.chmod(path, default_file_mode(target.executable))
-        written.append(os.stat(path))
-    # Files mlv just wrote have known content. Remembered as of the moment writing began, so
-    # the racy-clean rule applies: an edit landing in the same timestamp tick as our write is
-    # caught by one re-read at the next scan (old hard-linked objects are trusted at once).
-    for target, st in zip([*done, *chmods], written, strict=True):
-        project.state.record(target.relpath, StatKey.of(st), target.id, started.stamp(st.st_dev))
-    for oid, st in linked:
-        project.state.record_proof(oid, st, started.stamp(st.st_dev))
+        writer.remember([target], [os.stat(path)])
     for d in keep:
         (project.root / d).mkdir(parents=True, exist_ok=True)
     project.state.flush()
-    if corrupt:
+    if writer.corrupt:
+        corrupt = writer.corrupt
         raise corrupt[0][1] if len(corrupt) == 1 else CorruptObjects(sorted(corrupt))
-    result.written = sorted(t.relpath for t in done)
-    result.bytes_written = sum(t.size for t in done)
+    result.unchanged += plan.unchanged
+    result.written = writer.written
+    result.bytes_written = writer.bytes
     return result
+
+
+# Files written between two flushes of the stat cache: what checkout holds at once.
+BATCH_FILES = 20_000
+
+
+class _Plan:
+    """What restoring the scopes takes, found before anything is touched; the files to write
+    are counted here and walked again when written (``batches``), never all held."""
+
+    def __init__(self) -> None:
+        self.scopes: list[Scope] = []
+        self.currents: list[dict[str, WorkFile]] = []
+        self.at_risk: list[str] = []
+        self.parents: set[str] = set()
+        self.chmods: list[Target] = []
+        self.deletes: list[WorkFile] = []
+        self.stray_dirs: list[str] = []
+        self.unchanged = self.writes = self.bytes = 0
+        self.wrong_size: ManifestError | None = None
+
+    def add(
+        self, project: Project, scope: Scope, current: dict[str, WorkFile], empty_dirs: list[str]
+    ) -> None:
+        store = project.store
+        seen: set[str] = set()
+        for target in scope.targets():
+            have = current.get(target.relpath)
+            if have is not None:
+                seen.add(target.relpath)
+            if have is not None and have.id == target.id:
+                if have.executable != target.executable:
+                    self.chmods.append(target)
+                else:
+                    self.unchanged += 1
+                continue
+            self.writes += 1
+            self.bytes += target.size
+            self.parents.add(_parent(target.relpath))
+            if have is not None and not store.exists(have.id):
+                self.at_risk.append(have.relpath)
+            if self.wrong_size is None:
+                self.wrong_size = _wrong_size(project, target)
+        for rel, f in current.items():
+            if rel not in seen:
+                self.deletes.append(f)
+                self.parents.add(_parent(rel))
+                if not store.exists(f.id):
+                    self.at_risk.append(rel)
+        self.stray_dirs.extend(d for d in empty_dirs if d not in scope.empty_dirs)
+        self.scopes.append(scope)
+        self.currents.append(current)
+
+    def batches(self) -> Iterator[list[Target]]:
+        """The files to write, walked again, in batches of at most BATCH_FILES."""
+        batch: list[Target] = []
+        for scope, current in zip(self.scopes, self.currents, strict=True):
+            for target in scope.targets():
+                have = current.get(target.relpath)
+                if have is None or have.id != target.id:
+                    batch.append(target)
+                    if len(batch) >= BATCH_FILES:
+                        yield batch
+                        batch = []
+        if batch:
+            yield batch
+
+
+def _parent(relpath: str) -> str:
+    return f"{relpath.rpartition('/')[0]}/." if "/" in relpath else relpath
+
+
+def _wrong_size(project: Project, target: Target) -> ManifestError | None:
+    """An object that hashes to its id yet has another size than its record says (a
+    hand-edited mlv.lock naming a tree object as a file, say); None when all is well, or when
+    the object itself is damaged (export refuses that one, and only it)."""
+    try:
+        stored = project.store.size_of(target.id)
+    except CorruptObject:
+        return None
+    if stored == target.size or not project.store.verify(target.id):
+        return None
+    return ManifestError(
+        f"{target.relpath} is recorded as {target.size} bytes, but its object"
+        f" {target.id} has {stored}",
+        "mlv.lock or a tree object was edited by hand; restore it from git",
+    )
+
+
+class _Writer:
+    """Writes batches of files, verified, and remembers their stat for the next scan."""
+
+    def __init__(self, project: Project, jobs: int, progress: Progress) -> None:
+        self.project = project
+        self.jobs = jobs
+        self.progress = progress
+        self.started = project.state.clock()
+        self.hardlink = project.settings.link == "hardlink"
+        # Objects verified by an earlier hard-linked checkout are linked unread while unchanged.
+        self.proofs: Proofs = project.state.proofs() if self.hardlink else {}
+        self.corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads
+        self.written: list[str] = []
+        self.bytes = 0
+        self.made: set[str] = set()
+
+    def write(self, batch: list[Target]) -> None:
+        project, store = self.project, self.project.store
+        for target in batch:
+            parent = target.relpath.rpartition("/")[0]
+            if parent and parent not in self.made:
+                (project.root / parent).mkdir(parents=True, exist_ok=True)
+                self.made.add(parent)
+        batch.sort(key=lambda t: store.placement(t.id))  # packs read front to back
+        linked: list[tuple[ObjectId, os.stat_result]] = []  # appended from worker threads
+
+        def one(target: Target) -> os.stat_result | None:
+            try:
+                object_stat = _materialise(project, target, self.hardlink, self.proofs)
+            except CorruptObject as exc:  # refused, never placed: the other files still are
+                self.corrupt.append((str(target.id), exc))
+                return None
+            self.progress.advance(target.size)
+            if object_stat is not None:
+                linked.append((target.id, object_stat))
+            return os.stat(project.abspath(target.relpath))
+
+        with ThreadPoolExecutor(self.jobs) as pool:
+            keys = batched_map(pool, one, batch, lambda t: t.size)
+        done = [t for t, k in zip(batch, keys, strict=True) if k is not None]
+        self.remember(done, [k for k in keys if k is not None])
+        for oid, st in linked:
+            project.state.record_proof(oid, st, self.started.stamp(st.st_dev))
+        self.written.extend(t.relpath for t in done)
+        self.bytes += sum(t.size for t in done)
+        project.state.flush()  # one transaction per batch: the rows are not all held
+
+    def remember(self, targets: list[Target], stats: list[os.stat_result]) -> None:
+        """Files mlv just wrote have known content. Remembered as of the moment writing began,
+        so the racy-clean rule applies: an edit landing in the same timestamp tick as our
+        write is caught by one re-read at the next scan."""
+        for target, st in zip(targets, stats, strict=True):
+            self.project.state.record(
+                target.relpath, StatKey.of(st), target.id, self.started.stamp(st.st_dev)
+            )
 
 
 class CorruptObjects(CheckFailed):

@@ -19,6 +19,7 @@ from mlv.core.project import Project, to_relpath
 from mlv.core.sharing import using_store
 from mlv.core.tables.compare import add_ks, compare
 from mlv.core.tables.records import load_summary, summary_of
+from mlv.core.trees import load_tree
 from mlv.errors import MlvError, PathError
 from mlv.model.diff import ArtifactDiff, DiffReport, FileChanges, TableDiff, ValueChange
 from mlv.model.ids import ObjectId
@@ -68,8 +69,22 @@ def _artifacts(old: Side, new: Side, scope: _Scope, files: bool) -> list[Artifac
         )
         if kind == "dir":
             diff.files = _file_changes(old.listing(path), new.listing(path), files)
+            if a is not None and b is not None and _same_content(old, new, path, diff.files):
+                continue  # one directory in two tree formats (a flat tree and its levels)
         found.append(diff)
     return found
+
+
+def _same_content(old: Side, new: Side, path: str, changes: FileChanges | None) -> bool:
+    """Whether two different tree ids list the same files, modes and empty directories."""
+    if changes is None or changes.added or changes.removed or changes.modified:
+        return False
+    try:
+        return load_tree(old.project.store.read_bytes, old.artifacts[path].id) == load_tree(
+            new.project.store.read_bytes, new.artifacts[path].id
+        )
+    except MlvError:
+        return False
 
 
 def _file_changes(
@@ -201,16 +216,24 @@ def diff(
 def _fetch_metadata(project: Project, old: Side, new: Side, scope: _Scope) -> list[str]:
     """Bring the tree listings and summaries the diff needs from the default remote."""
     wanted: set[ObjectId] = set()
+    trees: set[ObjectId] = set()
     for side in (old, new):
         wanted |= {r.summary for p, r in side.tables.items() if scope.wants(p)}
-        wanted |= {a.id for p, a in side.artifacts.items() if a.type == "dir" and scope.wants(p)}
-    missing = project.store.missing(wanted)
+        trees |= {a.id for p, a in side.artifacts.items() if a.type == "dir" and scope.wants(p)}
+    missing = project.store.missing(wanted | trees)
     if not missing or not project.declarations.remotes:
         return []
     from mlv.core.sync import fetch_objects
+    from mlv.core.trees import reach
+
+    def bring(oids: set[ObjectId]) -> None:
+        if project.store.missing(oids):
+            fetch_objects(project, project.store.missing(oids))
 
     try:
-        fetch_objects(project, missing)
+        fetch_objects(project, missing - trees)
+        # The levels of a format 2 tree, one batch per depth (a present level has its subtree).
+        reach(project.store.read_bytes, sorted(trees & missing), fetch=bring)
     except MlvError as exc:
         return [f"could not fetch table summaries and listings: {exc.message}"]
     except OSError as exc:  # the remote is unreachable: diff what is local

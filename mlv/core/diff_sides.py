@@ -11,12 +11,12 @@ from mlv.core.params import metric_values, param_values
 from mlv.core.project import Project
 from mlv.core.snapshot import artifact_record
 from mlv.core.tables.records import scanned_tables, summary_of
+from mlv.core.trees import load_tree
 from mlv.core.workspace import Scanner
 from mlv.errors import MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import ArtifactRecord, StageRecord, TableRecord
 from mlv.model.summary import table_format
-from mlv.model.tree import Tree
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Side:
         if path not in self._listings:
             record = self.artifacts[path]
             try:
-                tree = Tree.decode(self.project.store.read_bytes(record.id))
+                tree = load_tree(self.project.store.read_bytes, record.id)
             except MlvError:
                 self._listings[path] = None
             else:

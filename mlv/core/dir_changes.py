@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mlv.core.workspace import Read, Scan
 from mlv.errors import MissingObjects
 from mlv.model.ids import ObjectId
-from mlv.model.tree import Tree, TreeEntry, TreeNode, decode_node, tree_format
+from mlv.model.tree import TreeEntry, TreeNode, decode_node, tree_format
 
 
 @dataclass
@@ -101,26 +101,3 @@ def _compare(
 
 def _paths(found: list[tuple[str, TreeEntry]]) -> list[tuple[str, str]]:
     return [(d, _join(d, f.path)) for d, f in found]
-
-
-def load_tree(read: Read, oid: ObjectId) -> Tree:
-    """A stand-in for ``mlv.core.trees.load_tree`` (the read side's): the flat listing of a
-    format 1 or 2 tree."""
-    data = read(oid)
-    if tree_format(data) == 1:
-        return Tree.decode(data)
-    entries: list[TreeEntry] = []
-    empty: list[str] = []
-
-    def walk(node: TreeNode, rel: str) -> None:
-        for f in node.files:
-            entries.append(TreeEntry(_join(rel, f.path), f.id, f.size, f.executable))
-        for d in node.dirs:
-            child = decode_node(read(d.id))
-            if not child.files and not child.dirs:
-                empty.append(_join(rel, d.name))
-            walk(child, _join(rel, d.name))
-
-    walk(decode_node(data), "")
-    entries.sort(key=lambda e: e.path)
-    return Tree(tuple(entries), tuple(empty))

@@ -20,12 +20,13 @@ from mlv import faults
 from mlv.adapters.remote import RemoteStore
 from mlv.core.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
 from mlv.core.pack_fetch import remote_sizes
+from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import Sharer, sharers, store_alone
 from mlv.core.tables.records import prune_index
+from mlv.core.trees import Reach, reach
 from mlv.errors import CheckFailed, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.tree import Tree
 from mlv.storage import index_cache
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
@@ -71,6 +72,7 @@ def gc(
     dry_run: bool = False,
     force: bool = False,
     confirm: Confirm | None = None,
+    progress: Progress = NULL_PROGRESS,
 ) -> GcResult:
     """Remove what ``scope`` does not keep; history no remote holds only if forced or confirmed."""
     with (
@@ -79,16 +81,20 @@ def gc(
         contextlib.ExitStack() as stack,
     ):
         others = _open_sharers(project, dry_run, stack)
-        needed = _Closure(project)
-        _add_scope(needed, project, scope)
-        for other in others:
-            with other.reading():
-                theirs = Named()
-                current(other.project, theirs)
-                at_commits(other.project, scope_commits(other.project, scope), theirs)
-            needed.add(theirs, strict=False)
+        needed = _Closure(project, progress)
+        progress.start("reading manifests and trees", None, unit="trees")
+        try:
+            _add_scope(needed, project, scope)
+            for other in others:
+                with other.reading():
+                    theirs = Named()
+                    current(other.project, theirs)
+                    at_commits(other.project, scope_commits(other.project, scope), theirs)
+                needed.add(theirs, strict=False)
+        finally:
+            progress.finish()
         needed.check()
-        stored = _sizes(project, needed.objects)
+        stored = _sizes(project, needed.objects, progress)
         removable = {o: stored[o] for o in _with_chunks(project, set(stored))}
         unbacked: set[ObjectId] = set()
         unreachable: dict[str, str] = {}
@@ -165,39 +171,50 @@ class _Closure:
     made with another store.
     """
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, progress: Progress = NULL_PROGRESS) -> None:
         self.store = project.store
+        self.progress = progress
         self.objects: set[ObjectId] = set()
-        self.expanded: set[ObjectId] = set()
+        self.reached = Reach()  # every tree expanded, levels included, and their files
         self.unreadable: set[ObjectId] = set()
 
     def copy(self) -> _Closure:
         other = _Closure.__new__(_Closure)
         other.store = self.store
-        other.objects, other.expanded = set(self.objects), set(self.expanded)
+        other.progress = NULL_PROGRESS
+        other.objects, other.reached = set(self.objects), self.reached.copy()
         other.unreadable = set(self.unreadable)
         return other
 
     def add(self, named: Named, *, strict: bool) -> None:
         self.objects |= named.objects | named.salvaged
-        for tree_id in sorted(named.trees - self.expanded):
-            try:
-                self._expand(tree_id)
-            except MlvError:
-                if strict or self.store.exists(tree_id):
-                    self.unreadable.add(tree_id)
+        self._expand(named.trees - self.reached.trees, strict=strict)
         # An id a manifest this mlv cannot read names may be a tree: its files stay too.
-        for oid in sorted(named.salvaged - self.expanded):
+        salvaged = set()
+        for oid in sorted(named.salvaged - self.reached.trees):
             with contextlib.suppress(MlvError, OSError):
-                if self.store.head(oid, len(_TREE_START)) != _TREE_START:
-                    continue
-                self._expand(oid)
+                if self.store.head(oid, len(_TREE_START)) == _TREE_START:
+                    salvaged.add(oid)
+        self._expand(salvaged, strict=False, salvaged=True)
 
-    def _expand(self, tree_id: ObjectId) -> None:
-        tree = Tree.decode(self.store.read_bytes(tree_id))
-        self.expanded.add(tree_id)
-        self.unreadable.discard(tree_id)
-        self.objects.update(e.id for e in tree.entries)
+    def _expand(self, roots: set[ObjectId], *, strict: bool, salvaged: bool = False) -> None:
+        if not roots:
+            return
+        before = set(self.reached.unreadable)
+        reach(self._read, sorted(roots), done=self.reached)
+        for oid in self.reached.unreadable - before:
+            if oid in roots and (salvaged or not (strict or self.store.exists(oid))):
+                self.reached.trees.discard(oid)  # nothing of it here: may be expanded later
+            else:
+                self.unreadable.add(oid)
+            self.reached.unreadable.discard(oid)
+        self.objects |= self.reached.files
+        self.objects |= self.reached.trees
+        self.reached.files.clear()  # kept in ``objects``: one set of the ids, not two
+
+    def _read(self, oid: ObjectId) -> bytes:
+        self.progress.advance()
+        return self.store.read_bytes(oid)
 
     def check(self) -> None:
         if self.unreadable:
@@ -208,15 +225,22 @@ class _Closure:
             )
 
 
-def _sizes(project: Project, needed: set[ObjectId]) -> dict[ObjectId, int]:
+def _sizes(
+    project: Project, needed: set[ObjectId], progress: Progress = NULL_PROGRESS
+) -> dict[ObjectId, int]:
     """The stored objects nothing needs, with their sizes."""
     if not project.store.root.exists():
         return {}
     found = {}
-    for oid in project.store.iter_ids():
-        if oid not in needed:
-            with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
-                found[oid] = project.store.size_of(oid)
+    progress.start("listing the store", None, unit="objects")
+    try:
+        for oid in project.store.iter_ids():
+            progress.advance()
+            if oid not in needed:
+                with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
+                    found[oid] = project.store.size_of(oid)
+    finally:
+        progress.finish()
     return found
 
 

@@ -234,6 +234,8 @@ def resend_lost(
     the ``reused`` chunks (by the chunked file sending them again sends). Returns the bytes
     and packs sent."""
     wait_for_gc(rpacks.remote, lock_timeout())
+    if not in_packs and not reused:
+        return 0, 0  # relied on nothing there: nothing to lose (and no listing to hold)
     now = rpacks.entries()
     lost: set[ObjectId] = set()
     for oid in in_packs:

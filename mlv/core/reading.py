@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlv.core.project import Project, to_relpath
+from mlv.core.trees import Read, find
 from mlv.errors import CorruptObject, MissingObjects, MlvError, UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import Lock
 from mlv.model.paths import check_relpath, is_within
-from mlv.model.tree import Tree
+from mlv.model.tree import TreeEntry
 from mlv.storage.hashing import StreamHasher, hash_file
 
 
@@ -67,15 +68,18 @@ def locate(project: Project, path: str, rev: str | None = None) -> RecordedFile:
                     f"open one of its files, e.g. {rel}/NAME",
                 )
             return RecordedFile(rel, record.id, record.size, record.executable, commit)
-        tree = Tree.decode(ensure_local(project, record.id, f"the listing of {root}"))
-        entry = tree.by_path().get(rel[len(root) + 1 :])
-        if entry is not None:
+        entry = find(_local_reader(project, root), record.id, rel[len(root) + 1 :])
+        if isinstance(entry, TreeEntry):
             return RecordedFile(rel, entry.id, entry.size, entry.executable, commit)
         break
     raise UsageError(
         f"{rel} is not a tracked file {where}",
         "`mlv show [REV]` lists the artifacts a snapshot recorded",
     )
+
+
+def _local_reader(project: Project, root: str) -> Read:
+    return lambda oid: ensure_local(project, oid, f"the listing of {root}")
 
 
 def ensure_local(project: Project, oid: ObjectId, what: str) -> bytes:

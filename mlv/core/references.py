@@ -12,17 +12,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mlv.core.project import Project, lock_size_check
-from mlv.errors import MlvError, UsageError
+from mlv.core.trees import Reach, Read, reach
+from mlv.errors import UsageError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import LOCK_FILE, Lock, decode_lock
-from mlv.model.tree import Tree
 
 
 @dataclass
 class Needed:
     objects: set[ObjectId] = field(default_factory=set)  # everything, trees included
-    trees: set[ObjectId] = field(default_factory=set)
+    trees: set[ObjectId] = field(default_factory=set)  # every tree object, levels included
     unreadable_trees: set[ObjectId] = field(default_factory=set)  # missing or corrupt locally
+    reached: Reach = field(default_factory=Reach)
 
 
 def top_level(locks: Iterable[Lock]) -> tuple[set[ObjectId], set[ObjectId]]:
@@ -37,27 +38,28 @@ def top_level(locks: Iterable[Lock]) -> tuple[set[ObjectId], set[ObjectId]]:
 
 def closure(
     locks: Iterable[Lock],
-    read_tree: Callable[[ObjectId], Tree],
-    expanded: frozenset[ObjectId] = frozenset(),
+    read: Read,
+    *,
+    fetch: Callable[[set[ObjectId]], None] | None = None,
 ) -> Needed:
     """Every object the manifests need; a tree that cannot be read is listed, not expanded.
 
-    Trees in ``expanded`` were read by the caller already: their files are not listed again.
+    Format 2 trees are read level by level; ``fetch`` (when given) is called once per depth
+    with the levels about to be read, to bring the missing ones in one batch.
     """
     needed = Needed()
-    needed.objects, needed.trees = top_level(locks)
-    for tree_id in sorted(needed.trees - expanded):
-        try:
-            tree = read_tree(tree_id)
-        except MlvError:
-            needed.unreadable_trees.add(tree_id)
-            continue
-        needed.objects.update(e.id for e in tree.entries)
+    needed.objects, top_trees = top_level(locks)
+    needed.reached = reach(read, sorted(top_trees), fetch=fetch)
+    needed.trees = needed.reached.trees | top_trees
+    needed.objects |= needed.reached.files
+    needed.objects |= needed.reached.trees
+    needed.reached.files.clear()  # they are in ``objects``: one set of 10^6 ids, not two
+    needed.unreadable_trees = needed.reached.unreadable
     return needed
 
 
-def local_tree_reader(project: Project) -> Callable[[ObjectId], Tree]:
-    return lambda oid: Tree.decode(project.store.read_bytes(oid))
+def local_tree_reader(project: Project) -> Read:
+    return project.store.read_bytes
 
 
 def locks_at(project: Project, revs: Iterable[str], *, include_worktree: bool) -> list[Lock]:

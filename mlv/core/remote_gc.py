@@ -26,9 +26,9 @@ from mlv.core.pack_fetch import spans
 from mlv.core.project import Project
 from mlv.core.sharing import using_store
 from mlv.core.sync import DEFAULT_JOBS, index_cache_of, open_remote
-from mlv.errors import CheckFailed, MlvError
+from mlv.core.trees import reach
+from mlv.errors import CheckFailed, MissingObjects, MlvError
 from mlv.model.ids import ObjectId
-from mlv.model.tree import Tree
 from mlv.storage import chunk
 from mlv.storage.outgoing import OutgoingPack
 from mlv.storage.pack import BLOB, CHUNKED, PACK_LIMIT
@@ -84,20 +84,25 @@ def _live(
     current(project, named)
     at_commits(project, scope_commits(project, HISTORY), named)
     objects = named.objects | named.salvaged
-    for oid in sorted(named.trees | named.salvaged):
+    absent: set[ObjectId] = set()
+
+    def read(oid: ObjectId) -> bytes:
         data = _tree_bytes(project, remote, rpacks, entries, oid)
         if data is None:
-            continue  # neither here nor there: nothing of it to keep
-        try:
-            tree = Tree.decode(data)
-        except MlvError:
-            if oid in named.trees:
-                raise CheckFailed(
-                    f"kept tree object {oid} cannot be read; gc --remote stopped, nothing changed",
-                    "check the store and the remote with `mlv verify --remote`",
-                ) from None
-            continue  # a salvaged id that is no tree
-        objects.update(e.id for e in tree.entries)
+            absent.add(oid)
+            raise MissingObjects([str(oid)])
+        return data
+
+    for roots in (named.trees, named.salvaged - named.trees):
+        got = reach(read, sorted(roots))
+        objects.update(got.files | got.trees)
+        # A top tree neither here nor there: nothing of it to keep; a salvaged id: maybe no tree.
+        bad = got.unreadable - (roots & absent if roots is named.trees else roots)
+        if bad:
+            raise CheckFailed(
+                f"kept tree object {min(bad)} cannot be read; gc --remote stopped, nothing changed",
+                "check the store and the remote with `mlv verify --remote`",
+            )
     live = {bytes.fromhex(o.digest) for o in objects if o.algorithm == "xxh128"}
     lists = {d: e for d, e in entries.items() if d in live and e.kind == CHUNKED}
     for group in spans(lists):

@@ -12,6 +12,7 @@ from mlv.core.env.drift import compare as compare_environment
 from mlv.core.pipeline import StageState, decide, pipeline_states
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
+from mlv.core.trees import load_tree
 from mlv.core.workspace import Scan, Scanner
 from mlv.errors import MissingObjects, MlvError
 from mlv.model.manifest import ArtifactRecord, Lock
@@ -101,7 +102,7 @@ def artifact_status(
     status.state = MODIFIED
     # Without the tree object (never fetched) we know that it differs, not where.
     with contextlib.suppress(MissingObjects):
-        _compare_dir(status, dir_changes.load_tree(read, record.id), scan)
+        _compare_dir(status, load_tree(read, record.id), scan)
     return status
 
 

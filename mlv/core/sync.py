@@ -119,18 +119,23 @@ def push(
     needed = closure(locks, local_tree_reader(project))
     local_missing = project.store.missing(needed.objects) | needed.unreadable_trees
     result.missing = sorted(local_missing)
-    candidates = needed.objects - local_missing
+    candidates = needed.objects - local_missing if local_missing else needed.objects
     rpacks = RemotePacks(remote, index_cache_of(project))
     on_remote = rpacks.entries(jobs)
     in_packs = {oid for oid in candidates if digest_of(oid) in on_remote}
     present = in_packs | remote.present(candidates - in_packs, jobs)
     result.already_there = len(present)
-    todo = candidates - present
-    # Files before the trees that list them.
-    ordered = [sorted(todo - needed.trees), sorted(todo & needed.trees)]
-    sizes = {oid: project.store.size_of(oid) for oid in todo}
-    progress.start(f"pushing {len(todo)} objects", sum(sizes.values()), unit="bytes")
-    result.bytes = sum(sizes.values())
+    todo = candidates - present if present else candidates
+    del candidates, present
+    # Files before the trees that list them, each tree level after the levels below it.
+    ordered = [sorted(todo - needed.trees), *needed.reached.by_height(todo & needed.trees)]
+    # Sizes are held only for a loose push, which reports each object as it goes.
+    sizes = {} if packed else {oid: project.store.size_of(oid) for oid in todo}
+    total = sum(sizes.values()) if sizes else sum(project.store.size_of(o) for o in todo)
+    progress.start(f"pushing {len(todo)} objects", total, unit="bytes")
+    result.bytes = total
+    transferred = len(todo)
+    del todo
     try:
         if packed:
             result.bytes, result.packs = push_packs(
@@ -147,7 +152,7 @@ def push(
             _push_loose(project, remote, ordered, sizes, jobs, progress)
     finally:
         progress.finish()
-    result.transferred = len(todo)
+    result.transferred = transferred
     return result
 
 
@@ -244,21 +249,25 @@ def fetch(
     rpacks = RemotePacks(remote, index_cache_of(project))
     missing: set[ObjectId] = set()
     tried: set[ObjectId] = set()  # asked of the remote once: a refused download is not retried
+
+    def bring(wanted: set[ObjectId]) -> None:
+        todo = project.store.missing(wanted) - tried
+        tried.update(todo)
+        missing.update(_fetch_some(project, remote, rpacks, todo, jobs, progress, result))
+
     progress.start("fetching", None, unit="bytes")
     try:
-        # Round 1: what the manifests name (trees included); round 2: the files of the trees.
-        for round_ in (1, 2):
-            wanted = top if round_ == 1 else closure(locks, local_tree_reader(project)).objects
-            todo = project.store.missing(wanted) - tried
-            tried |= todo
-            missing |= _fetch_some(project, remote, rpacks, todo, jobs, progress, result)
+        # What the manifests name (trees included); then the levels of format 2 trees, one
+        # batch per depth (a level's sub-levels are known once it is here); then the files.
+        bring(top)
+        needed = closure(locks, local_tree_reader(project), fetch=bring).objects | top
+        bring(needed)
     finally:
         progress.finish()
     # One sync for the whole download: a checkout may hard-link the work tree to these objects,
     # and a truncated object left by a power cut would count as present to the next fetch.
     project.store.sync_written()
     result.missing = sorted(missing)
-    needed = closure(locks, local_tree_reader(project)).objects | top
     result.already_there = len(needed - tried)
     return result
 

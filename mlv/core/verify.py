@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mlv.core.pack_fetch import remote_sizes
+from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.references import closure, default_revs, local_tree_reader, locks_at
@@ -47,20 +48,22 @@ def verify(
     result = VerifyResult()
     store = project.store
     ids = list(store.iter_ids()) if store.root.exists() else []
-    sizes = {oid: _size(store, oid) for oid in ids}
-    progress.start(f"verifying {len(ids)} objects", sum(sizes.values()), unit="bytes")
+    progress.start(f"verifying {len(ids)} objects", sum(_size(store, o) for o in ids), unit="bytes")
 
     def check(oid: ObjectId) -> ObjectId | None:
         ok = store.verify(oid)
-        progress.advance(sizes[oid])
+        progress.advance(_size(store, oid))
         return None if ok else oid
 
     try:
         with ThreadPoolExecutor(jobs or project.settings.jobs or 8) as pool:
-            result.corrupt = sorted(str(o) for o in pool.map(check, ids) if o is not None)
+            # In batches: a future per object of 10^6 would weigh more than the ids.
+            found = batched_map(pool, check, ids, lambda o: _size(store, o))
+            result.corrupt = sorted(str(o) for o in found if o is not None)
     finally:
         progress.finish()
     result.checked = len(ids)
+    del ids, found  # 10^6 ids: not held while the needed ones are gathered below
     result.damaged_indexes = sorted(store.packs.damaged)
     locks = locks_at(project, default_revs(project), include_worktree=True)
     needed = closure(locks, local_tree_reader(project))

@@ -49,7 +49,7 @@ def _damage(project: Path, oid: ObjectId) -> None:
 def _file_id(project: Path, path: str) -> ObjectId:
     store = ObjectStore(project / ".mlv/cache")
     tree_id = json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
-    from mlv.core.dir_changes import load_tree  # mlv.core.trees.load_tree once merged
+    from mlv.core.trees import load_tree
 
     tree = load_tree(store.read_bytes, ObjectId.parse(tree_id))
     store.close()

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from mlv.cli.output import human_size, json_option_help, out, print_json, warn
+from mlv.cli.output import RichProgress, human_size, json_option_help, out, print_json, warn
 from mlv.core.gc import GcResult, Unbacked
 from mlv.core.gc import gc as do_gc
 from mlv.core.kept import Scope
@@ -94,6 +94,7 @@ def gc(
             dry_run=dry_run,
             force=force,
             confirm=ask if sys.stdin.isatty() else None,
+            progress=RichProgress(enabled=False if as_json else None),
         )
     finally:
         project.close()

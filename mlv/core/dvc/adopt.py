@@ -34,6 +34,7 @@ from mlv.core.pipeline import path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, open_project
 from mlv.core.sharing import using_store
+from mlv.core.trees import iter_files
 from mlv.core.workspace import Scanner
 from mlv.errors import MlvError, UsageError
 from mlv.model.declarations import (
@@ -46,7 +47,6 @@ from mlv.model.declarations import (
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import ArtifactRecord, Kind, Lock, StageRecord
 from mlv.model.stages import validate_pipeline
-from mlv.model.tree import Tree
 from mlv.storage.fsutil import write_bytes_atomic
 from mlv.storage.lock import exclusive
 from mlv.storage.store import ObjectStore
@@ -89,8 +89,8 @@ def _stage_records(
     inner: dict[str, ObjectId] = {}
     for out in imported.values():
         if out.type == "dir":
-            tree = Tree.decode(project.store.read_bytes(out.id))
-            inner.update({f"{out.path}/{e.path}": e.id for e in tree.entries})
+            files = iter_files(project.store.read_bytes, out.id)
+            inner.update({f"{out.path}/{e.path}": e.id for e in files})
     scanner = Scanner(project.root, project.state, jobs=project.settings.jobs)
     records: dict[str, StageRecord] = {}
     for name, (stage, decl) in sorted(plan.stages.items()):

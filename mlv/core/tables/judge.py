@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlv.core.project import Project
+from mlv.core.trees import load_tree
 from mlv.core.workspace import Scan
 from mlv.errors import MlvError
 from mlv.model.reproduce import WITHIN_TOLERANCE, DirComparison, FileTable, OutputVerdict
 from mlv.model.summary import table_format
-from mlv.model.tree import Tree
 
 # At most this many differing tables of one output directory are compared value by value; the
 # others count as changed files (the output then differs).
@@ -56,7 +56,7 @@ def judge_directory(
     if not project.store.exists(verdict.recorded):
         return
     try:
-        recorded = Tree.decode(project.store.read_bytes(verdict.recorded)).by_path()
+        recorded = load_tree(project.store.read_bytes, verdict.recorded).by_path()
     except MlvError:
         return  # not a readable tree (damaged store): the plain verdict says enough
     from mlv.core.tables.exact import compare_tables
