@@ -17,7 +17,7 @@ from mlv.adapters.dvc import DvcOut
 from mlv.errors import MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.paths import check_relpath
-from mlv.model.tree import Tree, TreeEntry
+from mlv.model.tree import TreeEntry, split_tree
 from mlv.storage.hashing import hash_bytes, hash_file_and_md5
 from mlv.storage.store import ObjectStore
 
@@ -116,7 +116,9 @@ def bring_in(store: ObjectStore, root: Path, out: DvcOut, *, dry_run: bool) -> I
         oid, size, taken = _file(store, out, md5, path, f"{out.path}/{relpath}", dry_run)
         from_workspace += taken
         entries.append(TreeEntry(relpath, oid, size, _executable(path)))
-    tree = Tree(tuple(sorted(entries, key=lambda e: e.path)))
-    data = tree.encode()
-    tree_id = hash_bytes(data) if dry_run else store.add_bytes(data)
-    return ImportedOutput(out.path, "dir", tree_id, tree.size, len(entries), False, from_workspace)
+    # Format 2: one object per directory level, each stored after the levels below it.
+    levels = split_tree((e.path, e.id, e.size, e.executable) for e in entries)
+    for data in levels:
+        tree_id = hash_bytes(data) if dry_run else store.add_bytes(data)
+    size = sum(e.size for e in entries)
+    return ImportedOutput(out.path, "dir", tree_id, size, len(entries), False, from_workspace)
