@@ -1,7 +1,7 @@
 """Format 2 trees (one object per directory level) through the commands that read trees.
 
-The artifacts are converted by hand from the flat tree a snapshot wrote: its listing split into
-levels with ``split_tree`` and stored children first, mlv.lock pointed at the top level.
+A snapshot writes format 2; where a test needs format 1 beside it, the same listing is stored
+flat by hand (``to_format_1``), as an older mlv wrote it, and mlv.lock pointed at it.
 """
 
 from __future__ import annotations
@@ -15,27 +15,26 @@ import pytest
 from mlv import api
 from mlv.core.trees import load_tree, tree_ids
 from mlv.model.ids import ObjectId
-from mlv.model.tree import decode_node, split_tree, tree_format
+from mlv.model.tree import decode_node, encode_tree, tree_format
 from tests.conftest import MlvRunner, git, tree_snapshot, write
 from tests.hostile import point_artifact, store_of
 from tests.stored import damage_packed, delete_object
 
 
-def to_format_2(project: Path) -> ObjectId:
-    """Rewrite the ``data`` artifact of mlv.lock as a format 2 tree, committed; its top id."""
+def to_format_1(project: Path) -> ObjectId:
+    """Rewrite the ``data`` artifact of mlv.lock as a flat format 1 tree of the same content
+    (as an older mlv wrote it), committed; its id."""
     store = store_of(project)
-    flat_id = ObjectId.parse(
+    levels_id = ObjectId.parse(
         json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
     )
-    flat = load_tree(store.read_bytes, flat_id)
+    assert tree_format(store.read_bytes(levels_id)) == 2  # what a snapshot writes now
+    flat = load_tree(store.read_bytes, levels_id)
     entries = [(e.path, e.id, e.size, e.executable) for e in flat.entries]
-    top = None
-    for data in split_tree(entries, flat.empty_dirs):
-        top = store.add_bytes(data)
-    assert top is not None
-    point_artifact(project, "data", top)
-    git(project, "commit", "-qam", "format 2")
-    return top
+    flat_id = store.add_bytes(encode_tree(entries, flat.empty_dirs))
+    point_artifact(project, "data", flat_id)
+    git(project, "commit", "-qam", "format 1")
+    return flat_id
 
 
 def make_data(project: Path, mlv: MlvRunner, tag: str = "v1") -> None:
@@ -51,7 +50,9 @@ def make_data(project: Path, mlv: MlvRunner, tag: str = "v1") -> None:
 @pytest.fixture
 def levels(project: Path, mlv: MlvRunner) -> ObjectId:
     make_data(project, mlv)
-    return to_format_2(project)
+    top = ObjectId.parse(json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"])
+    assert tree_format(store_of(project).read_bytes(top)) == 2
+    return top
 
 
 def level_ids(project: Path, top: ObjectId) -> list[ObjectId]:
@@ -117,7 +118,8 @@ def test_push_then_pull_into_a_fresh_clone(
 def test_gc_keeps_every_level_and_verify_names_a_damaged_one(
     project: Path, mlv: MlvRunner, levels: ObjectId
 ) -> None:
-    flat_id = json.loads(git(project, "show", "HEAD~1:mlv.lock"))["artifacts"]["data"]["id"]
+    flat_id = to_format_1(project)
+    git(project, "reset", "-q", "--hard", "HEAD~1")  # the flat tree is named by no lock now
     assert mlv("gc", "--workspace", "--force").code == 0
     store = store_of(project)
     assert not store.missing(set(level_ids(project, levels)))
@@ -138,16 +140,17 @@ def test_gc_keeps_every_level_and_verify_names_a_damaged_one(
 
 def test_diff_of_format_2_trees_and_across_formats(project: Path, mlv: MlvRunner) -> None:
     make_data(project, mlv)
-    to_format_2(project)  # HEAD~1 flat, HEAD the same content in levels
+    to_format_1(project)  # HEAD~1 in levels, HEAD the same content flat
     same = json.loads(mlv("diff", "--json", "--files", "HEAD~1", "HEAD").out)
     assert same["artifacts"] == []
     (project / "data/d1/sub/f2.txt").write_text("v2\n")
     write(project / "data/d2/new.txt", "new\n")
     (project / "data/top.txt").unlink()
     assert mlv("snapshot", "-m", "v2").code == 0
-    to_format_2(project)  # history: v1 flat, v1 levels, v2 flat, v2 levels
-    for old in ("HEAD~2", "HEAD~3"):  # format 2 against format 2, and against format 1
-        doc = json.loads(mlv("diff", "--json", "--files", old, "HEAD").out)
+    to_format_1(project)  # history: v1 levels, v1 flat, v2 levels, v2 flat
+    for old, new in (("HEAD~3", "HEAD~1"), ("HEAD~2", "HEAD~1"), ("HEAD~3", "HEAD")):
+        # format 2 against format 2, format 1 against 2, and 2 against 1
+        doc = json.loads(mlv("diff", "--json", "--files", old, new).out)
         [artifact] = doc["artifacts"]
         assert artifact["files"]["paths"] == {
             "added": ["d2/new.txt"],
@@ -193,6 +196,6 @@ def test_gc_reports_its_phases_with_counts(project: Path, levels: ObjectId) -> N
     finally:
         opened.close()
     phases = dict(recorder.phases)
-    # Every level of the format 2 tree and the flat tree of the first snapshot were read.
-    assert phases["reading manifests and trees"] == len(level_ids(project, levels)) + 1
+    # Every level of the format 2 tree was read, once.
+    assert phases["reading manifests and trees"] == len(level_ids(project, levels))
     assert phases["listing the store"] == len(store_of(project).packs.entries())
