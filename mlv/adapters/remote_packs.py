@@ -18,17 +18,17 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
 
 from mlv import faults
 from mlv.adapters import bucket_marker
 from mlv.adapters.dir_remote import raise_format
 from mlv.adapters.remote import RemoteError, RemoteStore, translate_errors
 from mlv.storage import index_cache
+from mlv.storage.entry_table import Entry, EntryTable
 from mlv.storage.fsutil import copy_into, fsync_path, write_bytes_atomic
-from mlv.storage.pack import decode_index
+from mlv.storage.pack import IndexEntries, decode_index
 
-_GONE: list[tuple[bytes, int, int, int]] = []  # an index deleted since it was listed
+_GONE = IndexEntries(b"")  # an index deleted since it was listed
 
 
 class PackGone(RemoteError):
@@ -40,24 +40,18 @@ class PackGone(RemoteError):
         self.pack = pack
 
 
-class RemoteEntry(NamedTuple):
-    pack: str
-    kind: int
-    offset: int
-    length: int
+RemoteEntry = Entry  # where an object is in a remote pack, as for a local one
 
 
 class RemotePacks:
     """The packs of one remote: which objects they hold, upload, ranged reads."""
 
-    def __init__(
-        self, remote: RemoteStore, cache: Path | None = None, fresh: bool = False
-    ) -> None:
+    def __init__(self, remote: RemoteStore, cache: Path | None = None, fresh: bool = False) -> None:
         self.remote = remote
         self.dir = f"{remote.root}/packs"
         self.cache = cache  # the local store's copies of remote indexes (``index_cache``)
         self.fresh = fresh  # read every index from the remote (verify); copies only refreshed
-        self._indexes: dict[str, list[tuple[bytes, int, int, int]]] = {}
+        self._indexes: dict[str, IndexEntries] = {}
         self._lock = threading.Lock()
         self.damaged: list[str] = []  # index names refused: checksum, name or size wrong
         self.indexes_read = 0  # from the remote (not from the cache)
@@ -84,7 +78,7 @@ class RemotePacks:
         with translate_errors(self.remote.name, self.remote.url):
             return self._names()
 
-    def entries(self, jobs: int = 8, relists: int = 3) -> dict[bytes, RemoteEntry]:
+    def entries(self, jobs: int = 8, relists: int = 3) -> EntryTable:
         """Every object of every indexed pack on the remote (one entry per digest). A pack whose
         index is missing (an interrupted push) or damaged holds nothing, as far as readers go."""
         with translate_errors(self.remote.name, self.remote.url):
@@ -92,7 +86,7 @@ class RemotePacks:
             stems = sorted(n[: -len(".idx")] for n in names if n.endswith(".idx"))
             new = [s for s in stems if s not in self._indexes and f"{s}.pack" in names]
 
-            def load(stem: str) -> tuple[str, list[tuple[bytes, int, int, int]] | None]:
+            def load(stem: str) -> tuple[str, IndexEntries | None]:
                 listed = names[f"{stem}.idx"]
                 cached = None if self.fresh else index_cache.load(self.cache, stem, listed)
                 if cached is not None:
@@ -123,10 +117,10 @@ class RemotePacks:
                         self._indexes[stem] = decoded
         if gone and relists:  # gc indexes its copies before it deletes an index: a new
             return self.entries(jobs, relists - 1)  # listing has them (still gone: nothing)
-        result: dict[bytes, RemoteEntry] = {}
+        result = EntryTable()
         for stem in stems:
-            for digest, kind, offset, length in self._indexes.get(stem, []):
-                result.setdefault(digest, RemoteEntry(stem, kind, offset, length))
+            if stem in self._indexes:
+                result.add_pack(stem, self._indexes[stem])
         return result
 
     def upload(self, pack: Path, index: bytes, name: str) -> None:
@@ -204,7 +198,7 @@ class RemotePacks:
             except FileNotFoundError:
                 raise PackGone(remote.name, pack) from None
 
-    def index_of(self, stem: str) -> list[tuple[bytes, int, int, int]] | None:
+    def index_of(self, stem: str) -> IndexEntries | None:
         """The entries of one pack's index (None: damaged), read once per name."""
         if stem not in self._indexes:
             with translate_errors(self.remote.name, self.remote.url):

@@ -13,7 +13,7 @@ import contextlib
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,7 @@ SPAN = 16 * 1024 * 1024  # the largest merged read (held in memory by one thread
 _RELISTS = 3  # times a fetch lists a remote's indexes again after a pack vanished under it
 
 
-def spans(wanted: dict[bytes, RemoteEntry]) -> list[list[tuple[bytes, RemoteEntry]]]:
+def spans(wanted: Mapping[bytes, RemoteEntry]) -> list[list[tuple[bytes, RemoteEntry]]]:
     """Wanted objects in groups, each group one read of a stretch of one pack."""
     by_pack: dict[str, list[tuple[bytes, RemoteEntry]]] = defaultdict(list)
     for digest, entry in wanted.items():
@@ -59,7 +59,7 @@ class PackFetcher:
     """Reads wanted objects out of a remote's packs, verified, into the local store."""
 
     def __init__(
-        self, store: ObjectStore, rpacks: RemotePacks, entries: dict[bytes, RemoteEntry]
+        self, store: ObjectStore, rpacks: RemotePacks, entries: Mapping[bytes, RemoteEntry]
     ) -> None:
         self.store = store
         self.rpacks = rpacks
@@ -105,7 +105,7 @@ class PackFetcher:
 
     def _read(
         self,
-        wanted: dict[bytes, RemoteEntry],
+        wanted: Mapping[bytes, RemoteEntry],
         jobs: int,
         advance: Callable[[int], None],
         take: Callable[[bytes, RemoteEntry, bytes], None],
@@ -201,7 +201,7 @@ def fetch_packed(
     todo: set[ObjectId],
     jobs: int,
     advance: Callable[[int], None],
-    entries: dict[bytes, RemoteEntry] | None = None,
+    entries: Mapping[bytes, RemoteEntry] | None = None,
 ) -> tuple[Fetched, set[ObjectId]]:
     """Fetch what the remote's indexes name of ``todo`` (listed now unless ``entries`` is a
     listing made earlier); returns the rest. A pack deleted since the listing (``gc --remote``

@@ -10,7 +10,7 @@ chunked on the way. Every object is verified as it is read from the local store.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Set
+from collections.abc import Callable, Mapping, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import xxhash
@@ -176,7 +176,7 @@ class PackPusher:
 def push_packs(
     store: ObjectStore,
     rpacks: RemotePacks,
-    on_remote: dict[bytes, RemoteEntry],
+    on_remote: Mapping[bytes, RemoteEntry],
     in_packs: set[ObjectId],
     ordered: list[list[ObjectId]],
     trees: set[ObjectId],
@@ -204,7 +204,7 @@ def push_packs(
 
 
 def rely_on(
-    rpacks: RemotePacks, on_remote: dict[bytes, RemoteEntry], in_packs: set[ObjectId]
+    rpacks: RemotePacks, on_remote: Mapping[bytes, RemoteEntry], in_packs: set[ObjectId]
 ) -> None:
     """Mark the remote packs holding what push found there (and the chunks of such chunked
     files) as relied on: a ``gc --remote`` starting now counts them young and spares them."""

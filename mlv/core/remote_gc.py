@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import xxhash
@@ -77,7 +78,7 @@ def gc_remote(
 
 
 def _live(
-    project: Project, remote: RemoteStore, rpacks: RemotePacks, entries: dict[bytes, RemoteEntry]
+    project: Project, remote: RemoteStore, rpacks: RemotePacks, entries: Mapping[bytes, RemoteEntry]
 ) -> set[bytes]:
     """Digests of everything the kept revisions need, chunks of chunked files included."""
     named = Named()
@@ -125,7 +126,7 @@ def _tree_bytes(
     project: Project,
     remote: RemoteStore,
     rpacks: RemotePacks,
-    entries: dict[bytes, RemoteEntry],
+    entries: Mapping[bytes, RemoteEntry],
     oid: ObjectId,
 ) -> bytes | None:
     store = project.store
@@ -147,7 +148,7 @@ class _Repack:
         self,
         project: Project,
         rpacks: RemotePacks,
-        entries: dict[bytes, RemoteEntry],
+        entries: Mapping[bytes, RemoteEntry],
         live: set[bytes],
         result: RemoteGcResult,
     ) -> None:

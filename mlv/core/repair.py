@@ -98,7 +98,7 @@ def _drop(store: ObjectStore, oids: set[ObjectId]) -> None:
 def _rewrite_without(packs: Packs, digests: set[bytes]) -> None:
     doomed: list[str] = []
     for name in sorted(packs.pack_names()):
-        entries = decode_index((packs.dir / f"{name}.idx").read_bytes()) or []
+        entries = list(decode_index((packs.dir / f"{name}.idx").read_bytes()) or ())
         if not any(e[0] in digests for e in entries):
             continue
         doomed.append(name)

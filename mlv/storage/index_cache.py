@@ -17,7 +17,7 @@ import re
 import uuid
 from pathlib import Path
 
-from mlv.storage.pack import ENTRY, decode_index
+from mlv.storage.pack import ENTRY, IndexEntries, decode_index
 
 DIRNAME = "remote-indexes"
 # The largest index believed: one of a 256 MiB pack of empty objects (each 25 bytes of header
@@ -25,7 +25,7 @@ DIRNAME = "remote-indexes"
 MAX_INDEX = (256 * 1024 * 1024 // 25 + 1) * ENTRY.size + 64
 _NAME = re.compile(r"^[0-9a-f]{32}$")
 
-Entries = list[tuple[bytes, int, int, int]]
+Entries = IndexEntries
 
 
 def decode_named(name: str, data: bytes) -> Entries | None:

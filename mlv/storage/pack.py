@@ -53,7 +53,23 @@ def encode_index(entries: dict[bytes, tuple[int, int, int]]) -> bytes:
     return bytes(body + xxhash.xxh3_128_digest(body))
 
 
-def decode_index(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
+class IndexEntries:
+    """The entries of one index, kept as its 33-byte records (a list of tuples would take
+    ~180 bytes per object, and a remote's indexes are held for a whole push or pull)."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __iter__(self) -> Iterator[tuple[bytes, int, int, int]]:
+        return ENTRY.iter_unpack(self._body)
+
+    def __len__(self) -> int:
+        return len(self._body) // ENTRY.size
+
+
+def decode_index(data: bytes) -> IndexEntries | None:
     """The entries of an index; None when it is damaged (its checksum does not match)."""
     if len(data) < 32 or data[:8] != INDEX_MAGIC:
         return None
@@ -62,7 +78,7 @@ def decode_index(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
     (count,) = _COUNT.unpack_from(data, 8)
     if len(data) != 16 + count * ENTRY.size + 16:
         return None
-    return list(ENTRY.iter_unpack(data[16:-16]))
+    return IndexEntries(data[16:-16])
 
 
 def iter_records(path: Path) -> Iterator[tuple[bytes, int, int, bytes]]:

@@ -36,7 +36,7 @@ def repack(packs: Packs, live: set[bytes], *, dry_run: bool) -> Repack:
     kept: set[bytes] = set()  # digests still held by a pack that stays or is written
     doomed: list[str] = []
     for name in sorted(packs.pack_names()):
-        entries = decode_index((packs.dir / f"{name}.idx").read_bytes()) or []
+        entries = list(decode_index((packs.dir / f"{name}.idx").read_bytes()) or ())
         mine = [e for e in entries if e[0] in live and owner[e[0]].pack == name]
         total = sum(e[3] for e in entries)
         live_bytes = sum(e[3] for e in mine)
