@@ -12,7 +12,7 @@ import os
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import xxhash
@@ -46,7 +46,7 @@ class UnknownFormat(ManifestError):
         )
 
 
-def encode_index(entries: dict[bytes, tuple[int, int, int]]) -> bytes:
+def encode_index(entries: Mapping[bytes, tuple[int, int, int]]) -> bytes:
     body = bytearray(INDEX_MAGIC + _COUNT.pack(len(entries)))
     for digest in sorted(entries):
         body += ENTRY.pack(digest, *entries[digest])
@@ -101,6 +101,38 @@ def iter_records(path: Path) -> Iterator[tuple[bytes, int, int, bytes]]:
             offset += length
 
 
+class _Placed(Mapping[bytes, tuple[int, int, int]]):
+    """Digest -> (kind, offset, length) of the objects of a pack being written, each held as
+    one int: a pack of 10^6 small objects would otherwise hold 10^6 tuples (~90 bytes each)."""
+
+    __slots__ = ("_where",)
+
+    def __init__(self) -> None:
+        self._where: dict[bytes, int] = {}
+
+    def __setitem__(self, digest: bytes, value: tuple[int, int, int]) -> None:
+        kind, offset, length = value
+        if kind not in (BLOB, CHUNKED) or not 0 <= length <= _LENGTH_MASK:
+            raise ValueError(f"no pack holds an object of kind {kind} and {length} bytes")
+        self._where[digest] = (offset << 42) | (length << 1) | kind
+
+    def __getitem__(self, digest: bytes) -> tuple[int, int, int]:
+        packed = self._where[digest]
+        return packed & 1, packed >> 42, (packed >> 1) & _LENGTH_MASK
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._where
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+_LENGTH_MASK = (1 << 41) - 1  # lengths fit: a pack is finished at PACK_LIMIT, objects below 2 TiB
+
+
 class _Writer:
     """The pack this process is appending to, in the store's tmp/."""
 
@@ -109,7 +141,7 @@ class _Writer:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o444)
         self.buffer = bytearray(PACK_MAGIC)
         self.written = 0  # bytes of the file already written (the buffer follows them)
-        self.entries: dict[bytes, tuple[int, int, int]] = {}
+        self.entries = _Placed()
 
     @property
     def size(self) -> int:
