@@ -12,6 +12,7 @@ subdirectories are folded: the store holds a level only when it holds everything
 
 from __future__ import annotations
 
+import marshal
 import os
 import stat
 from collections import deque
@@ -25,7 +26,7 @@ from mlv.core.progress import Progress
 from mlv.errors import PathError
 from mlv.model.ids import ObjectId
 from mlv.model.paths import check_relpath, find_collision, names_git_dir, same_file_message
-from mlv.model.summary import table_format
+from mlv.model.summary import TABLE_SUFFIXES
 from mlv.model.tree import encode_node
 from mlv.storage.hashing import hash_file
 from mlv.storage.ingest import hash_and_add
@@ -37,6 +38,24 @@ _File = tuple[str, int, int, int, int, bool, int]
 _IN_FLIGHT = 20_000  # files hashed ahead of the fold before the walk waits for the oldest
 _BATCH = 256  # files per hashing task (a future per small file costs more than its hash)
 _Done = tuple[list[ObjectId], int, int]  # a task's ids, and the objects and bytes it stored
+
+
+def _fingerprint(files: list[_File]) -> str:
+    """A digest of the files' (name, inode, size, mtime_ns, ctime_ns, executable, dev), sorted:
+    one serialisation per directory (marshal version 2: exact for str, int and bool, and
+    without the back-references of later versions, which depend on reference counts)."""
+    return xxhash.xxh3_128_hexdigest(marshal.dumps(files, 2))
+
+
+def _plain(joined: str) -> bool:
+    """Whether every name of a directory passes ``check_relpath``, checked at once: joined by
+    '/' below the directory's path, since a name holds no '/' and the rules are per component
+    (or per character) beyond the path's start, which is the directory's."""
+    try:
+        check_relpath(joined)
+    except PathError:
+        return False
+    return True
 
 
 def reject(kind: str, relpath: str) -> PathError:
@@ -159,25 +178,30 @@ class DirBuilder:
                         st.st_dev,
                     )
                 )
-                if table_format(entry.name) is not None:
+                dot = entry.name.rfind(".")
+                if dot >= 0 and entry.name[dot:].lower() in TABLE_SUFFIXES:
                     self.tables.append(f"{rel}/{entry.name}" if rel else entry.name)
         files.sort()
         subdirs.sort()
-        hasher = xxhash.xxh3_128()
-        stamp = self.clock.stamp
-        trusted = True
-        for f in files:
-            hasher.update(b"%s\0%d\0%d\0%d\0%d\0%d\n" % (f[0].encode(), *f[1:6]))
-            trusted = trusted and f[3] < stamp(f[6])
-        d = _Dir(rel, name, parent, files, hasher.hexdigest(), trusted, len(subdirs))
+        d = _Dir(rel, name, parent, files, _fingerprint(files), self._trusted(files), len(subdirs))
         record = self.records.get(rel)
-        moved = record is None or not trusted or record.fingerprint != d.fp
+        moved = record is None or not d.trusted or record.fingerprint != d.fp
         if moved or subdirs:
             # Before any of it is read: a name no tree may hold stores nothing of its directory.
             self._check_names(d, [f[0] for f in files] if moved else [], subdirs)
         if moved:
             self._resolve(d)  # its own files moved: start hashing them now
         return d, subdirs
+
+    def _trusted(self, files: list[_File]) -> bool:
+        """Whether every file's mtime is before the clock of its file system (not racy)."""
+        if not files:
+            return True
+        stamp = self.clock.stamp
+        devs = {f[6] for f in files}
+        if len(devs) == 1:  # the usual case: one comparison for the directory
+            return max(f[3] for f in files) < stamp(devs.pop())
+        return all(f[3] < stamp(f[6]) for f in files)
 
     def _resolve(self, d: _Dir) -> None:
         """Start finding the ids of ``d``'s files: the stat cache, else hashing on the pool
@@ -206,8 +230,9 @@ class DirBuilder:
         out = []
         store = self.store
         count = total = 0
+        root = self.root + "/"
         for rel, size, known in items:
-            src = os.path.join(self.root, rel)
+            src = root + rel
             if store is None:
                 out.append(hash_file(src))
                 continue
@@ -272,16 +297,18 @@ class DirBuilder:
     ) -> tuple[ObjectId, int, int]:
         self._resolve(d)  # an unchanged directory whose subdirectories changed
         stamp = self.clock.stamp
+        record = self.state.record
+        prefix = self._repo_path(d, "")
+        files, ids = d.files, d.ids
         for part, job in d.jobs:
-            ids, count, total = job.result()
+            done, count, total = job.result()
             self.stored, self.stored_bytes = self.stored + count, self.stored_bytes + total
-            for i, oid in zip(part, ids, strict=True):
-                if d.ids[i] is None:
-                    self.hashed += d.files[i][2]
-                d.ids[i] = oid
-                f = d.files[i]
-                key = StatKey(f[1], f[2], f[3], f[4])
-                self.state.record(self._repo_path(d, f[0]), key, oid, stamp(f[6]))
+            for i, oid in zip(part, done, strict=True):
+                f = files[i]
+                if ids[i] is None:
+                    self.hashed += f[2]
+                ids[i] = oid
+                record(prefix + f[0], StatKey(f[1], f[2], f[3], f[4]), oid, stamp(f[6]))
             self.in_flight -= len(part)
         rows = [(f[0], str(oid), f[2], f[5]) for f, oid in zip(d.files, d.ids, strict=True)]
         data = encode_node(rows, subs)
@@ -307,7 +334,10 @@ class DirBuilder:
         """PathError for a name that a tree may not hold (``files`` of ``d`` that moved, and its
         subdirectories): checked before a level is made, so a tree that checkout would refuse
         is never written. Unchanged names were checked when they were first recorded."""
-        for name in files + subdirs:
+        names = files + subdirs
+        if names and _plain(self._repo_path(d, "/".join(names))):
+            names = []  # all of them pass (the usual case): no error to name
+        for name in names:
             rel = self._repo_path(d, name)
             try:
                 check_relpath(rel)
@@ -320,7 +350,10 @@ class DirBuilder:
                 raise PathError(exc.message, hint) from None
         if not subdirs and not files:
             return
-        collision = find_collision([f[0] for f in d.files] + subdirs)
+        every = [f[0] for f in d.files] + subdirs
+        if all(n.isascii() for n in every) and len({n.lower() for n in every}) == len(every):
+            return  # names of one directory are distinct: no two fold to one
+        collision = find_collision(every)
         if collision is not None:
             prefix = f"{self.path}/{d.rel}/" if d.rel else f"{self.path}/"
             raise PathError(

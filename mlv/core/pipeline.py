@@ -28,6 +28,9 @@ from mlv.model.stages import StageDecl, producers, topological_order
 # The content id of a path as the caller sees it (None: absent). `mlv run` and `mlv status` look
 # at the work tree; `mlv snapshot` answers with the ids it is recording for its artifacts.
 IdOf = Callable[[str], ObjectId | None]
+# Whether a recorded id that differs from the path's id names the same content anyway: a flat
+# format 1 tree an older mlv wrote for a directory now read as format 2 (docs/format.md).
+Twin = Callable[[str, ObjectId], bool]
 
 
 @dataclass
@@ -48,6 +51,21 @@ def path_id(scanner: Scanner, path: str) -> ObjectId | None:
     """The content id of a file or directory in the work tree, or None when it is absent."""
     scan = scanner.scan(path)
     return None if scan is None else scan.object_id()
+
+
+def legacy_twin(project: Project, scanner: Scanner) -> Twin:
+    """The rule mlv.lock artifact records follow, for stage records: a format 1 tree of the
+    directory's current content matches (compared by content, remembered in the stat cache)."""
+
+    def twin(path: str, recorded: ObjectId) -> bool:
+        scan = scanner.scan(path)
+        return (
+            scan is not None
+            and scan.type == "dir"
+            and scan.legacy_twin(recorded, project.store.read_bytes)
+        )
+
+    return twin
 
 
 def dependency_ids(scanner: Scanner, stage: StageDecl) -> dict[str, ObjectId]:
@@ -78,6 +96,7 @@ def stage_state(
     stage: StageDecl,
     record: StageRecord | None,
     upstream_stale: set[str],
+    twin: Twin | None = None,
 ) -> StageState:
     """Why ``stage`` would run now (no reasons: up to date)."""
     state = StageState(stage.name)
@@ -86,13 +105,19 @@ def stage_state(
         state.missing_deps = [dep for dep in stage.deps if id_of(dep) is None]
     else:
         state.marked = record.stale_reasons
-        _record_differences(project, id_of, stage, record, state)
+        same = twin or (lambda path, recorded: False)
+        _record_differences(project, id_of, same, stage, record, state)
     state.reasons = state.own + [f"upstream stage {u} is stale" for u in sorted(upstream_stale)]
     return state
 
 
 def _record_differences(
-    project: Project, id_of: IdOf, stage: StageDecl, record: StageRecord, state: StageState
+    project: Project,
+    id_of: IdOf,
+    twin: Twin,
+    stage: StageDecl,
+    record: StageRecord,
+    state: StageState,
 ) -> None:
     """Where ``record`` no longer describes the stage as declared and its paths as they are."""
     reasons = state.own
@@ -103,7 +128,7 @@ def _record_differences(
         if oid is None:
             reasons.append(f"dependency missing: {dep}")
             state.missing_deps.append(dep)
-        elif record.deps.get(dep) != oid:
+        elif not _same(record.deps.get(dep), oid, dep, twin):
             reasons.append(f"dependency changed: {dep}")
     if set(record.deps) != set(stage.deps):
         reasons.append("dependencies declared differently")
@@ -117,11 +142,15 @@ def _record_differences(
         oid = id_of(out)
         if oid is None:
             reasons.append(f"output missing: {out}")
-        elif record.outs.get(out) != oid:
+        elif not _same(record.outs.get(out), oid, out, twin):
             reasons.append(f"output changed: {out}")
             state.changed_outputs[out] = oid
     if set(record.outs) != set(stage.outputs):
         reasons.append("outputs declared differently")
+
+
+def _same(recorded: ObjectId | None, oid: ObjectId, path: str, twin: Twin) -> bool:
+    return recorded == oid or (recorded is not None and twin(path, recorded))
 
 
 def pipeline_states(
@@ -131,6 +160,7 @@ def pipeline_states(
     wanted: list[str] | None = None,
     *,
     id_of: IdOf | None = None,
+    twin: Twin | None = None,
 ) -> list[StageState]:
     """The state of every stage (or ``wanted`` and what they need), in execution order."""
     stages = project.declarations.stages
@@ -141,6 +171,7 @@ def pipeline_states(
             f"stages: {', '.join(sorted(stages)) or '(none; see mlv stage add)'}",
         )
     ids = id_of or (lambda path: path_id(scanner, path))
+    same = twin or legacy_twin(project, scanner)
     states: dict[str, StageState] = {}
     writers = producers(stages)
     for name in topological_order(stages, wanted):
@@ -153,7 +184,7 @@ def pipeline_states(
             and writers[out] in states
             and states[writers[out]].stale
         }
-        states[name] = stage_state(project, ids, stage, lock.stages.get(name), stale_up)
+        states[name] = stage_state(project, ids, stage, lock.stages.get(name), stale_up, same)
     return list(states.values())
 
 
@@ -174,7 +205,9 @@ class RecordCheck:
     dropped: list[str]  # records of stages mlv.toml no longer declares
 
 
-def check_records(project: Project, lock: Lock, scanner: Scanner, id_of: IdOf) -> RecordCheck:
+def check_records(
+    project: Project, lock: Lock, scanner: Scanner, id_of: IdOf, twin: Twin | None = None
+) -> RecordCheck:
     """Mark each stage record that does not describe the paths as ``id_of`` sees them.
 
     A record whose stage is no longer declared is dropped: the snapshot records the pipeline
@@ -182,7 +215,11 @@ def check_records(project: Project, lock: Lock, scanner: Scanner, id_of: IdOf) -
     """
     declared = project.declarations.stages
     kept = {name: record for name, record in lock.stages.items() if name in declared}
-    states = pipeline_states(project, Lock(stages=kept), scanner, id_of=id_of) if declared else []
+    states = (
+        pipeline_states(project, Lock(stages=kept), scanner, id_of=id_of, twin=twin)
+        if declared
+        else []
+    )
     records: dict[str, StageRecord] = {}
     for state in states:
         record = kept.get(state.name)

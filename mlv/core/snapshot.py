@@ -194,7 +194,11 @@ def _check_stages(
                 return entry.id
         return path_id(scanner, path)
 
-    return check_records(project, old, scanner, id_of)
+    def twin(path: str, recorded: ObjectId) -> bool:
+        scan = scans.get(path) or scanner.scan(path)
+        return scan is not None and scan.type == "dir" and scan.legacy_twin(recorded, read)
+
+    return check_records(project, old, scanner, id_of, twin)
 
 
 def snapshot(
