@@ -73,6 +73,7 @@ class Results:
         run = self.runs.get(f"{tool} {size}")
         if run is not None:
             run["seconds"] = time.time() - float(str(run["started"]))
+            run["load"] = max(float(str(run.get("load", 0))), os.getloadavg()[0])
 
     def finish_run(self, tool: str, size: int) -> None:
         run = self.runs[f"{tool} {size}"]
@@ -190,9 +191,9 @@ def section(res: Results, before: Results | None, dirs: int) -> str:
     for key, run in sorted(res.runs.items()):
         state = "complete" if run.get("complete") else "interrupted (partial)"
         secs = float(str(run.get("seconds", 0)))
-        out.append(
-            f"- {key} files: {run.get('version')}, {run.get('date')}, {secs / 60:.1f} min, {state}"
-        )
+        load = f", 1-min load up to {run['load']:.1f}" if "load" in run else ""
+        when = f"{run.get('version')}, {run.get('date')}, {secs / 60:.1f} min{load}"
+        out.append(f"- {key} files: {when}, {state}")
     for size in sizes:
         out += ["", f"### {size:,} files", "", *table(res, before, size)]
         floor = res.rows[size].get("floor", {})
