@@ -187,6 +187,7 @@ def main() -> int:
     parser.add_argument("--merge", action="store_true", help="keep other tools' results")
     parser.add_argument("--before", type=Path, default=HERE / "scale-before.json")
     parser.add_argument("--ten-million", action="store_true", help="mlv on 10M files too")
+    parser.add_argument("--report", action="store_true", help="only rewrite the doc from --json")
     parser.add_argument("--mlv", default=mlv_executable())
     bin_dir = Path(sys.executable).parent
     parser.add_argument(
@@ -196,6 +197,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=HERE / "scale.json")
     args = parser.parse_args()
+    if args.report:
+        before = Results.from_json(load(args.before)) if args.before and str(args.before) else None
+        write_section(args.out, Results.from_json(load(args.json)), before, args.dirs)
+        return 0
     tools = ["mlv"] if args.no_dvc else [t.strip().lower() for t in args.tools.split(",") if t]
     if set(tools) - set(TOOL_NAMES):
         parser.error(f"--tools: unknown {sorted(set(tools) - set(TOOL_NAMES))}")

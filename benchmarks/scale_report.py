@@ -188,12 +188,16 @@ def section(res: Results, before: Results | None, dirs: int) -> str:
         "Runs:",
         "",
     ]
-    for key, run in sorted(res.runs.items()):
+    listed = [("", k, r) for k, r in sorted(res.runs.items())]
+    listed += [("before: ", k, r) for k, r in sorted(before.runs.items())] if before else []
+    for prefix, key, run in listed:
         state = "complete" if run.get("complete") else "interrupted (partial)"
         secs = float(str(run.get("seconds", 0)))
         load = f", 1-min load up to {run['load']:.1f}" if "load" in run else ""
         when = f"{run.get('version')}, {run.get('date')}, {secs / 60:.1f} min{load}"
-        out.append(f"- {key} files: {when}, {state}")
+        tool, size = key.rsplit(" ", 1)
+        note = f" ({run['note']})" if run.get("note") else ""
+        out.append(f"- {prefix}{tool}, {int(size):,} files: {when}, {state}{note}")
     for size in sizes:
         out += ["", f"### {size:,} files", "", *table(res, before, size)]
         floor = res.rows[size].get("floor", {})
