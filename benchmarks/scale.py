@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """The scale tier: a million tiny files, mlv beside DVC and beside the floors.
 
-    python benchmarks/scale.py [--files 1000000] [--dirs 1000] [--no-dvc] [--ten-million]
+    python benchmarks/scale.py [--files 1000000] [--dirs 1000] [--tools mlv,dvc] [--merge]
+                               [--before benchmarks/scale-before.json] [--ten-million]
 
-Generates N files of about 10 bytes in D directories (a minute per million), then, in a fresh
-repository per tool: first snapshot (`mlv track` + `mlv snapshot --no-commit`; `dvc add`),
-status with nothing changed, status after one changed file, checkout into an empty tree, gc.
-Each command runs in its own child so its peak RSS is its own; bytes per file is that peak
-divided by N. Floors on the same tree: a Python scandir+stat walk, and reading every file once.
-`--ten-million` also times mlv's snapshot and status on 10,000,000 files (mlv alone; tens of
-minutes). Writes its section of docs/benchmarks.md between its markers, and scale.json.
+Generates N files of about 10 bytes in D directories (about a minute per million), then, in a
+fresh repository per tool, on the same generated data: first snapshot (`mlv track` +
+`mlv snapshot --no-commit`; `dvc add`), status with nothing changed, status after one changed
+file, checkout into an empty tree, push to a directory remote, pull into an empty cache and
+tree, verify (mlv only: DVC has none), gc. Each command runs in its own child so its peak RSS is
+its own; bytes per file is that peak divided by N. Floors on the same tree: a Python
+scandir+stat walk, and reading every file once. `--ten-million` also snapshots and statuses
+10,000,000 files with mlv alone (after checking that disk and inodes suffice).
+
+Results are written after every row (scale.json and the section of docs/benchmarks.md between
+its markers), so an interrupted run keeps what it measured. `--merge` keeps the results of the
+tools not run this time; `--before FILE` shows FILE's mlv figures as a "before" column.
 """
 
 from __future__ import annotations
@@ -17,69 +23,83 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import (
+    Measure,
+    git_repo,
+    mlv_executable,
+    own_interpreter,
+    sh,
+    timed_isolated,
+    version_of,
+)
+from benchmarks.scale_report import Results, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BEGIN = "<!-- scale benchmark: written by benchmarks/scale.py -->"
-END = "<!-- end of scale benchmark -->"
-
-
-@dataclass
-class Measure:
-    wall: float
-    rss_kib: int
-
-
-def timed(cmd: list[str], cwd: Path) -> Measure:
-    """Run ``cmd`` in a fresh child of a fresh child, so the peak RSS is that command's alone."""
-    wrapper = [sys.executable, str(HERE / "measure_one.py"), "--", *cmd]
-    out = subprocess.run(wrapper, cwd=cwd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr[-800:]}")
-    doc = json.loads(out.stdout.strip().splitlines()[-1])
-    return Measure(doc["wall"], doc["rss_kib"])
-
-
-def sh(cmd: list[str], cwd: Path) -> None:
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+TEN_MILLION = 10_000_000
+TOOL_NAMES = {"mlv": "mlv", "dvc": "DVC"}
+Record = Callable[[str, Measure], None]
 
 
 def generate(target: Path, files: int, dirs: int) -> None:
-    per_dir = max(1, files // dirs)
+    """``files`` files of about 10 bytes in ``dirs`` directories d0000/f000000.txt..., fast."""
+    per_dir = -(-files // dirs)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     made = 0
     for d in range(dirs):
-        folder = target / f"d{d:04}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in range(per_dir if d < dirs - 1 else files - made):
-            (folder / f"f{f:05}.txt").write_bytes(b"%d-%d\n" % (d, f))
+        folder = f"{target}/d{d:04}"
+        os.makedirs(folder, exist_ok=True)
+        for f in range(min(per_dir, files - made)):
+            fd = os.open(f"{folder}/f{f:06}.txt", flags, 0o644)
+            os.write(fd, b"%d-%d\n" % (d, f))
+            os.close(fd)
         made += per_dir
         if made >= files:
             break
 
 
-def floor_code(kind: str) -> str:
-    read = "open(e.path,'rb').read()" if kind == "read" else "e.stat()"
-    return (
-        "import os\n"
-        "def w(p):\n"
-        "    for e in os.scandir(p):\n"
-        "        if e.is_dir(follow_symlinks=False): w(e.path)\n"
-        f"        else: {read}\n"
-        "w('data')\n"
+def remove(path: Path) -> None:
+    """rm -rf in a child: much faster than shutil.rmtree on a million files."""
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+
+
+FLOOR = (
+    "import os\n"
+    "def w(p):\n"
+    "    for e in os.scandir(p):\n"
+    "        if e.is_dir(follow_symlinks=False): w(e.path)\n"
+    "        else: {}\n"
+    "w('data')\n"
+)
+
+
+def floors(repo: Path, record: Record) -> None:
+    record("walk (floor)", timed_isolated([sys.executable, "-c", FLOOR.format("e.stat()")], repo))
+    read = "open(e.path,'rb').read()"
+    record(
+        "read every file (floor)", timed_isolated([sys.executable, "-c", FLOOR.format(read)], repo)
     )
 
 
+def run_cmds(cmds: list[list[str]], cwd: Path) -> Measure:
+    total, peak = 0.0, 0
+    for cmd in cmds:
+        m = timed_isolated(cmd, cwd)
+        total, peak = total + m.wall, max(peak, m.rss_kib)
+    return Measure(total, peak)
+
+
 def init(tool: str, exe: str, repo: Path) -> None:
-    sh(["git", "init", "-q"], repo)
-    sh(["git", "config", "user.email", "bench@mlv.invalid"], repo)
-    sh(["git", "config", "user.name", "bench"], repo)
+    git_repo(repo)
     if tool == "mlv":
         sh([exe, "init"], repo)
     else:
@@ -88,125 +108,151 @@ def init(tool: str, exe: str, repo: Path) -> None:
         sh([exe, "config", "core.autostage", "false"], repo)
 
 
-def run_tool(
-    tool: str, exe: str, work: Path, files: int, dirs: int, full: bool, floors: bool = False
-) -> dict[str, Measure]:
-    repo = work / f"{tool}-{files}"
-    shutil.rmtree(repo, ignore_errors=True)
-    repo.mkdir(parents=True)
+def prepare(tool: str, exe: str, repo: Path, files: int, dirs: int) -> None:
+    remove(repo)
     init(tool, exe, repo)
     print(f"[{tool}] generating {files:,} files", flush=True)
+    start = time.perf_counter()
     generate(repo / "data", files, dirs)
+    print(f"[{tool}] generated in {time.perf_counter() - start:.0f} s", flush=True)
     time.sleep(2.1)  # let the files age past any racy-clean window, as real data would be
-    out: dict[str, Measure] = {}
 
-    def record(name: str, cmds: list[list[str]]) -> None:
-        total, peak = 0.0, 0
-        for cmd in cmds:
-            m = timed(cmd, repo)
-            total, peak = total + m.wall, max(peak, m.rss_kib)
-        out[name] = Measure(total, peak)
-        print(f"[{tool}] {name}: {total:.2f} s, {peak / 1024:.0f} MiB", flush=True)
 
-    if floors:
-        record("walk (floor)", [[sys.executable, "-c", floor_code("stat")]])
-        record("read every file (floor)", [[sys.executable, "-c", floor_code("read")]])
-    if tool == "mlv":
-        record("first snapshot", [[exe, "track", "data"], [exe, "snapshot", "--no-commit"]])
-    else:
-        record("first snapshot", [[exe, "add", "data"]])
-    record("status, nothing changed", [[exe, "status"]])
-    victim = repo / "data" / f"d{dirs // 2:04}" / "f00000.txt"
-    victim.write_bytes(victim.read_bytes() + b"changed\n")
-    record("status, one file changed", [[exe, "status"]])
+def scenario(tool: str, exe: str, repo: Path, dirs: int, record: Record, full: bool) -> None:
+    """The operations, in order, on the prepared repository (data generated, nothing added)."""
+    mlv = tool == "mlv"
+    add = (
+        [[exe, "track", "data"], [exe, "snapshot", "--no-commit"]]
+        if mlv
+        else [[exe, "add", "data"]]
+    )
+    record("first snapshot", run_cmds(add, repo))
+    record("status, nothing changed", run_cmds([[exe, "status"]], repo))
+    victim = repo / "data" / f"d{dirs // 2:04}" / "f000000.txt"
+    original = victim.read_bytes()
+    victim.write_bytes(original + b"changed\n")
+    record("status, one file changed", run_cmds([[exe, "status"]], repo))
+    victim.write_bytes(original)
     if not full:
-        shutil.rmtree(repo, ignore_errors=True)
-        return out
-    victim.write_bytes(victim.read_bytes()[: -len(b"changed\n")])
-    shutil.rmtree(repo / "data")
-    record("checkout into empty tree", [[exe, "checkout", "--force"]])
-    gc = [exe, "gc", "--workspace", "--force"] if tool == "mlv" else [exe, "gc", "-w", "-f"]
-    record("gc", [gc])
-    shutil.rmtree(repo, ignore_errors=True)
-    return out
-
-
-def section(results: dict[str, dict[str, dict[str, Measure]]], args: argparse.Namespace) -> str:
-    lines = [
-        BEGIN,
-        "",
-        "## Scale: a million files",
-        "",
-        f"Produced by `python benchmarks/scale.py --files {args.files}`"
-        f" on {time.strftime('%Y-%m-%d')}."
-        f" Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}.",
-        f"Data: {args.files:,} files of about 10 bytes in {args.dirs:,} directories. One run each:"
-        " wall time of the whole command, peak RSS of that command, bytes per file = peak RSS /"
-        " files. The floors (a Python scandir+stat walk, reading every file once) ran on mlv's"
-        " copy of the tree.",
-        "",
-        "| files | tool | operation | time | peak RSS | bytes per file |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for size, by_tool in results.items():
-        for tool, ops in by_tool.items():
-            for op, m in ops.items():
-                per_file = m.rss_kib * 1024 / int(size)
-                lines.append(
-                    f"| {int(size):,} | {tool} | {op} | {m.wall:.2f} s | {m.rss_kib / 1024:.0f} MiB"
-                    f" | {per_file:.0f} |"
-                )
-    lines += ["", END]
-    return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else ""
-    if BEGIN in doc and END in doc:
-        before, rest = doc.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        doc = before + text + after
+        return
+    remove(repo / "data")
+    record("checkout into empty tree", run_cmds([[exe, "checkout", "--force"]], repo))
+    remote = repo.parent / f"{repo.name}-remote"
+    remove(remote)
+    if mlv:
+        sh([exe, "remote", "add", "bench", str(remote), "--default"], repo)
     else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(doc)
+        sh([exe, "remote", "add", "-d", "bench", str(remote)], repo)
+    record("push to a directory remote", run_cmds([[exe, "push"]], repo))
+    remove(repo / (".mlv/cache" if mlv else ".dvc/cache"))
+    remove(repo / "data")
+    record("pull into an empty cache and tree", run_cmds([[exe, "pull"]], repo))
+    remove(remote)
+    if mlv:
+        record("verify", run_cmds([[exe, "verify"]], repo))
+    gc = [exe, "gc", "--workspace", "--force"] if mlv else [exe, "gc", "-w", "-f"]
+    record("gc", run_cmds([gc], repo))
+
+
+def fits(work: Path, files: int, dirs: int) -> str | None:
+    """Why ``files`` tiny files, and mlv's store of them, do not fit under ``work``, or None.
+    Counted as a block and an inode per file, 512 bytes per file for the store (packs, their
+    index, the stat cache) and 2 GB to spare; the store packs small objects (few inodes)."""
+    st = os.statvfs(work)
+    need_inodes = files + dirs + 100_000
+    need_bytes = files * (st.f_frsize + 512) + 2 * 10**9
+    free_inodes, free_bytes = st.f_favail, st.f_bavail * st.f_frsize
+    if need_inodes <= free_inodes and need_bytes <= free_bytes:
+        return None
+    df = "".join(
+        subprocess.run([*cmd, str(work)], capture_output=True, text=True, check=False).stdout
+        for cmd in (["df", "-h"], ["df", "-i"])
+    )
+    return (
+        f"{files:,} files need about {need_inodes:,} inodes and {need_bytes / 1e9:.0f} GB;"
+        f" {work} has {free_inodes:,} inodes and {free_bytes / 1e9:.0f} GB free\n{df}"
+    )
+
+
+def load(path: Path) -> dict[str, object]:
+    return json.loads(path.read_text()) if path and path.is_file() else {}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--dirs", type=int, default=1_000)
-    parser.add_argument("--mlv", default=shutil.which("mlv"))
-    parser.add_argument("--dvc", default=shutil.which("dvc"))
-    parser.add_argument("--no-dvc", action="store_true")
+    parser.add_argument("--tools", default="mlv,dvc", help="comma-separated: mlv, dvc")
+    parser.add_argument("--no-dvc", action="store_true", help="same as --tools mlv")
+    parser.add_argument("--merge", action="store_true", help="keep other tools' results")
+    parser.add_argument("--before", type=Path, default=HERE / "scale-before.json")
+    parser.add_argument("--ten-million", action="store_true", help="mlv on 10M files too")
+    parser.add_argument("--report", action="store_true", help="only rewrite the doc from --json")
+    parser.add_argument("--mlv", default=mlv_executable())
+    bin_dir = Path(sys.executable).parent
     parser.add_argument(
-        "--ten-million", action="store_true", help="also snapshot and status 10M files with mlv"
+        "--dvc", default=str(bin_dir / "dvc") if (bin_dir / "dvc").exists() else None
     )
     parser.add_argument("--work", type=Path, default=HERE / ".work" / "scale")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=HERE / "scale.json")
     args = parser.parse_args()
-    if not args.mlv:
-        parser.error("mlv is not on PATH (pip install -e .)")
+    if args.report:
+        before = Results.from_json(load(args.before)) if args.before and str(args.before) else None
+        write_section(args.out, Results.from_json(load(args.json)), before, args.dirs)
+        return 0
+    tools = ["mlv"] if args.no_dvc else [t.strip().lower() for t in args.tools.split(",") if t]
+    if set(tools) - set(TOOL_NAMES):
+        parser.error(f"--tools: unknown {sorted(set(tools) - set(TOOL_NAMES))}")
+    exes = {"mlv": args.mlv, "dvc": args.dvc}
+    for tool in tools:
+        if not exes[tool]:
+            parser.error(f"{tool} not found (pip install -e '.[dev]' or --{tool} PATH)")
     args.work.mkdir(parents=True, exist_ok=True)
-    size = str(args.files)
-    results: dict[str, dict[str, dict[str, Measure]]] = {size: {}}
-    mlv = run_tool("mlv", args.mlv, args.work, args.files, args.dirs, True, floors=True)
-    results[size]["floor"] = {op: m for op, m in mlv.items() if op.endswith("(floor)")}
-    results[size]["mlv"] = {op: m for op, m in mlv.items() if not op.endswith("(floor)")}
-    if args.dvc and not args.no_dvc:
-        results[size]["DVC"] = run_tool("dvc", args.dvc, args.work, args.files, args.dirs, True)
+    work = args.work.resolve()
+    if args.ten_million and (why := fits(work, TEN_MILLION, args.dirs * 10)):
+        print(f"refusing --ten-million: {why}", file=sys.stderr)
+        return 2
+    results = Results.from_json(load(args.json) if args.merge else {})
+    before = Results.from_json(load(args.before)) if args.before and str(args.before) else None
+
+    def save() -> None:
+        args.json.write_text(json.dumps(results.to_json(), indent=1) + "\n")
+        write_section(args.out, results, before, args.dirs)
+
+    for i, tool in enumerate(tools):
+        exe = own_interpreter(exes[tool], work / "bin")
+        name = TOOL_NAMES[tool]
+        results.start_run(name, args.files, version_of([exe, "--version"]))
+        repo = work / f"{tool}-{args.files}"
+        prepare(tool, exe, repo, args.files, args.dirs)
+
+        def record(op: str, m: Measure, size: int = args.files, who: str = name) -> None:
+            results.add(size, who, op, m)
+            print(f"[{who} {size:,}] {op}: {m.wall:.2f} s, {m.rss_kib / 1024:.0f} MiB", flush=True)
+            save()
+
+        if i == 0:
+            floors(repo, lambda op, m: record(op, m, who="floor"))
+        scenario(tool, exe, repo, args.dirs, record, full=True)
+        results.finish_run(name, args.files)
+        save()
+        remove(repo)
     if args.ten_million:
-        big = 10_000_000
-        results[str(big)] = {
-            "mlv": run_tool("mlv", args.mlv, args.work, big, args.dirs * 10, False)
-        }
-    plain = {
-        s: {t: {o: m.__dict__ for o, m in ops.items()} for t, ops in by_tool.items()}
-        for s, by_tool in results.items()
-    }
-    args.json.write_text(json.dumps(plain, indent=1))
-    write_section(args.out, section(results, args))
+        exe = own_interpreter(args.mlv, work / "bin")
+        results.start_run("mlv", TEN_MILLION, version_of([exe, "--version"]))
+        repo = work / f"mlv-{TEN_MILLION}"
+        prepare("mlv", exe, repo, TEN_MILLION, args.dirs * 10)
+
+        def record10(op: str, m: Measure) -> None:
+            results.add(TEN_MILLION, "mlv", op, m)
+            print(f"[mlv 10M] {op}: {m.wall:.2f} s, {m.rss_kib / 1024:.0f} MiB", flush=True)
+            save()
+
+        scenario("mlv", exe, repo, args.dirs * 10, record10, full=False)
+        results.finish_run("mlv", TEN_MILLION)
+        save()
+        remove(repo)
     print(f"wrote {args.out} and {args.json}")
     return 0
 

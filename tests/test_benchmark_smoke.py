@@ -158,3 +158,43 @@ def test_dedup_benchmark_smoke(tmp_path: Path) -> None:
     mlv = json.loads(data.read_text())["results"]["mlv"]
     assert mlv["first store grew MiB"] >= 8
     assert mlv["edit store grew MiB"] <= 1
+
+
+@pytest.mark.slow
+def test_scale_benchmark_smoke(tmp_path: Path) -> None:
+    """benchmarks/scale.py end to end on 300 files, mlv alone: every operation and both floors
+    are measured; --merge keeps another tool's earlier rows; --before adds its mlv column."""
+    data, out, before = tmp_path / "scale.json", tmp_path / "benchmarks.md", tmp_path / "b.json"
+    earlier = {"wall": 9.0, "rss_kib": 1000}
+    data.write_text(json.dumps({"300": {"DVC": {"first snapshot": earlier}}}))
+    before.write_text(json.dumps({"300": {"mlv": {"status, nothing changed": earlier}}}))
+    out.write_text("# Benchmarks\n\nkept\n")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/scale.py"), "--files", "300", "--dirs", "10",
+         "--tools", "mlv", "--merge", "--before", str(before), "--work", str(tmp_path / "work"),
+         "--out", str(out), "--json", str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(data.read_text())
+    assert set(doc["300"]["mlv"]) == {
+        "first snapshot",
+        "status, nothing changed",
+        "status, one file changed",
+        "checkout into empty tree",
+        "push to a directory remote",
+        "pull into an empty cache and tree",
+        "verify",
+        "gc",
+    }
+    assert set(doc["300"]["floor"]) == {"walk (floor)", "read every file (floor)"}
+    assert doc["300"]["DVC"] == {"first snapshot": earlier}
+    assert doc["runs"]["mlv 300"]["complete"] is True
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\nkept\n")
+    assert "| before: time |" in text and "| 9.00 s |" in text
+    assert "none (DVC has no verify)" in text
+    assert "| peak RSS <= 500 B per file, every command |" in text
+    assert not (tmp_path / "work" / "mlv-300").exists()
