@@ -276,7 +276,7 @@ class DirBuilder:
             and d.trusted
             and record.fingerprint == d.fp
             and record.subs == subs_print
-            and (store is None or store.exists(record.id))
+            and (store is None or (record.stored and store.exists(record.id)))
         ):
             oid, count, total = record.id, record.files, record.size
         else:

@@ -21,7 +21,14 @@ from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.errors import MissingObjects
 from mlv.model.ids import ObjectId
-from mlv.model.tree import EMPTY_NODE, TreeEntry, decode_node, encode_tree, tree_format
+from mlv.model.tree import (
+    EMPTY_NODE,
+    TreeEntry,
+    decode_node,
+    encode_tree,
+    split_tree,
+    tree_format,
+)
 from mlv.storage.fsutil import check_no_symlink_parents
 from mlv.storage.hashing import hash_bytes, hash_file
 from mlv.storage.ingest import hash_and_add
@@ -192,22 +199,24 @@ class Scan:
                 return False
         except MissingObjects:
             return False
-        return self.legacy_id() == oid
+        legacy = self.legacy_id()
+        return legacy is not None and legacy == oid
 
-    def legacy_id(self) -> ObjectId:
+    def legacy_id(self) -> ObjectId | None:
         """The id this directory's content has as a format 1 (flat) tree, remembered beside the
-        format 2 id: a lock written by an older mlv names it (docs/format.md)."""
+        format 2 id: a lock written by an older mlv names it (docs/format.md). None when the
+        files changed between the scan and this second walk: the pair would be false."""
         state, key = self.scanner.state, LEGACY + str(self.built.id)
         known = state.tree_id(self.path, key)
         if known is not None:
             return known
         cut = len(self.path) + 1
-        oid = hash_bytes(
-            encode_tree(
-                [(f.relpath[cut:], f.id, f.size, f.executable) for f in self.files],
-                self.empty_dirs,
-            )
-        )
+        rows: list[tuple[str, str, int, bool]] = [
+            (f.relpath[cut:], f.id, f.size, f.executable) for f in self.files
+        ]
+        if hash_bytes(split_tree(rows, self.empty_dirs)[-1]) != self.built.id:
+            return None  # not the content the scan saw: remember nothing, match nothing
+        oid = hash_bytes(encode_tree(rows, self.empty_dirs))
         state.record_tree(self.path, key, oid)  # two contents' ids: true whatever the stats
         return oid
 

@@ -100,6 +100,10 @@ class DirRecord(NamedTuple):
     id: ObjectId
     files: int
     size: int
+    # Made by a snapshot, which stored the level after its files (a status keeps the level's
+    # bytes in the record instead). Only such a record may stand for a stored subtree: a level
+    # can reach the store before its files (an interrupted pull fetches levels first).
+    stored: bool = True
 
 
 # A record to write: dir, fingerprint, subs, level id, files, bytes, level bytes (None when the
@@ -265,9 +269,14 @@ class StatCache:
         if not self.path.exists():
             return {}
         rows = self._conn().execute(
-            "SELECT dir, fingerprint, subs, id, files, size FROM dirs WHERE path = ?", (path,)
+            "SELECT dir, fingerprint, subs, id, files, size, level IS NULL"
+            " FROM dirs WHERE path = ?",
+            (path,),
         )
-        return {r[0]: DirRecord(r[1], r[2], ObjectId.trusted(r[3]), r[4], r[5]) for r in rows}
+        return {
+            r[0]: DirRecord(r[1], r[2], ObjectId.trusted(r[3]), r[4], r[5], bool(r[6]))
+            for r in rows
+        }
 
     def dir_level(self, path: str, d: str, oid: ObjectId) -> bytes | None:
         """The bytes of level ``oid`` of directory ``d`` when its record keeps them (a level
