@@ -47,7 +47,7 @@ coverage: $(PY)
 	$(PY) .ci/coverage_report.py
 
 # Mutation testing of the store, the model and core's integrity paths; long (hours for all of
-# it), resumable, never part of CI. Narrow it with MUTANTS='mlv.core.gc.*'.
+# it), resumable, never part of CI. Narrow it with MUTANTS='mlv.core.store.gc.*'.
 mutation: $(PY)
 	$(PY) -m pip install -q -e '.[dev,mutation]'
 	$(PY) -m mutmut run --max-children 2 $(MUTANTS) || true

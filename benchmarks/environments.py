@@ -33,7 +33,7 @@ from tests.core.env.wheels import repack, runtime_wheels, small_venv, tiny_wheel
 # `mlv snapshot` with capture replaced by the record it returned once (what capture adds).
 STUBBED = """
 import sys
-from mlv.core import snapshot
+from mlv.core.record import snapshot
 from mlv.core.env import capture as c
 record = c.capture(__import__("pathlib").Path.cwd(), (), None)
 snapshot.capture_environment = lambda *a, **k: record

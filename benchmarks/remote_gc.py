@@ -26,8 +26,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from mlv.adapters.remote_packs import RemotePacks  # noqa: E402
 from mlv.core.project import open_project  # noqa: E402
-from mlv.core.remote_gc import gc_remote  # noqa: E402
-from mlv.core.sync import open_remote, push  # noqa: E402
+from mlv.core.remote.gc import gc_remote  # noqa: E402
+from mlv.core.remote.push import push  # noqa: E402
+from mlv.core.remote.resolve import open_remote  # noqa: E402
 from tests.s3server import create_bucket, seaweed_server  # noqa: E402
 
 

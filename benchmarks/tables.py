@@ -82,7 +82,7 @@ SUMMARY = _TIMED.format(
 
 
 ROWS = _TIMED.format(
-    imports="from mlv.core.tables.rows import rows_by_key",
+    imports="from mlv.core.history.rows import rows_by_key",
     op="r = rows_by_key(Path(sys.argv[3]), Path(sys.argv[1]), Path(sys.argv[2]), 'parquet',"
     " ('id',)); assert r.changed and r.removed, r",
 )

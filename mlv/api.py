@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from mlv.core.history import LogEntry
+    from mlv.core.history.log import LogEntry
     from mlv.core.project import Project
-    from mlv.core.snapshot import SnapshotResult
-    from mlv.core.status import StatusReport
+    from mlv.core.record.snapshot import SnapshotResult
+    from mlv.core.record.status import StatusReport
     from mlv.model.lineage import Lineage
     from mlv.model.manifest import Lock
 
@@ -113,7 +113,7 @@ def open(
     """
     import codecs
 
-    from mlv.core.reading import locate, open_recorded
+    from mlv.core.restore.reading import locate, open_recorded
     from mlv.errors import UsageError
 
     if mode not in ("rb", "r"):
@@ -167,7 +167,7 @@ def read_table(
 
     pandas is needed only for a DataFrame (``pip install pandas``).
     """
-    from mlv.core.reading import local_file, locate
+    from mlv.core.restore.reading import local_file, locate
     from mlv.core.tables.load import load_table
 
     with _project(repo) as project:
@@ -191,7 +191,7 @@ def read_table(
 def status(*, repo: Repo = None) -> StatusReport:
     """How tracked paths, stages, environment and code differ from the work tree's mlv.lock
     (``mlv status``). ``report.stale`` is what ``mlv status --check`` fails on."""
-    from mlv.core.status import status as core_status
+    from mlv.core.record.status import status as core_status
 
     with _project(repo) as project:
         return core_status(project)
@@ -202,7 +202,7 @@ def snapshot(
 ) -> SnapshotResult:
     """Store every tracked artifact, record environment and code, write mlv.lock and commit it
     (``mlv snapshot``; ``commit=False`` is ``--no-commit``)."""
-    from mlv.core.snapshot import snapshot as core_snapshot
+    from mlv.core.record.snapshot import snapshot as core_snapshot
 
     with _project(repo) as project:
         return core_snapshot(project, message=message, commit=commit)
@@ -211,7 +211,7 @@ def snapshot(
 def manifest(rev: str | None = None, *, repo: Repo = None) -> Lock:
     """The manifest (mlv.lock) at ``rev``: artifacts, stages, environment, code, tables
     (``mlv show``)."""
-    from mlv.core.history import show
+    from mlv.core.history.log import show
 
     with _project(repo) as project:
         return show(project, rev).lock
@@ -219,7 +219,7 @@ def manifest(rev: str | None = None, *, repo: Repo = None) -> Lock:
 
 def lineage(path: str, rev: str | None = None, *, repo: Repo = None) -> Lineage:
     """Which stages and inputs produced ``path``, as recorded at ``rev`` (``mlv lineage``)."""
-    from mlv.core.lineage import lineage as core_lineage
+    from mlv.core.pipeline.lineage import lineage as core_lineage
 
     with _project(repo) as project:
         return core_lineage(project, os.fspath(path), rev, cwd=project.root)
@@ -227,7 +227,7 @@ def lineage(path: str, rev: str | None = None, *, repo: Repo = None) -> Lineage:
 
 def log(limit: int | None = None, *, repo: Repo = None) -> list[LogEntry]:
     """The snapshots in history (commits that changed mlv.lock), newest first (``mlv log``)."""
-    from mlv.core.history import log as core_log
+    from mlv.core.history.log import log as core_log
 
     with _project(repo) as project:
         return core_log(project, limit)

@@ -105,6 +105,19 @@ class CorruptObject(CheckFailed):
         self.object_id = object_id
 
 
+class CorruptObjects(CheckFailed):
+    """Several objects a checkout refused: every other file was restored."""
+
+    def __init__(self, corrupt: list[tuple[str, CorruptObject]]) -> None:
+        ids = ", ".join(oid for oid, _ in corrupt[:5]) + (", ..." if len(corrupt) > 5 else "")
+        super().__init__(
+            f"{len(corrupt)} objects are corrupt (their bytes do not match their ids) and were"
+            f" not restored: {ids}; every other file was",
+            "run `mlv verify --repair` to fetch whole copies from the remote",
+        )
+        self.object_ids = [oid for oid, _ in corrupt]
+
+
 class WouldClobber(CheckFailed):
     def __init__(self, paths: Iterable[str]) -> None:
         names = sorted(paths)

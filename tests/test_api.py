@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from mlv import api
-from mlv.core.history import LogEntry
+from mlv.core.history.log import LogEntry
 from mlv.core.project import open_project
-from mlv.core.snapshot import SnapshotResult
-from mlv.core.status import StatusReport
+from mlv.core.record.snapshot import SnapshotResult
+from mlv.core.record.status import StatusReport
 from mlv.errors import (
     CheckFailed,
     CorruptObject,

@@ -348,7 +348,7 @@ def test_an_empty_registration_is_written_again(tmp_path: Path) -> None:
 def test_post_checkout_hook_moves_on_when_mlv_is_busy(
     many_files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlv.core import hooks
+    from mlv.core.hooks import checks as hooks
     from mlv.core.project import open_project
 
     repo = many_files

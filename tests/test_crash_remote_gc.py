@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MlvRunner, make_repo
+from tests.core.remote.remote_gc_setup import age, half_dead_remote
 from tests.crash import assert_store_consistent, clone_dir, run_mlv, store_objects, sweep
-from tests.storage.remote_gc_setup import age, half_dead_remote
 
 ARGS = ("gc", "--remote")
 

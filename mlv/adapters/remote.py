@@ -132,7 +132,7 @@ class RemoteStore:
 
         def listing(parent: str) -> dict[ObjectId, int]:
             if self.protocol == "file":
-                found = self._regular_files(parent)
+                found = self.regular_files(parent)
             else:
                 try:
                     entries = self.fs.ls(parent, detail=True, refresh=True)
@@ -171,7 +171,7 @@ class RemoteStore:
     # Anyone who can write to a shared directory could plant a link to elsewhere (or a FIFO, or
     # /dev/zero) under an object's name; reading or writing through it would leave the remote.
 
-    def _check_no_links(self, path: str) -> None:
+    def check_no_links(self, path: str) -> None:
         """UsageError when a directory between the remote's root and ``path`` is a link."""
         try:
             check_no_symlink_parents(Path(self.root), path[len(self.root) + 1 :], self._safe_dirs)
@@ -182,10 +182,10 @@ class RemoteStore:
                 " replace the link by a real directory (or remove it)",
             ) from None
 
-    def _regular_files(self, parent: str) -> dict[str, int]:
+    def regular_files(self, parent: str) -> dict[str, int]:
         """Names and sizes of the regular files in ``parent``: a link or special file is no
         object."""
-        self._check_no_links(f"{parent}/-")
+        self.check_no_links(f"{parent}/-")
         try:
             with os.scandir(parent) as entries:
                 return {
@@ -199,21 +199,21 @@ class RemoteStore:
     def _copy_out(self, key: str, dest: Path) -> None:
         """Copy the object at ``key`` only if it is a regular file itself (never through a
         link; a FIFO is opened without blocking, then refused like a device or a directory)."""
-        self._check_no_links(key)
+        self.check_no_links(key)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(key, flags)
         except OSError as exc:
             if exc.errno != errno.ELOOP:  # ELOOP: the name is a symbolic link
                 raise
-            raise self._not_regular(key) from None
+            raise self.not_regular(key) from None
         with open(fd, "rb") as source:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise self._not_regular(key)
+                raise self.not_regular(key)
             with open(dest, "wb") as target:
                 shutil.copyfileobj(source, target, 4 * 1024 * 1024)
 
-    def _make_dirs(self, path: str) -> None:
+    def make_dirs(self, path: str) -> None:
         """Create the directories from the root down to ``path``, never the root itself: if it
         is gone, the remote is (FileNotFoundError, exit 2)."""
         current = self.root
@@ -222,7 +222,7 @@ class RemoteStore:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(current)
 
-    def _not_regular(self, key: str) -> RemoteError:
+    def not_regular(self, key: str) -> RemoteError:
         return RemoteError(
             f"remote {self.name}: {key} is not a regular file (a link, a FIFO, a device or a"
             " directory); mlv does not read it",
@@ -239,14 +239,14 @@ class RemoteStore:
                 return
             tmp = f"{self.root}/tmp/{oid.digest}.{uuid.uuid4().hex[:12]}"
             if self.protocol == "file":
-                self._check_no_links(tmp)
-                self._check_no_links(key)
-                self._make_dirs(f"{self.root}/tmp")
+                self.check_no_links(tmp)
+                self.check_no_links(key)
+                self.make_dirs(f"{self.root}/tmp")
             faults.write(tmp)
             self.fs.put_file(str(local), tmp)
             try:
                 if self.protocol == "file":
-                    self._make_dirs(key.rpartition("/")[0])
+                    self.make_dirs(key.rpartition("/")[0])
                 else:
                     self.fs.makedirs(key.rpartition("/")[0], exist_ok=True)
                 faults.step(key)

@@ -75,7 +75,7 @@ def _write(remote: RemoteStore, path: str, data: bytes, *, replace: bool) -> boo
     if remote.protocol != "file":
         remote.fs.pipe_file(path, data)
         return True
-    remote._check_no_links(path)
+    remote.check_no_links(path)
     if replace:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

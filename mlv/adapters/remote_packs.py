@@ -62,7 +62,7 @@ class RemotePacks:
         """File names in ``packs/`` and their sizes (regular files only on a directory)."""
         remote = self.remote
         if remote.protocol == "file":
-            return remote._regular_files(self.dir)
+            return remote.regular_files(self.dir)
         try:
             entries = remote.fs.ls(self.dir, detail=True, refresh=True)
         except FileNotFoundError:
@@ -158,10 +158,10 @@ class RemotePacks:
         remote = self.remote
         root = Path(remote.root)
         final = f"{self.dir}/{name}"
-        remote._check_no_links(f"{final}.pack")
-        remote._check_no_links(f"{remote.root}/tmp/-")
-        remote._make_dirs(f"{remote.root}/tmp")
-        remote._make_dirs(self.dir)
+        remote.check_no_links(f"{final}.pack")
+        remote.check_no_links(f"{remote.root}/tmp/-")
+        remote.make_dirs(f"{remote.root}/tmp")
+        remote.make_dirs(self.dir)
         tmp = f"{remote.root}/tmp/{name}.pack.{uuid.uuid4().hex[:12]}"
         try:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -213,7 +213,7 @@ class RemotePacks:
         remote = self.remote
         with translate_errors(remote.name, remote.url):
             if remote.protocol == "file":
-                remote._check_no_links(f"{self.dir}/-")
+                remote.check_no_links(f"{self.dir}/-")
                 try:
                     with os.scandir(self.dir) as found:
                         return {
@@ -243,9 +243,9 @@ class RemotePacks:
                 faults.step(path)
                 data = f"{time.time():.0f}\n".encode()
                 if remote.protocol == "file":
-                    remote._check_no_links(path)
+                    remote.check_no_links(path)
                     tmp_dir = Path(remote.root) / "tmp"
-                    remote._make_dirs(str(tmp_dir))
+                    remote.make_dirs(str(tmp_dir))
                     write_bytes_atomic(Path(path), data, mode=0o444, tmp_dir=tmp_dir)
                 else:
                     remote.fs.pipe_file(path, data)
@@ -257,7 +257,7 @@ class RemotePacks:
         faults.step(path)
         with translate_errors(remote.name, remote.url):
             if remote.protocol == "file":
-                remote._check_no_links(path)
+                remote.check_no_links(path)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 fsync_path(self.dir, directory=True)
@@ -275,18 +275,18 @@ class RemotePacks:
     def _pread(self, path: str, offset: int, length: int | None) -> bytes:
         """Read a regular file of a directory remote, never through a link (nor a FIFO)."""
         remote = self.remote
-        remote._check_no_links(path)
+        remote.check_no_links(path)
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(path, flags)
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
-            raise remote._not_regular(path) from None
+            raise remote.not_regular(path) from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise remote._not_regular(path)
+                raise remote.not_regular(path)
             return os.pread(fd, info.st_size if length is None else length, offset)
         finally:
             os.close(fd)

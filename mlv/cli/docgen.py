@@ -128,9 +128,9 @@ def _fields(cls: type) -> list[tuple[str, str]]:
 
 
 def _result_types() -> list[type]:
-    from mlv.core.history import LogEntry
-    from mlv.core.snapshot import ArtifactChange, SnapshotResult
-    from mlv.core.status import ArtifactStatus, StatusReport
+    from mlv.core.history.log import LogEntry
+    from mlv.core.record.snapshot import ArtifactChange, SnapshotResult
+    from mlv.core.record.status import ArtifactStatus, StatusReport
     from mlv.model.lineage import Lineage, LineageNode
     from mlv.model.manifest import (
         ArtifactRecord,

@@ -10,10 +10,6 @@ written then list ``mlv==0.1.0``: that is mlv itself, never something to fetch f
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mlv.model.manifest import WriterRecord
 
 DISTRIBUTION = "mlv-cli"
 FORMER_NAME = "mlv"
@@ -29,15 +25,3 @@ def is_own_package(requirement: str) -> bool:
     name, _, version = requirement.partition("==")
     name = normalise(name)
     return name == DISTRIBUTION or (name == FORMER_NAME and version.startswith("0."))
-
-
-def index_requirement(writer: WriterRecord | None) -> str | None:
-    """What to install from a package index to get the mlv of ``writer`` back.
-
-    None when that mlv did not come from an index (editable, a local wheel or directory, a VCS
-    URL, a source tree) or is not known: a restore then takes mlv from the run's code or from
-    the running mlv, never an index package of the same name, which may be another project.
-    """
-    if writer is None or writer.install != "index" or writer.distribution != DISTRIBUTION:
-        return None
-    return f"{DISTRIBUTION}=={writer.version}"

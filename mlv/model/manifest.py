@@ -307,3 +307,15 @@ def _validate(lock: Lock, source: str) -> None:
             f"{source} is malformed: {exc.message}",
             _RESTORE_HINT,
         ) from None
+
+
+def index_requirement(writer: WriterRecord | None) -> str | None:
+    """What to install from a package index to get the mlv of ``writer`` back.
+
+    None when that mlv did not come from an index (editable, a local wheel or directory, a VCS
+    URL, a source tree) or is not known: a restore then takes mlv from the run's code or from
+    the running mlv, never an index package of the same name, which may be another project.
+    """
+    if writer is None or writer.install != "index" or writer.distribution != DISTRIBUTION:
+        return None
+    return f"{DISTRIBUTION}=={writer.version}"

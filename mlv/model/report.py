@@ -1,4 +1,4 @@
-"""What ``mlv report`` shows, gathered by ``mlv.core.report`` and drawn by ``mlv.render.report``.
+"""What ``mlv report`` shows, gathered by ``core/history/report.py``, drawn by ``render/report``.
 
 Pure data: the experiments table, the diff of the two compared snapshots (``mlv diff``'s own
 result, drift included), the recorded distributions of the columns that get a chart, the

@@ -143,7 +143,7 @@ def encode_tree(entries: list[tuple[str, str, int, bool]], empty_dirs: Iterable[
 # its totals without reading its children. An empty directory is a subdirectory whose tree is
 # EMPTY_NODE. Both lists are sorted by name and no name appears twice; walking the levels in
 # "git order" (a directory sorts as its name followed by "/") yields paths in the same order as
-# a format 1 tree lists them. A reader of format 2 needs the subtrees: see mlv.core.trees.
+# a format 1 tree lists them. A reader of format 2 needs the subtrees: see mlv.core.objects.trees.
 
 NODE_FORMAT = 2
 

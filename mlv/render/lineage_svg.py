@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 from mlv.model.lineage import Lineage, LineageNode
+from mlv.render.document import document
 from mlv.render.lineage import graph
 
 NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 210, 44, 70, 18, 12
@@ -130,8 +131,6 @@ def lineage_svg(lineages: Sequence[Lineage]) -> tuple[str, int]:
 
 def lineage_html(lineage: Lineage) -> str:
     """A page holding the lineage graph of one artifact alone (``mlv lineage --format html``)."""
-    from mlv.render.report.page import document
-
     svg, omitted = lineage_svg([lineage])
     note = f"<p>{omitted} nodes not drawn</p>" if omitted else ""
     title = f"lineage of {lineage.root.path}"

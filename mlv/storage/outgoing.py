@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlv.storage.pack import _Writer, encode_index
+from mlv.storage.pack import PackWriter, encode_index
 
 
 class OutgoingPack:
     def __init__(self, tmp_dir: Path) -> None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
-        self._writer = _Writer(tmp_dir)
+        self._writer = PackWriter(tmp_dir)
         self.path = self._writer.path
 
     def __contains__(self, digest: bytes) -> bool:

@@ -133,7 +133,7 @@ class _Placed(Mapping[bytes, tuple[int, int, int]]):
 _LENGTH_MASK = (1 << 41) - 1  # lengths fit: a pack is finished at PACK_LIMIT, objects below 2 TiB
 
 
-class _Writer:
+class PackWriter:
     """The pack this process is appending to, in the store's tmp/."""
 
     def __init__(self, tmp_dir: Path) -> None:
@@ -204,7 +204,7 @@ class Packs:
         self._checked = False
         self._looked = False  # packs/ was listed at least once
         self._fds: dict[str, int] = {}
-        self._writer: _Writer | None = None
+        self._writer: PackWriter | None = None
         self.damaged: list[str] = []  # indexes that failed their checksum
 
     def _check_format(self) -> None:
@@ -301,7 +301,7 @@ class Packs:
                 self._check_format()
                 tmp = self.root / "tmp"
                 tmp.mkdir(parents=True, exist_ok=True)
-                self._writer = _Writer(tmp)
+                self._writer = PackWriter(tmp)
             elif digest in self._writer.entries:
                 return
             self._writer.append(digest, kind, data)

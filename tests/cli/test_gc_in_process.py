@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mlv.core.gc import Unbacked, gc
-from mlv.core.kept import HISTORY, Scope
+from mlv.core.objects.kept import HISTORY, Scope
 from mlv.core.project import open_project
+from mlv.core.store.gc import Unbacked, gc
 from mlv.storage.hashing import hash_bytes
 from tests.cli.test_gc import forget_reflogs, size_of, stored, tracked, version
 from tests.conftest import MlvRunner, git, make_repo, write

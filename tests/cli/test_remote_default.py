@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mlv.adapters.remote_packs import RemotePacks
-from mlv.core import pack_transfer
 from mlv.core.project import open_project
-from mlv.core.sync import index_cache_of, open_remote, push
+from mlv.core.remote import pack_out as pack_transfer
+from mlv.core.remote.push import push
+from mlv.core.remote.resolve import index_cache_of, open_remote
 from tests.cli.test_remote import clone
 from tests.conftest import MlvRunner, tree_snapshot, write
 from tests.crash import assert_store_consistent, packed_entries

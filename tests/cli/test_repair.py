@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from mlv.core.project import open_project
-from mlv.core.sync import push
+from mlv.core.remote.push import push
 from mlv.model.ids import ObjectId
 from mlv.storage.chunk import CHUNK_FROM
 from mlv.storage.store import ObjectStore
@@ -49,7 +49,7 @@ def _damage(project: Path, oid: ObjectId) -> None:
 def _file_id(project: Path, path: str) -> ObjectId:
     store = ObjectStore(project / ".mlv/cache")
     tree_id = json.loads((project / "mlv.lock").read_text())["artifacts"]["data"]["id"]
-    from mlv.core.trees import load_tree
+    from mlv.core.objects.trees import load_tree
 
     tree = load_tree(store.read_bytes, ObjectId.parse(tree_id))
     store.close()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlv.core.report import gather
+from mlv.core.history import report as gather
 from tests.conftest import MlvRunner, write
 
 COLUMNS = 2000

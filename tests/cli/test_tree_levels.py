@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlv import api
-from mlv.core.trees import load_tree, tree_ids
+from mlv.core.objects.trees import load_tree, tree_ids
 from mlv.model.ids import ObjectId
 from mlv.model.tree import decode_node, encode_tree, tree_format
 from tests.conftest import MlvRunner, git, tree_snapshot, write
@@ -186,8 +186,8 @@ class Recorder:
 
 
 def test_gc_reports_its_phases_with_counts(project: Path, levels: ObjectId) -> None:
-    from mlv.core.gc import gc
     from mlv.core.project import open_project
+    from mlv.core.store.gc import gc
 
     recorder = Recorder()
     opened = open_project(project)

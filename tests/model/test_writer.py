@@ -8,8 +8,8 @@ import msgspec
 import pytest
 
 from mlv.errors import ManifestError
-from mlv.model.distribution import index_requirement, is_own_package
-from mlv.model.manifest import Lock, WriterRecord, decode_lock, encode_lock
+from mlv.model.distribution import is_own_package
+from mlv.model.manifest import Lock, WriterRecord, decode_lock, encode_lock, index_requirement
 
 WRITER = WriterRecord(version="0.1.0", distribution="mlv-cli", install="index")
 

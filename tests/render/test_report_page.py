@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlv.core.report.gather import MAX_SNAPSHOTS
+from mlv.core.history.report import MAX_SNAPSHOTS
 from mlv.model.env_diff import Change, EnvironmentDiff, LockfileChange
 from mlv.model.experiments import Experiment, ExperimentTable
 from mlv.model.report import Report

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 from mlv.core.progress import NullProgress
-from mlv.core.workspace import Scanner
+from mlv.core.workspace.scanner import Scanner
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.state import RACY_WINDOW_NS, Clock, StatCache, StatKey
 from tests.conftest import write

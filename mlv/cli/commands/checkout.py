@@ -3,8 +3,8 @@ from __future__ import annotations
 import click
 
 from mlv.cli.output import RichProgress, human_size, out
-from mlv.core.checkout import checkout as do_checkout
 from mlv.core.project import Project, open_project
+from mlv.core.restore.checkout import checkout as do_checkout
 from mlv.errors import UnknownRevision, UsageError
 
 

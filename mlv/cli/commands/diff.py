@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from mlv.cli.output import human_size, json_option_help, out, print_json, warn
-from mlv.core.diff import DiffOptions, check_failures
-from mlv.core.diff import diff as do_diff
+from mlv.core.history.diff import DiffOptions, check_failures
+from mlv.core.history.diff import diff as do_diff
 from mlv.core.project import open_project
 from mlv.errors import UsageError
 from mlv.model.diff import ArtifactDiff, DiffReport, TableDiff

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mlv.cli.output import out, print_json
-from mlv.core.experiments import REMOVED, experiments
+from mlv.core.history.experiments import REMOVED, experiments
 from mlv.core.project import open_project
 from mlv.model.experiments import ExperimentTable
 

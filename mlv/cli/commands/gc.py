@@ -6,11 +6,11 @@ import sys
 import click
 
 from mlv.cli.output import RichProgress, human_size, json_option_help, out, print_json, warn
-from mlv.core.gc import GcResult, Unbacked
-from mlv.core.gc import gc as do_gc
-from mlv.core.kept import Scope
+from mlv.core.objects.kept import Scope
 from mlv.core.project import open_project
-from mlv.core.remote_gc import gc_remote
+from mlv.core.remote.gc import gc_remote
+from mlv.core.store.gc import GcResult, Unbacked
+from mlv.core.store.gc import gc as do_gc
 from mlv.errors import UsageError
 
 

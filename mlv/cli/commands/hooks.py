@@ -1,6 +1,6 @@
 """`mlv hooks`: install the git hook shims, and run one hook when git calls it.
 
-What each hook decides, and says, is ``mlv.core.hooks``; this module only prints it.
+What each hook decides, and says, is ``mlv.core.hooks.checks``; this module only prints it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def install(force: bool) -> int:
     """
     from pathlib import Path
 
-    from mlv.core.hook_install import install as do_install
+    from mlv.core.hooks.install import install as do_install
 
     for change in do_install(GitRepo(find_toplevel(Path.cwd())), force=force):
         click.echo(f"{change.hook}: {change.action}")
@@ -40,7 +40,7 @@ def uninstall() -> int:
     """Remove mlv's hooks and put back the hooks they had replaced."""
     from pathlib import Path
 
-    from mlv.core.hook_install import uninstall as do_uninstall
+    from mlv.core.hooks.install import uninstall as do_uninstall
 
     changes = do_uninstall(GitRepo(find_toplevel(Path.cwd())))
     for change in changes:
@@ -58,7 +58,7 @@ def run(hook: str, args: tuple[str, ...]) -> int:
 
     A hook that refuses git's operation raises; the error boundary prints it and exits 1.
     """
-    from mlv.core import hooks as core
+    from mlv.core.hooks import checks as core
 
     if hook in core.AFTER_CHECKOUT:
         outcome = core.after_git_checkout(hook, args)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from mlv.cli.output import out
-from mlv.core.init import init as do_init
+from mlv.core.declare.init import init as do_init
 
 
 @click.command()

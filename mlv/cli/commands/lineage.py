@@ -4,7 +4,7 @@ import click
 from rich.tree import Tree
 
 from mlv.cli.output import out, print_json
-from mlv.core.lineage import lineage as do_lineage
+from mlv.core.pipeline.lineage import lineage as do_lineage
 from mlv.core.project import open_project
 from mlv.model.lineage import LineageNode
 from mlv.render.lineage import dot, mermaid, tree_label

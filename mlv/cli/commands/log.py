@@ -6,8 +6,8 @@ import click
 from rich.table import Table
 
 from mlv.cli.output import human_size, json_option_help, out, print_json
-from mlv.core.history import LogEntry
-from mlv.core.history import log as do_log
+from mlv.core.history.log import LogEntry
+from mlv.core.history.log import log as do_log
 from mlv.core.project import open_project
 from mlv.errors import UsageError
 

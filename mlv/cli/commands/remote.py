@@ -5,7 +5,7 @@ from rich.table import Table
 
 from mlv.cli.output import out
 from mlv.core.project import open_project
-from mlv.core.remotes import ReadyRemote, add_remote, init_remote, remove_remote
+from mlv.core.remote.declared import ReadyRemote, add_remote, init_remote, remove_remote
 
 parents_option = click.option(
     "--parents",

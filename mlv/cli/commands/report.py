@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mlv.cli.output import out, warn
+from mlv.core.history.report import ReportOptions, build_report
 from mlv.core.project import open_project
-from mlv.core.report.gather import ReportOptions, build_report
 from mlv.errors import UsageError
 from mlv.render.report.page import render_report
 from mlv.storage.fsutil import write_bytes_atomic

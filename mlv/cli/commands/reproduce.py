@@ -7,9 +7,9 @@ from rich.table import Table
 
 from mlv.cli.commands.env import installer_args, installer_options
 from mlv.cli.output import RichProgress, err, json_option_help, out, print_json
+from mlv.core.pipeline.reproduce import Options
+from mlv.core.pipeline.reproduce import reproduce as do_reproduce
 from mlv.core.project import open_project
-from mlv.core.reproduce import Options
-from mlv.core.reproduce import reproduce as do_reproduce
 from mlv.errors import UsageError
 from mlv.model.reproduce import ReproduceReport
 from mlv.render.junit import junit_xml

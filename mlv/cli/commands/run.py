@@ -3,8 +3,8 @@ from __future__ import annotations
 import click
 
 from mlv.cli.output import RichProgress, err, out
+from mlv.core.pipeline.run import run as do_run
 from mlv.core.project import open_project
-from mlv.core.run import run as do_run
 
 
 @click.command()

@@ -5,7 +5,7 @@ import msgspec
 from rich.table import Table
 
 from mlv.cli.output import human_size, json_option_help, out, print_json
-from mlv.core.history import show as do_show
+from mlv.core.history.log import show as do_show
 from mlv.core.project import open_project
 
 

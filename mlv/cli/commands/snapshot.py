@@ -7,8 +7,8 @@ from rich.table import Table
 
 from mlv.cli.output import RichProgress, human_size, json_option_help, out, print_json, warn
 from mlv.core.project import open_project
-from mlv.core.snapshot import SnapshotResult
-from mlv.core.snapshot import snapshot as do_snapshot
+from mlv.core.record.snapshot import SnapshotResult
+from mlv.core.record.snapshot import snapshot as do_snapshot
 
 
 def result_json(result: SnapshotResult) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import click
 from rich.table import Table
 
 from mlv.cli.output import out
+from mlv.core.declare.stage import add_stage
 from mlv.core.project import open_project
-from mlv.core.stage import add_stage
 
 
 @click.group()

@@ -7,8 +7,8 @@ import click
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
 from mlv.core.env.drift import EnvDrift
 from mlv.core.project import open_project
-from mlv.core.status import DELETED, MODIFIED, NEW, ORPHANED, StatusReport
-from mlv.core.status import status as do_status
+from mlv.core.record.status import DELETED, MODIFIED, NEW, ORPHANED, StatusReport
+from mlv.core.record.status import status as do_status
 
 _STYLE = {"unchanged": "green", "modified": "yellow", "deleted": "red", "missing": "red"}
 _LISTED = 10  # changed files listed per artifact before "... and N more"

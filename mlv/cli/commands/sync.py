@@ -6,10 +6,10 @@ import click
 
 from mlv.cli.output import RichProgress, human_size, json_option_help, out, print_json
 from mlv.core.project import open_project
-from mlv.core.sync import DEFAULT_JOBS, TransferResult
-from mlv.core.sync import fetch as do_fetch
-from mlv.core.sync import pull as do_pull
-from mlv.core.sync import push as do_push
+from mlv.core.remote.fetch import fetch as do_fetch
+from mlv.core.remote.push import push as do_push
+from mlv.core.remote.resolve import DEFAULT_JOBS, TransferResult
+from mlv.core.restore.pull import pull as do_pull
 from mlv.errors import CheckFailed, listing
 
 remote_option = click.option(

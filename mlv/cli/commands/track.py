@@ -3,9 +3,9 @@ from __future__ import annotations
 import click
 
 from mlv.cli.output import out
+from mlv.core.declare.track import track as do_track
+from mlv.core.declare.track import untrack as do_untrack
 from mlv.core.project import open_project
-from mlv.core.track import track as do_track
-from mlv.core.track import untrack as do_untrack
 from mlv.model.manifest import KINDS
 
 

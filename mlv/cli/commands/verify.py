@@ -4,10 +4,10 @@ import click
 
 from mlv.cli.output import RichProgress, json_option_help, out, print_json
 from mlv.core.project import open_project
-from mlv.core.repair import RepairResult
-from mlv.core.repair import repair as do_repair
-from mlv.core.verify import VerifyResult
-from mlv.core.verify import verify as do_verify
+from mlv.core.remote.repair import RepairResult
+from mlv.core.remote.repair import repair as do_repair
+from mlv.core.store.verify import VerifyResult
+from mlv.core.store.verify import verify as do_verify
 from mlv.model.ids import ObjectId
 
 

@@ -17,7 +17,8 @@ import msgspec
 
 from mlv.adapters.dvc import DvcProject, read_project
 from mlv.adapters.git import GitRepo, find_toplevel
-from mlv.core import gitignore
+from mlv.core.declare import gitignore
+from mlv.core.declare.init import init
 from mlv.core.dvc.objects import ImportedOutput
 from mlv.core.dvc.plan import (
     AdoptedArtifact,
@@ -28,14 +29,13 @@ from mlv.core.dvc.plan import (
     kinds_of,
     make_plan,
 )
-from mlv.core.init import init
-from mlv.core.params import metric_values, param_values
-from mlv.core.pipeline import path_id
+from mlv.core.objects.sharing import using_store
+from mlv.core.objects.trees import iter_files
+from mlv.core.pipeline.params import metric_values, param_values
+from mlv.core.pipeline.staleness import path_id
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, open_project
-from mlv.core.sharing import using_store
-from mlv.core.trees import iter_files
-from mlv.core.workspace import Scanner
+from mlv.core.workspace.scanner import Scanner
 from mlv.errors import MlvError, UsageError
 from mlv.model.declarations import (
     DECLARATIONS_FILE,

@@ -15,9 +15,9 @@ from mlv.core.env.interpreters import check_version
 from mlv.core.env.pins import exact_pins, is_requirements, parse_pins
 from mlv.core.installation import running_requirement
 from mlv.errors import UsageError, listing
-from mlv.model.distribution import index_requirement, is_own_package
+from mlv.model.distribution import is_own_package
 from mlv.model.environment import NAME, VERSION, EnvironmentRecord, SourceRecord, normalise
-from mlv.model.manifest import Lock
+from mlv.model.manifest import Lock, index_requirement
 from mlv.storage.store import ObjectStore
 
 _DAMAGED = (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlv.core.project import Project
-from mlv.core.tables.rows import _q, connection, register
+from mlv.core.tables.engine import connection, quoted, register
 from mlv.model.reproduce import ColumnDelta, TableComparison
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -47,7 +47,7 @@ def compare_tables(
                 return result
             parts = []
             for c in common:
-                q = _q(c)
+                q = quoted(c)
                 parts.append(
                     f"sum(CASE WHEN a.{q}::VARCHAR IS DISTINCT FROM b.{q}::VARCHAR"
                     " THEN 1 ELSE 0 END)"

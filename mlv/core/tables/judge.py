@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlv.core.objects.trees import load_tree
 from mlv.core.project import Project
-from mlv.core.trees import load_tree
-from mlv.core.workspace import Scan
+from mlv.core.workspace.scanner import Scan
 from mlv.errors import MlvError
 from mlv.model.reproduce import WITHIN_TOLERANCE, DirComparison, FileTable, OutputVerdict
 from mlv.model.summary import table_format

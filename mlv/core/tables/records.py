@@ -16,7 +16,7 @@ from pathlib import Path
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project
 from mlv.core.tables.summarise import summarise
-from mlv.core.workspace import Scan
+from mlv.core.workspace.scanner import Scan
 from mlv.errors import MlvError
 from mlv.model.ids import ObjectId
 from mlv.model.manifest import TableRecord

@@ -11,37 +11,15 @@ from html import escape
 
 from mlv.model.experiments import Experiment
 from mlv.model.report import Report
+from mlv.render.document import document
 from mlv.render.lineage_svg import lineage_svg
 from mlv.render.report.charts import metric_chart
 from mlv.render.report.environment import environment_section
 from mlv.render.report.tables import drift_section
 from mlv.render.report.text import cell, name
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_CHARTS = 40  # metric charts (the others are in the snapshots table)
 MAX_PARAMS = 50  # param columns (those that change first), and as many metric columns
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;margin-top:2em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.changed{background:#fff1c2;font-weight:600}.drift-warn{background:#ffe9a8}
-.drift-alert{background:#ffc9c9;font-weight:700}.charts{display:flex;flex-wrap:wrap;gap:1em}
-figure{margin:0;padding:.3em}figure.drift-alert{background:none;border:3px solid #d33}
-figure.drift-warn{background:none;border:3px solid #e0a800}figcaption{font-size:.8em}
-td.date{white-space:nowrap}.note{color:#8a5a00}.scroll{overflow-x:auto}code{font-size:.95em}
-"""
-
-
-def document(title: str, body: str) -> str:
-    """A complete page: the policy, the style and ``body`` (already escaped HTML)."""
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
-        f"<meta name='viewport' content='width=device-width'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
-    )
 
 
 def _snapshots(report: Report, rows: list[Experiment]) -> str:

@@ -1,0 +1,132 @@
+"""What gc keeps: the manifests a scope names, and every manifest any git revision can reach.
+
+Git never deletes what a ref, a reflog entry, a stash or the index still reaches, and neither
+does gc by default: its default scope is every mlv.lock that ``git rev-list --all --reflog``
+finds (branches, tags, remote-tracking refs, the stash, every reflog entry, the HEAD of every
+git worktree), plus the staged and the work tree's mlv.lock. ``--full-history`` matters: without
+it git skips the side of a merge that left mlv.lock as the other side had it, and a merged, then
+deleted, branch's versions would look unreachable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mlv.core.objects.closure import top_level
+from mlv.core.project import Project, lock_size_check
+from mlv.errors import ManifestError
+from mlv.model.ids import ALGORITHMS, ObjectId
+from mlv.model.manifest import LOCK_FILE, Lock, check_lock_size, decode_lock
+from mlv.storage.hashing import hash_bytes
+
+# Manifests read from git per cat-file process: bounds the memory history of any length takes.
+BATCH = 256
+# An id as any manifest writes it, whatever its schema: what a manifest this mlv cannot read
+# still names (objects of an algorithm this mlv does not know are never deleted anyway).
+_ID = re.compile(rb"\b(" + b"|".join(a.encode() for a in sorted(ALGORITHMS)) + rb"):([0-9a-f]+)")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What gc keeps. No flag set: everything any revision reaches (the default). Any flag set:
+    exactly what the flags name, plus the work tree, the index and HEAD."""
+
+    workspace: bool = False
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        return self.workspace or self.all_branches or self.all_tags or self.all_commits
+
+    def names(self) -> list[str]:
+        flags = {
+            "workspace": self.workspace,
+            "all-branches": self.all_branches,
+            "all-tags": self.all_tags,
+            "all-commits": self.all_commits,
+        }
+        return [name for name, on in flags.items() if on] or ["history"]
+
+
+HISTORY = Scope()
+
+
+@dataclass
+class Named:
+    """Objects some manifests name, the directory trees among them, and ids found in manifests
+    this mlv cannot read (kept, and their files too if they are trees)."""
+
+    objects: set[ObjectId] = field(default_factory=set)
+    trees: set[ObjectId] = field(default_factory=set)
+    salvaged: set[ObjectId] = field(default_factory=set)
+    _seen: set[str] = field(default_factory=set)  # digests of manifests already read
+
+    def add(self, data: bytes, source: str) -> None:
+        digest = str(hash_bytes(data))
+        if digest in self._seen:
+            return
+        self._seen.add(digest)
+        try:
+            lock = decode_lock(data, source=source)
+        except ManifestError:
+            # A revision whose mlv.lock mlv cannot read (committed mid-conflict, hand-edited,
+            # or written by a newer mlv): keep whatever it names rather than stop gc forever.
+            for algorithm, digest_hex in _ID.findall(data):
+                try:
+                    self.salvaged.add(ObjectId(algorithm.decode(), digest_hex.decode()))
+                except ManifestError:
+                    continue
+            return
+        self.take(lock)
+
+    def take(self, lock: Lock) -> None:
+        """What a readable manifest names: the same rule push, fetch and verify use."""
+        objects, trees = top_level([lock])
+        self.objects |= objects
+        self.trees |= trees
+
+
+def current(project: Project, named: Named) -> None:
+    """The work tree's mlv.lock (it must be readable) and the staged one."""
+    lock = project.read_lock()
+    if lock is not None:
+        named.take(lock)
+    size = project.git.run(["cat-file", "-s", f":{LOCK_FILE}"], check=False)
+    if size.returncode == 0:
+        check_lock_size(int(size.stdout), f"the staged {LOCK_FILE}")
+        staged = project.git.run(["cat-file", "blob", f":{LOCK_FILE}"]).stdout
+        named.add(staged, f"the staged {LOCK_FILE}")
+
+
+def scope_commits(project: Project, scope: Scope) -> list[str]:
+    """The commits whose mlv.lock ``scope`` keeps (HEAD always): full ids, no duplicates."""
+    git = project.git
+    if not scope.narrowed:
+        # --all and --reflog cover every git worktree's HEAD and reflogs too.
+        found = git.text("rev-list", "--all", "--reflog", "--full-history", "--", LOCK_FILE)
+        head = git.head()
+        return list(dict.fromkeys(([head] if head else []) + found.split()))
+    commits = [git.head()] if git.head() is not None else []
+    if scope.all_commits:
+        commits += git.text("rev-list", "--all", "--full-history", "--", LOCK_FILE).split()
+    # --no-walk lists the tips themselves, and skips refs to anything but a commit.
+    if scope.all_branches:
+        commits += git.text("rev-list", "--no-walk", "--branches").split()
+    if scope.all_tags:
+        commits += git.text("rev-list", "--no-walk", "--tags").split()
+    return list(dict.fromkeys(c for c in commits if c))
+
+
+def at_commits(project: Project, commits: Iterable[str], named: Named) -> None:
+    """Add what the mlv.lock of each commit names (commits without one are skipped)."""
+    wanted = list(commits)
+    for start in range(0, len(wanted), BATCH):
+        batch = wanted[start : start + BATCH]
+        blobs = project.git.read_blobs(batch, LOCK_FILE, check_size=lock_size_check)
+        for sha, data in blobs.items():
+            if data is not None:
+                named.add(data, f"{LOCK_FILE} at {sha[:10]}")

@@ -1,1 +1,0 @@
-"""``mlv report``: gather what a self-contained HTML report shows (``gather.build_report``)."""
