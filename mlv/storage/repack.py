@@ -1,6 +1,6 @@
 """The one repack planner: which packs gc (local or remote) and repair keep, rewrite or delete.
 
-Plan first, then act (as restic's prune does): ``plan`` reads nothing and writes nothing. Given
+Plan first, then act (as restic's prune does): ``plan_repack`` reads and writes nothing. Given
 each pack's index entries and facts about it (young, index damaged) and a policy, it says which
 packs stay, which are rewritten (the exact entries to copy) or deleted outright, which digests
 no pack will hold and how many bytes go. Two executors carry a plan out: the local store's
@@ -79,9 +79,11 @@ def keeps_copy(pack: str, digest: bytes, readers: Readers) -> bool:
     readers use (``Packs.entries()`` / ``RemotePacks.entries()``: the first pack loaded); one
     the readers' table does not know (its pack was listed since) is kept where it is.
 
-    Known flaw, left for a follow-up: after an interrupted gc the old pack may sort first and
-    own a digest its new copy also holds; the copy is then deleted as dead, and if the old pack
-    is spared (damaged) or stays, the only sound copy may be the one that went."""
+    Known flaw, left for a follow-up: after an interrupted gc both the old pack and its copy
+    are indexed; when the old pack sorts first it owns the digests, so the copy counts them
+    dead and may be deleted outright, while the old pack may be spared (a failed check) or its
+    copy of a digest be the damaged one: the only sound copy is then the one that went. A
+    change of rule is a change of this function alone."""
     found = readers(digest)
     return found is None or found == pack
 
@@ -96,6 +98,14 @@ def readers_of(table: Mapping[bytes, Entry]) -> Readers:
     return pack_of
 
 
+class Policy(Protocol):
+    """Which packs a plan rewrites, and what it copies out of each."""
+
+    def copies(self, name: str, records: Records) -> list[Record] | None:
+        """The entries to copy out of the pack; None: the pack stays as it is."""
+        ...
+
+
 @dataclass(frozen=True)
 class Collect:
     """gc's policy: keep the live digests (each in the pack readers use), where worth it."""
@@ -104,7 +114,6 @@ class Collect:
     readers: Readers
 
     def copies(self, name: str, records: Records) -> list[Record] | None:
-        """The entries to copy out of the pack; None: the pack stays as it is."""
         mine = [r for r in records if r[0] in self.live and keeps_copy(name, r[0], self.readers)]
         return mine if worth_rewriting(_size(records), _size(mine)) else None
 
@@ -119,10 +128,6 @@ class Drop:
     def copies(self, name: str, records: Records) -> list[Record] | None:
         rest = [r for r in records if r[0] not in self.damaged]
         return rest if len(rest) < len(records) else None
-
-
-class Policy(Protocol):
-    def copies(self, name: str, records: Records) -> list[Record] | None: ...
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,9 @@ class Rewrite:
 
 @dataclass(frozen=True)
 class Plan:
+    """What a repack does: the packs it was given and the rewrites it decided (all the rest
+    follows from those: ``kept``, ``removed``...), and the check executors make of copies."""
+
     packs: Mapping[str, PackFacts]
     rewrites: tuple[Rewrite, ...]  # in pack-name order: the order of copies and of deletions
     verify: Verify = Verify.NOTHING
