@@ -166,5 +166,6 @@ def test_the_checks_executors_make_of_a_copy() -> None:
     chunked: Record = (d(9), CHUNKED, 0, len(listing))
     assert all(v.sound(chunked, listing) for v in Verify)
     assert Verify.BLOBS.sound(chunked, listing[:-1])  # local gc does not check chunk lists
-    assert not Verify.ALL.sound(chunked, listing[:-1])  # short: the remote's read came back so
     assert not Verify.ALL.sound((d(9), CHUNKED, 0, 23), listing[:-1])  # no list of 23 bytes
+    # A read that came back short is refused even when what came is a list.
+    assert not Verify.ALL.sound((d(9), CHUNKED, 0, 2 * len(listing)), listing)
