@@ -5,7 +5,9 @@ deletes committed history. A narrower scope is asked for with flags; even then a
 committed history needs and that no remote holds is removed only when forced (or confirmed).
 Objects no revision reaches at all are garbage and always go. The same holds for every other
 work tree sharing the store. What a manifest references is the closure push and fetch use
-(artifacts, every file of a tree, stage outputs, lockfiles, code patches).
+(artifacts, every file of a tree, stage outputs, lockfiles, code patches). The live set is
+``kept.live_set`` (as for ``gc --remote``); packs are planned and rewritten by the repack
+planner (``storage/repack.py``), loose objects deleted here.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ finds (branches, tags, remote-tracking refs, the stash, every reflog entry, the 
 git worktree), plus the staged and the work tree's mlv.lock. ``--full-history`` matters: without
 it git skips the side of a merge that left mlv.lock as the other side had it, and a merged, then
 deleted, branch's versions would look unreachable.
+
+``live_set`` is what local gc and ``gc --remote`` both keep: the named objects, the files of
+every tree among them, and the chunks of every live chunked file. What differs between them is
+a parameter: where trees are read (``Trees``), where chunk lists are read (``ChunkLists``),
+which roots must be readable (``strict``), and the message that refuses unreadable trees.
 """
 
 from __future__ import annotations
