@@ -172,6 +172,18 @@ def _tree_bytes(
     return data if xxhash.xxh3_128_hexdigest(data) == oid.digest else b"not a tree"
 
 
+@dataclass(frozen=True)
+class _Grace:
+    """Whether files of ``packs/`` are past the grace period (one not listed counts as old)."""
+
+    ages: Mapping[str, float]
+    now: float
+    grace: float
+
+    def __call__(self, *names: str) -> bool:
+        return all(self.now - self.ages.get(n, 0.0) >= self.grace for n in names)
+
+
 class _RemoteRepack:
     """Carries out a repack plan on a remote: copies read by byte range (``spans``), checked
     (``Verify.ALL``), into outgoing packs uploaded at ``PACK_LIMIT``; then the grace period
@@ -187,18 +199,13 @@ class _RemoteRepack:
         result, rpacks = self.result, self.rpacks
         ages = rpacks.ages()
         result.bytes_before = sum(rpacks.sizes().values())
-        now = time.time()
-
-        def old(*names: str) -> bool:
-            return all(now - ages.get(n, 0.0) >= grace for n in names)  # absent: old
-
+        old = _Grace(ages, time.time(), grace)
         facts = {}
         for stem in sorted(n[: -len(".idx")] for n in ages if n.endswith(".idx")):
             if f"{stem}.pack" in ages:
                 index = rpacks.index_of(stem)  # None: damaged, its pack holds nothing for readers
-                facts[stem] = PackFacts(
-                    index, not old(f"{stem}.pack", f"{stem}.idx", f"{stem}.keep")
-                )
+                young = not old(f"{stem}.pack", f"{stem}.idx", f"{stem}.keep")
+                facts[stem] = PackFacts(index, young)
         plan = plan_repack(facts, Collect(live, readers_of(entries)), Verify.ALL)
         failed = (
             [] if result.dry_run else [r.pack for r in plan.rewrites if not self._copy(r, plan)]
@@ -209,29 +216,33 @@ class _RemoteRepack:
         result.damaged_packs = sorted(plan.damaged + failed)
         result.rewritten_packs, result.deleted_packs = plan.rewritten, plan.deleted
         result.removed_objects, result.removed_bytes = len(plan.removed), plan.removed_bytes
-        orphans = [n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages]
-        orphans = sorted(n for n in orphans if old(n))
-        result.unindexed_removed = list(orphans)
-        orphans += sorted(
-            n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages and old(n)
-        )
+        orphans = sorted(n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages)
+        result.unindexed_removed = [n for n in orphans if old(n)]
+        marks = [n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages]
+        leftovers = result.unindexed_removed + sorted(n for n in marks if old(n))
         if result.dry_run:
             result.bytes_after = result.bytes_before - result.removed_bytes
-            return
-        self._flush()  # every copy is on the remote, indexed, before an original goes
-        # A push that relied on a doomed pack since the listing above marked it: spared.
-        now, ages = time.time(), rpacks.ages()
-        for stem in (r.pack for r in plan.rewrites):
+        else:
+            self._flush()  # every copy is on the remote, indexed, before an original goes
+            self._delete([r.pack for r in plan.rewrites], leftovers, grace)
+            result.bytes_after = sum(rpacks.sizes().values())
+
+    def _delete(self, doomed: list[str], leftovers: list[str], grace: float) -> None:
+        """Each old index, then its pack (and its mark); then the old leftovers. A push that
+        relied on a doomed pack since the first listing marked it: that pack is spared."""
+        rpacks = self.rpacks
+        ages = rpacks.ages()
+        old = _Grace(ages, time.time(), grace)
+        for stem in doomed:
             if not old(f"{stem}.keep"):
-                result.young_packs += 1
+                self.result.young_packs += 1
                 continue
             rpacks.delete(f"{stem}.idx")  # a reader listing now no longer names it
             rpacks.delete(f"{stem}.pack")  # one that listed before finds the copy (PackGone)
             if f"{stem}.keep" in ages:
                 rpacks.delete(f"{stem}.keep")
-        for name in orphans:
+        for name in leftovers:
             rpacks.delete(name)
-        result.bytes_after = sum(rpacks.sizes().values())
 
     def _copy(self, rewrite: Rewrite, plan: Plan) -> bool:
         """Copy a doomed pack's entries into the outgoing pack; False (and the pack stays) when
