@@ -95,13 +95,7 @@ def gc(
         others = _open_sharers(project, dry_run, stack)
         progress.start("reading manifests and trees", None, unit="trees")
         try:
-            roots = _scope_roots(project, scope)
-            for other in others:
-                with other.reading():
-                    theirs = Named()
-                    current(other.project, theirs)
-                    at_commits(other.project, scope_commits(other.project, scope), theirs)
-                roots.append((theirs, False))
+            roots = _scope_roots(project, scope) + _their_roots(others, scope)
             chunks = _chunk_lists(project)
             live = live_set(roots, _StoreTrees(project.store, progress), chunks, _refuse)
         finally:
@@ -153,6 +147,19 @@ def _scope_roots(project: Project, scope: Scope) -> list[tuple[Named, bool]]:
     rest = Named()
     at_commits(project, [c for c in commits if c != head], rest)
     return [(now, True), (rest, scope.narrowed)]
+
+
+def _their_roots(others: list[_Other], scope: Scope) -> list[tuple[Named, bool]]:
+    """What the other work trees of the store keep, as roots of the live set: never strict
+    (a tree of theirs this store lacks has nothing of it here)."""
+    roots = []
+    for other in others:
+        with other.reading():
+            theirs = Named()
+            current(other.project, theirs)
+            at_commits(other.project, scope_commits(other.project, scope), theirs)
+        roots.append((theirs, False))
+    return roots
 
 
 def _histories(
