@@ -65,7 +65,7 @@ def damage_loose(cache: Path, oid: str, how: str) -> Path:
 
 def delete_object(cache: Path, oid: str) -> None:
     """Remove one object from the store, loose or packed (its pack is rewritten without it)."""
-    from mlv.storage.repack import repack
+    from mlv.storage.repack_local import repack
     from mlv.storage.store import ObjectStore
 
     algorithm, _, digest = oid.partition(":")

@@ -14,7 +14,7 @@ from mlv.storage import repack as repack_module
 from mlv.storage.chunk import CHUNK_FROM
 from mlv.storage.hashing import hash_bytes
 from mlv.storage.pack import UnknownFormat
-from mlv.storage.repack import repack
+from mlv.storage.repack_local import repack
 from mlv.storage.store import ObjectStore
 from tests.crash import assert_store_consistent, packed_entries
 from tests.stored import damage_packed

@@ -1,4 +1,5 @@
-"""What gc keeps: the manifests a scope names, and every manifest any git revision can reach.
+"""What gc keeps: the manifests a scope names, every manifest any git revision can reach, and
+the one live set both gcs compute from them (``live_set``).
 
 Git never deletes what a ref, a reflog entry, a stash or the index still reaches, and neither
 does gc by default: its default scope is every mlv.lock that ``git rev-list --all --reflog``
@@ -6,17 +7,24 @@ finds (branches, tags, remote-tracking refs, the stash, every reflog entry, the 
 git worktree), plus the staged and the work tree's mlv.lock. ``--full-history`` matters: without
 it git skips the side of a merge that left mlv.lock as the other side had it, and a merged, then
 deleted, branch's versions would look unreachable.
+
+``live_set`` is what local gc and ``gc --remote`` both keep: the named objects, the files of
+every tree among them, and the chunks of every live chunked file. What differs between them is
+a parameter: where trees are read (``Trees``), where chunk lists are read (``ChunkLists``),
+which roots must be readable (``strict``), and the message that refuses unreadable trees.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from mlv.core.objects.closure import top_level
+from mlv.core.objects.trees import Reach, reach
 from mlv.core.project import Project, lock_size_check
-from mlv.errors import ManifestError
+from mlv.errors import ManifestError, MlvError
 from mlv.model.ids import ALGORITHMS, ObjectId
 from mlv.model.manifest import LOCK_FILE, Lock, check_lock_size, decode_lock
 from mlv.storage.hashing import hash_bytes
@@ -130,3 +138,105 @@ def at_commits(project: Project, commits: Iterable[str], named: Named) -> None:
         for sha, data in blobs.items():
             if data is not None:
                 named.add(data, f"{LOCK_FILE} at {sha[:10]}")
+
+
+class Trees(Protocol):
+    """Where gc reads the trees it expands, and what it may pass over."""
+
+    def read(self, oid: ObjectId) -> bytes:
+        """The tree's bytes, verified; an MlvError when they cannot be had."""
+        ...
+
+    def absent(self, oid: ObjectId) -> bool:
+        """Nothing of it is there to keep (a top tree that cannot be read is then passed over
+        unless the scope is strict)."""
+        ...
+
+    def may_be_tree(self, oid: ObjectId) -> bool:
+        """Whether an id salvaged from a manifest this mlv cannot read is worth reading as one."""
+        ...
+
+
+# The chunks of the chunked files among some objects (each gc reads chunk lists where it looks).
+ChunkLists = Callable[[set[ObjectId]], set[ObjectId]]
+
+
+class Closure:
+    """Objects needed, with the files of every tree among them.
+
+    A tree that cannot be read stops gc (the files it lists cannot be known) when ``strict``,
+    or when it is there but damaged. A top tree absent otherwise means that nothing of it is
+    there to keep: a revision this clone never fetched, or one another work tree made with
+    another store. A salvaged id that cannot be read as a tree may be none.
+    """
+
+    def __init__(self, trees: Trees) -> None:
+        self.trees = trees
+        self.objects: set[ObjectId] = set()
+        self.reached = Reach()  # every tree expanded, levels included, and their files
+        self.unreadable: set[ObjectId] = set()
+
+    def copy(self, trees: Trees | None = None) -> Closure:
+        """An independent closure to add more to (reading through ``trees`` when given)."""
+        other = Closure(trees if trees is not None else self.trees)
+        other.objects, other.reached = set(self.objects), self.reached.copy()
+        other.unreadable = set(self.unreadable)
+        return other
+
+    def add(self, named: Named, *, strict: bool) -> None:
+        self.objects |= named.objects | named.salvaged
+        self._expand(named.trees - self.reached.trees, strict=strict)
+        # An id a manifest this mlv cannot read names may be a tree: its files stay too.
+        salvaged = set()
+        for oid in sorted(named.salvaged - self.reached.trees):
+            if self.trees.may_be_tree(oid):
+                salvaged.add(oid)
+        self._expand(salvaged, strict=False, salvaged=True)
+
+    def _expand(self, roots: set[ObjectId], *, strict: bool, salvaged: bool = False) -> None:
+        if not roots:
+            return
+        before = set(self.reached.unreadable)
+        reach(self.trees.read, sorted(roots), done=self.reached)
+        for oid in self.reached.unreadable - before:
+            if oid in roots and (salvaged or (not strict and self.trees.absent(oid))):
+                self.reached.trees.discard(oid)  # nothing of it here: may be expanded later
+            else:
+                self.unreadable.add(oid)
+            self.reached.unreadable.discard(oid)
+        self.objects |= self.reached.files
+        self.objects |= self.reached.trees
+        self.reached.files.clear()  # kept in ``objects``: one set of the ids, not two
+
+
+@dataclass
+class Live:
+    """What a gc keeps: the closure of the named roots, and the chunks of its chunked files."""
+
+    closure: Closure
+    chunks: set[ObjectId]
+
+    @property
+    def objects(self) -> set[ObjectId]:
+        """What the kept revisions name, with the files of their trees (chunks not counted)."""
+        return self.closure.objects
+
+    def everything(self) -> set[ObjectId]:
+        return self.closure.objects | self.chunks
+
+
+def live_set(
+    roots: Iterable[tuple[Named, bool]],
+    trees: Trees,
+    chunk_lists: ChunkLists,
+    refuse: Callable[[set[ObjectId]], MlvError],
+) -> Live:
+    """The one live set of both gcs: each ``(named, strict)`` root expanded through ``trees``,
+    in order, then the chunks of every live chunked file. Trees that cannot be read (and may
+    not be passed over) raise ``refuse(them)`` before any chunk list is read."""
+    closure = Closure(trees)
+    for named, strict in roots:
+        closure.add(named, strict=strict)
+    if closure.unreadable:
+        raise refuse(closure.unreadable)
+    return Live(closure, chunk_lists(closure.objects))

@@ -1,13 +1,15 @@
 """``mlv gc --remote``: delete the remote's packs nothing needs, rewrite those mostly dead.
 
 What is live is what every revision this clone knows keeps (gc's default scope: branches, tags,
-remote-tracking branches, stash, reflogs, the index and the work tree), with the files of every
-tree (read from the local store, else from the remote) and the chunks of every chunked file.
-The remote's packs are then repacked as the local store's are (``storage/repack.py``), under the
-remote's gc lock, in an order that never hides a live object from a reader: the new packs and
-their indexes first, then each old index, then each old pack (docs/format.md, "gc of a remote").
-A pack younger than the grace period is never touched, indexed or not: a push may still be
-uploading it, or its revisions may not be in git yet. Loose (format 1) objects stay.
+remote-tracking branches, stash, reflogs, the index and the work tree), computed by the live-set
+function local gc uses (``kept.live_set``): the files of every tree (read from the local store,
+else from the remote) and the chunks of every live chunked file (its list read from the remote).
+The remote's packs are then planned by the planner local gc uses (``storage/repack.py``), and
+this module's executor carries the plan out under the remote's gc lock, in an order that never
+hides a live object from a reader: the new packs and their indexes first, then each old index,
+then each old pack (docs/format.md, "gc of a remote"). A pack younger than the grace period is
+never touched, indexed or not: a push may still be uploading it, or its revisions may not be in
+git yet. Loose (format 1) objects stay.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ import xxhash
 from mlv.adapters.remote import RemoteStore
 from mlv.adapters.remote_lock import remote_gc_lock
 from mlv.adapters.remote_packs import RemoteEntry, RemotePacks
-from mlv.core.objects.kept import HISTORY, Named, at_commits, current, scope_commits
+from mlv.core.objects.kept import (
+    HISTORY,
+    ChunkLists,
+    Named,
+    at_commits,
+    current,
+    live_set,
+    scope_commits,
+)
 from mlv.core.objects.sharing import using_store
-from mlv.core.objects.trees import reach
 from mlv.core.project import Project
 from mlv.core.remote.pack_in import spans
 from mlv.core.remote.resolve import DEFAULT_JOBS, index_cache_of, open_remote
@@ -33,7 +42,7 @@ from mlv.model.ids import ObjectId
 from mlv.storage import chunk
 from mlv.storage.outgoing import OutgoingPack
 from mlv.storage.pack import BLOB, CHUNKED, PACK_LIMIT
-from mlv.storage.repack import REWRITE_BELOW, SMALL_PACK
+from mlv.storage.repack import Collect, PackFacts, Plan, Rewrite, Verify, plan_repack, readers_of
 
 # A pack (indexed or not) modified less than this long ago is left as it is.
 GRACE_SECONDS = 24 * 3600
@@ -73,7 +82,7 @@ def gc_remote(
         entries = rpacks.entries(jobs)
         live = _live(project, remote, rpacks, entries)
         result.live_objects = len(live)
-        _Repack(project, rpacks, entries, live, result).run(grace)
+        _RemoteRepack(project, rpacks, result).run(entries, live, grace)
     return result
 
 
@@ -84,42 +93,70 @@ def _live(
     named = Named()
     current(project, named)
     at_commits(project, scope_commits(project, HISTORY), named)
-    objects = named.objects | named.salvaged
-    absent: set[ObjectId] = set()
+    trees = _RemoteTrees(project, remote, rpacks, entries)
+    live = live_set([(named, False)], trees, _chunk_lists(remote, rpacks, entries), _refuse)
+    return {bytes.fromhex(o.digest) for o in live.everything() if o.algorithm == "xxh128"}
 
-    def read(oid: ObjectId) -> bytes:
-        data = _tree_bytes(project, remote, rpacks, entries, oid)
+
+def _refuse(unreadable: set[ObjectId]) -> CheckFailed:
+    return CheckFailed(
+        f"kept tree object {min(unreadable)} cannot be read; gc --remote stopped, nothing changed",
+        "check the store and the remote with `mlv verify --remote`",
+    )
+
+
+@dataclass
+class _RemoteTrees:
+    """Trees read from the local store, else from the remote (verified); one neither holds
+    has nothing of it on the remote to keep."""
+
+    project: Project
+    remote: RemoteStore
+    rpacks: RemotePacks
+    entries: Mapping[bytes, RemoteEntry]
+    missing: set[ObjectId] = field(default_factory=set)
+
+    def read(self, oid: ObjectId) -> bytes:
+        data = _tree_bytes(self.project, self.remote, self.rpacks, self.entries, oid)
         if data is None:
-            absent.add(oid)
+            self.missing.add(oid)
             raise MissingObjects([str(oid)])
         return data
 
-    for roots in (named.trees, named.salvaged - named.trees):
-        got = reach(read, sorted(roots))
-        objects.update(got.files | got.trees)
-        # A top tree neither here nor there: nothing of it to keep; a salvaged id: maybe no tree.
-        bad = got.unreadable - (roots & absent if roots is named.trees else roots)
-        if bad:
-            raise CheckFailed(
-                f"kept tree object {min(bad)} cannot be read; gc --remote stopped, nothing changed",
-                "check the store and the remote with `mlv verify --remote`",
-            )
-    live = {bytes.fromhex(o.digest) for o in objects if o.algorithm == "xxh128"}
-    lists = {d: e for d, e in entries.items() if d in live and e.kind == CHUNKED}
-    for group in spans(lists):
-        first, last = group[0][1], group[-1][1]
-        data = rpacks.read_range(first.pack, first.offset, last.offset + last.length - first.offset)
-        for digest, entry in group:
-            start = entry.offset - first.offset
-            items = chunk.decode(data[start : start + entry.length])
-            if items is None:
-                raise CheckFailed(
-                    f"the chunk list of {ObjectId.xxh128(digest.hex())} on remote"
-                    f" {remote.name} is damaged; gc --remote stopped, nothing changed",
-                    "check the remote with `mlv verify --remote`",
-                )
-            live.update(c for c, _ in items)
-    return live
+    def absent(self, oid: ObjectId) -> bool:
+        return oid in self.missing
+
+    def may_be_tree(self, oid: ObjectId) -> bool:
+        return True  # read, and passed over when it is none
+
+
+def _chunk_lists(
+    remote: RemoteStore, rpacks: RemotePacks, entries: Mapping[bytes, RemoteEntry]
+) -> ChunkLists:
+    """The chunks of the chunked files among some objects, as the remote's chunk lists say (a
+    damaged list stops gc: the chunks it names cannot be known)."""
+
+    def chunks(objects: set[ObjectId]) -> set[ObjectId]:
+        digests = {bytes.fromhex(o.digest) for o in objects if o.algorithm == "xxh128"}
+        lists = {d: e for d, e in entries.items() if d in digests and e.kind == CHUNKED}
+        found: set[ObjectId] = set()
+        for group in spans(lists):
+            first, last = group[0][1], group[-1][1]
+            size = last.offset + last.length - first.offset
+            data = rpacks.read_range(first.pack, first.offset, size)
+            for digest, entry in group:
+                start = entry.offset - first.offset
+                items = chunk.decode(data[start : start + entry.length])
+                if items is None:
+                    raise CheckFailed(
+                        f"the chunk list of {ObjectId.xxh128(digest.hex())} on remote"
+                        f" {remote.name} is damaged; gc --remote stopped, nothing changed",
+                        "check the remote with `mlv verify --remote`",
+                    )
+                found.update(ObjectId.xxh128(c.hex()) for c, _ in items)
+        return found
+
+    return chunks
 
 
 def _tree_bytes(
@@ -143,97 +180,83 @@ def _tree_bytes(
     return data if xxhash.xxh3_128_hexdigest(data) == oid.digest else b"not a tree"
 
 
-class _Repack:
-    def __init__(
-        self,
-        project: Project,
-        rpacks: RemotePacks,
-        entries: Mapping[bytes, RemoteEntry],
-        live: set[bytes],
-        result: RemoteGcResult,
-    ) -> None:
+@dataclass(frozen=True)
+class _Grace:
+    """Whether files of ``packs/`` are past the grace period (one not listed counts as old)."""
+
+    ages: Mapping[str, float]
+    now: float
+    grace: float
+
+    def __call__(self, *names: str) -> bool:
+        return all(self.now - self.ages.get(n, 0.0) >= self.grace for n in names)
+
+
+class _RemoteRepack:
+    """Carries out a repack plan on a remote: copies read by byte range (``spans``), checked
+    (``Verify.ALL``), into outgoing packs uploaded at ``PACK_LIMIT``; then the grace period
+    is checked again and the old packs, their ``.keep`` marks and old leftovers go."""
+
+    def __init__(self, project: Project, rpacks: RemotePacks, result: RemoteGcResult) -> None:
         self.project = project
         self.rpacks = rpacks
-        self.owner = entries  # digest -> the entry readers use
-        self.live = live
         self.result = result
         self._pack: OutgoingPack | None = None
 
-    def run(self, grace: float) -> None:
+    def run(self, entries: Mapping[bytes, RemoteEntry], live: set[bytes], grace: float) -> None:
         result, rpacks = self.result, self.rpacks
         ages = rpacks.ages()
-        sizes = rpacks.sizes()
-        result.bytes_before = sum(sizes.values())
-        now = time.time()
-
-        def old(*names: str) -> bool:
-            return all(now - ages.get(n, 0.0) >= grace for n in names)  # absent: old
-
-        kept: set[bytes] = set()
-        removed: set[bytes] = set()
-        doomed: list[str] = []
+        result.bytes_before = sum(rpacks.sizes().values())
+        old = _Grace(ages, time.time(), grace)
+        facts = {}
         for stem in sorted(n[: -len(".idx")] for n in ages if n.endswith(".idx")):
-            pack, idx = f"{stem}.pack", f"{stem}.idx"
-            if pack not in ages:
-                continue
-            index = rpacks.index_of(stem)
-            if index is None:  # a damaged index: its pack holds nothing for readers
-                result.damaged_packs.append(stem)
-                continue
-            if not old(pack, idx, f"{stem}.keep"):
-                result.young_packs += 1
-                kept.update(e[0] for e in index)
-                continue
-            mine = [e for e in index if e[0] in self.live and self._owns(stem, e[0])]
-            total = sum(e[3] for e in index)
-            live_bytes = sum(e[3] for e in mine)
-            worth = live_bytes < total and (
-                total < SMALL_PACK or live_bytes < REWRITE_BELOW * total
-            )
-            if not worth or (not result.dry_run and not self._copy(stem, mine)):
-                if worth:
-                    result.damaged_packs.append(stem)
-                kept.update(e[0] for e in index)
-                continue
-            doomed.append(stem)
-            (result.rewritten_packs if mine else result.deleted_packs).append(stem)
-            removed.update(e[0] for e in index)
-            result.removed_bytes += total - live_bytes
-            kept.update(e[0] for e in mine)
-        result.removed_objects = len(removed - kept)
-        orphans = [n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages]
-        orphans = sorted(n for n in orphans if old(n))
-        result.unindexed_removed = list(orphans)
-        orphans += sorted(
-            n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages and old(n)
+            if f"{stem}.pack" in ages:
+                index = rpacks.index_of(stem)  # None: damaged, its pack holds nothing for readers
+                young = not old(f"{stem}.pack", f"{stem}.idx", f"{stem}.keep")
+                facts[stem] = PackFacts(index, young)
+        plan = plan_repack(facts, Collect(live, readers_of(entries)), Verify.ALL)
+        failed = (
+            [] if result.dry_run else [r.pack for r in plan.rewrites if not self._copy(r, plan)]
         )
-        if not result.dry_run:
-            self._flush()  # every copy is on the remote, indexed, before an original goes
-            # A push that relied on a doomed pack since the listing above marked it: spared.
-            now, ages = time.time(), rpacks.ages()
-            for stem in doomed:
-                if not old(f"{stem}.keep"):
-                    result.young_packs += 1
-                    continue
-                rpacks.delete(f"{stem}.idx")  # a reader listing now no longer names it
-                rpacks.delete(f"{stem}.pack")  # one that listed before finds the copy (PackGone)
-                if f"{stem}.keep" in ages:
-                    rpacks.delete(f"{stem}.keep")
-            for name in orphans:
-                rpacks.delete(name)
-            result.bytes_after = sum(rpacks.sizes().values())
-        else:
+        for stem in failed:
+            plan = plan.spare(stem)
+        result.young_packs = len(plan.young)
+        result.damaged_packs = sorted(plan.damaged + failed)
+        result.rewritten_packs, result.deleted_packs = plan.rewritten, plan.deleted
+        result.removed_objects, result.removed_bytes = len(plan.removed), plan.removed_bytes
+        orphans = sorted(n for n in ages if n.endswith(".pack") and n[:-5] + ".idx" not in ages)
+        result.unindexed_removed = [n for n in orphans if old(n)]
+        marks = [n for n in ages if n.endswith(".keep") and n[:-5] + ".pack" not in ages]
+        leftovers = result.unindexed_removed + sorted(n for n in marks if old(n))
+        if result.dry_run:
             result.bytes_after = result.bytes_before - result.removed_bytes
+        else:
+            self._flush()  # every copy is on the remote, indexed, before an original goes
+            self._delete([r.pack for r in plan.rewrites], leftovers, grace)
+            result.bytes_after = sum(rpacks.sizes().values())
 
-    def _owns(self, stem: str, digest: bytes) -> bool:
-        """Whether this pack's copy is the one readers use (one listed since: keep it too)."""
-        found = self.owner.get(digest)
-        return found is None or found.pack == stem
+    def _delete(self, doomed: list[str], leftovers: list[str], grace: float) -> None:
+        """Each old index, then its pack (and its mark); then the old leftovers. A push that
+        relied on a doomed pack since the first listing marked it: that pack is spared."""
+        rpacks = self.rpacks
+        ages = rpacks.ages()
+        old = _Grace(ages, time.time(), grace)
+        for stem in doomed:
+            if not old(f"{stem}.keep"):
+                self.result.young_packs += 1
+                continue
+            rpacks.delete(f"{stem}.idx")  # a reader listing now no longer names it
+            rpacks.delete(f"{stem}.pack")  # one that listed before finds the copy (PackGone)
+            if f"{stem}.keep" in ages:
+                rpacks.delete(f"{stem}.keep")
+        for name in leftovers:
+            rpacks.delete(name)
 
-    def _copy(self, stem: str, mine: list[tuple[bytes, int, int, int]]) -> bool:
-        """Copy the live objects of a pack into the new pack; False (and the pack stays) when
-        a blob among them fails its hash."""
-        wanted = {d: RemoteEntry(stem, kind, off, length) for d, kind, off, length in mine}
+    def _copy(self, rewrite: Rewrite, plan: Plan) -> bool:
+        """Copy a doomed pack's entries into the outgoing pack; False (and the pack stays) when
+        one fails the plan's check (those copied before it travel too: harmless duplicates)."""
+        stem = rewrite.pack
+        wanted = {d: RemoteEntry(stem, kind, off, n) for d, kind, off, n in rewrite.copy}
         for group in spans(wanted):
             first, last = group[0][1], group[-1][1]
             data = self.rpacks.read_range(
@@ -242,11 +265,7 @@ class _Repack:
             for digest, entry in group:
                 start = entry.offset - first.offset
                 piece = data[start : start + entry.length]
-                if len(piece) != entry.length or (
-                    entry.kind == BLOB and xxhash.xxh3_128_digest(piece) != digest
-                ):
-                    return False
-                if entry.kind == CHUNKED and chunk.decode(piece) is None:
+                if not plan.verify.sound((digest, *entry[1:]), piece):
                     return False
                 self._append(digest, entry.kind, piece)
         return True

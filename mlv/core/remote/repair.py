@@ -3,15 +3,15 @@ refuses a corrupt object).
 
 A damaged packed object cannot simply be fetched again: the local index says it is present,
 and readers would keep finding the damaged copy. So the damaged copies are dropped first (a
-loose file deleted; a pack rewritten without them, the copy finished before the old index and
-then the old pack go, as gc does), then fetched as missing objects, verified on arrival. Only
-what the remote holds is dropped: a damaged copy the remote cannot replace stays, reported. A
-chunked file is repaired through its chunks: only the damaged chunks travel.
+loose file deleted; a pack rewritten without them: the repack planner's ``Drop`` policy, carried
+out as gc's plans are, the copy finished before the old index and then the old pack go), then
+fetched as missing objects, verified on arrival. Only what the remote holds is dropped: a
+damaged copy the remote cannot replace stays, reported. A chunked file is repaired through its
+chunks: only the damaged chunks travel.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,7 +24,9 @@ from mlv.core.remote.resolve import DEFAULT_JOBS, index_cache_of, open_remote
 from mlv.errors import CorruptObject, CorruptObjects
 from mlv.model.ids import ObjectId
 from mlv.storage.lock import exclusive
-from mlv.storage.pack import CHUNKED, Packs, decode_index
+from mlv.storage.pack import CHUNKED
+from mlv.storage.repack import Drop, plan_repack
+from mlv.storage.repack_local import carry_out, local_facts
 from mlv.storage.store import ObjectStore
 
 
@@ -83,36 +85,15 @@ def _targets(store: ObjectStore, oids: list[ObjectId]) -> set[ObjectId]:
 
 
 def _drop(store: ObjectStore, oids: set[ObjectId]) -> None:
-    """Delete the local copies of ``oids``: loose files, and their records in every pack."""
+    """Delete the local copies of ``oids``: loose files, and their records in every pack (each
+    pack holding one is rewritten without it, the rest copied as it is: other damage stays
+    for `mlv verify` to name)."""
     for oid in sorted(oids):
         path = store.path_of(oid)
         if path.exists():
             faults.step(str(path))
             path.unlink()
     digests = {bytes.fromhex(o.digest) for o in oids}
-    packs = store.packs
     if digests:
-        _rewrite_without(packs, digests)
-
-
-def _rewrite_without(packs: Packs, digests: set[bytes]) -> None:
-    doomed: list[str] = []
-    for name in sorted(packs.pack_names()):
-        entries = list(decode_index((packs.dir / f"{name}.idx").read_bytes()) or ())
-        if not any(e[0] in digests for e in entries):
-            continue
-        doomed.append(name)
-        fd = os.open(packs.dir / f"{name}.pack", os.O_RDONLY)
-        try:  # the rest is copied as it is: other damage stays for `mlv verify` to name
-            for digest, kind, offset, length in entries:
-                if digest not in digests:
-                    packs.add(digest, kind, os.pread(fd, length, offset))
-        finally:
-            os.close(fd)
-    packs.finish()  # the copies are durable and indexed before an original goes
-    for name in doomed:
-        for ext in ("idx", "pack"):
-            path = packs.dir / f"{name}.{ext}"
-            faults.step(str(path))
-            path.unlink(missing_ok=True)
-    packs.forget(set(doomed))
+        packs = store.packs
+        carry_out(packs, plan_repack(local_facts(packs), Drop(digests)), dry_run=False)

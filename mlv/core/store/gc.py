@@ -5,7 +5,9 @@ it never deletes committed history. A narrower scope is asked for with flags; ev
 that committed history needs and that no remote holds is removed only when forced (or confirmed).
 Objects no revision reaches at all are garbage and always go. The same holds for every other
 work tree sharing the store. What a manifest references is the closure push and fetch use
-(artifacts, every file of a tree, stage outputs, lockfiles, code patches).
+(artifacts, every file of a tree, stage outputs, lockfiles, code patches). The live set is
+``kept.live_set`` (as for ``gc --remote``); packs are planned and rewritten by the repack
+planner (``storage/repack.py``), loose objects deleted here.
 """
 
 from __future__ import annotations
@@ -18,9 +20,18 @@ from dataclasses import dataclass, field
 
 from mlv import faults
 from mlv.adapters.remote import RemoteStore
-from mlv.core.objects.kept import HISTORY, Named, Scope, at_commits, current, scope_commits
+from mlv.core.objects.kept import (
+    HISTORY,
+    ChunkLists,
+    Closure,
+    Named,
+    Scope,
+    at_commits,
+    current,
+    live_set,
+    scope_commits,
+)
 from mlv.core.objects.sharing import Sharer, sharers, store_alone
-from mlv.core.objects.trees import Reach, reach
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, open_project
 from mlv.core.remote.pack_in import remote_sizes
@@ -31,7 +42,8 @@ from mlv.storage import index_cache
 from mlv.storage.fsutil import TEMP_SUFFIX
 from mlv.storage.lock import exclusive
 from mlv.storage.pack import CHUNKED
-from mlv.storage.repack import repack
+from mlv.storage.repack_local import repack
+from mlv.storage.store import ObjectStore
 
 _TREE_START = b'{"format":'  # how every tree object begins (a salvaged id may be a tree)
 # Temporary files older than this in the store's tmp/ are leftovers of interrupted commands.
@@ -81,25 +93,18 @@ def gc(
         contextlib.ExitStack() as stack,
     ):
         others = _open_sharers(project, dry_run, stack)
-        needed = _Closure(project, progress)
         progress.start("reading manifests and trees", None, unit="trees")
         try:
-            _add_scope(needed, project, scope)
-            for other in others:
-                with other.reading():
-                    theirs = Named()
-                    current(other.project, theirs)
-                    at_commits(other.project, scope_commits(other.project, scope), theirs)
-                needed.add(theirs, strict=False)
+            roots = _scope_roots(project, scope) + _their_roots(others, scope)
+            chunks = _chunk_lists(project)
+            live = live_set(roots, _StoreTrees(project.store, progress), chunks, _refuse)
         finally:
             progress.finish()
-        needed.check()
-        stored = _sizes(project, needed.objects, progress)
-        removable = {o: stored[o] for o in _with_chunks(project, set(stored))}
+        removable = _sizes(project, live.everything(), progress)
         unbacked: set[ObjectId] = set()
         unreachable: dict[str, str] = {}
         if scope.narrowed and removable:
-            histories = _histories(project, others, needed)
+            histories = _histories(project, others, live.closure)
             at_risk = set(removable) & set().union(*(h for _, h in histories))
             if at_risk:
                 unbacked, unreachable = _unbacked(histories, at_risk, removable)
@@ -110,16 +115,15 @@ def gc(
             and confirm is not None
             and confirm(Unbacked(len(unbacked), unbacked_bytes, unreachable))
         )
-        doomed = _with_chunks(
-            project, set(removable) if remove_unbacked else set(removable) - unbacked
-        )
+        # A chunked file kept for want of a backup keeps its chunks too.
+        doomed = set(removable) if remove_unbacked else set(removable) - unbacked - chunks(unbacked)
         removed, removed_bytes = _remove(project, doomed, removable, dry_run=dry_run)
         if not dry_run:
             _remove_stale_tmp(project)
             prune_index(project.store)  # table summaries' index: entries of removed summaries
         return GcResult(
             scope=scope.names(),
-            kept_objects=len(needed.objects),
+            kept_objects=len(live.objects),
             removed_objects=removed,
             removed_bytes=removed_bytes,
             dry_run=dry_run,
@@ -131,104 +135,84 @@ def gc(
         )
 
 
-def _add_scope(needed: _Closure, project: Project, scope: Scope) -> None:
-    """This work tree's scope. What it has checked out (work tree, index, HEAD) and what a flag
-    names must be readable; the rest of history is kept as far as this store holds it."""
+def _scope_roots(project: Project, scope: Scope) -> list[tuple[Named, bool]]:
+    """This work tree's scope, as roots of the live set. What it has checked out (work tree,
+    index, HEAD) and what a flag names must be readable (strict); the rest of history is kept
+    as far as this store holds it."""
     now = Named()
     head = project.git.head()
     at_commits(project, [head] if head else [], now)
     current(project, now)
-    needed.add(now, strict=True)
     commits = scope_commits(project, scope)
     rest = Named()
     at_commits(project, [c for c in commits if c != head], rest)
-    needed.add(rest, strict=scope.narrowed)
+    return [(now, True), (rest, scope.narrowed)]
+
+
+def _their_roots(others: list[_Other], scope: Scope) -> list[tuple[Named, bool]]:
+    """What the other work trees of the store keep, as roots of the live set: never strict
+    (a tree of theirs this store lacks has nothing of it here)."""
+    roots = []
+    for other in others:
+        with other.reading():
+            theirs = Named()
+            current(other.project, theirs)
+            at_commits(other.project, scope_commits(other.project, scope), theirs)
+        roots.append((theirs, False))
+    return roots
 
 
 def _histories(
-    project: Project, others: list[_Other], needed: _Closure
+    project: Project, others: list[_Other], needed: Closure
 ) -> list[tuple[Project, set[ObjectId]]]:
     """Per work tree of the store, everything its default scope keeps: what a narrowed scope
     must not drop unless that work tree can fetch it back."""
     histories = []
     for owner, other in [(project, None), *((o.project, o) for o in others)]:
-        history = needed.copy()
+        history = needed.copy(_StoreTrees(project.store))
         named = Named()
         with other.reading() if other is not None else contextlib.nullcontext():
             at_commits(owner, scope_commits(owner, HISTORY), named)
         history.add(named, strict=False)
-        history.check()
+        if history.unreadable:
+            raise _refuse(history.unreadable)
         histories.append((owner, history.objects))
     return histories
 
 
-class _Closure:
-    """Objects needed, with the files of every tree among them.
+@dataclass
+class _StoreTrees:
+    """Trees as this store holds them: one it lacks has nothing of it here to keep."""
 
-    A tree that cannot be read stops gc (the files it lists cannot be known) when ``strict``,
-    or when it is in the store but damaged. A tree absent from the store otherwise means that
-    nothing of it is here to keep: a revision this clone never fetched, or one another work tree
-    made with another store.
-    """
+    store: ObjectStore
+    progress: Progress = NULL_PROGRESS
 
-    def __init__(self, project: Project, progress: Progress = NULL_PROGRESS) -> None:
-        self.store = project.store
-        self.progress = progress
-        self.objects: set[ObjectId] = set()
-        self.reached = Reach()  # every tree expanded, levels included, and their files
-        self.unreadable: set[ObjectId] = set()
-
-    def copy(self) -> _Closure:
-        other = _Closure.__new__(_Closure)
-        other.store = self.store
-        other.progress = NULL_PROGRESS
-        other.objects, other.reached = set(self.objects), self.reached.copy()
-        other.unreadable = set(self.unreadable)
-        return other
-
-    def add(self, named: Named, *, strict: bool) -> None:
-        self.objects |= named.objects | named.salvaged
-        self._expand(named.trees - self.reached.trees, strict=strict)
-        # An id a manifest this mlv cannot read names may be a tree: its files stay too.
-        salvaged = set()
-        for oid in sorted(named.salvaged - self.reached.trees):
-            with contextlib.suppress(MlvError, OSError):
-                if self.store.head(oid, len(_TREE_START)) == _TREE_START:
-                    salvaged.add(oid)
-        self._expand(salvaged, strict=False, salvaged=True)
-
-    def _expand(self, roots: set[ObjectId], *, strict: bool, salvaged: bool = False) -> None:
-        if not roots:
-            return
-        before = set(self.reached.unreadable)
-        reach(self._read, sorted(roots), done=self.reached)
-        for oid in self.reached.unreadable - before:
-            if oid in roots and (salvaged or not (strict or self.store.exists(oid))):
-                self.reached.trees.discard(oid)  # nothing of it here: may be expanded later
-            else:
-                self.unreadable.add(oid)
-            self.reached.unreadable.discard(oid)
-        self.objects |= self.reached.files
-        self.objects |= self.reached.trees
-        self.reached.files.clear()  # kept in ``objects``: one set of the ids, not two
-
-    def _read(self, oid: ObjectId) -> bytes:
+    def read(self, oid: ObjectId) -> bytes:
         self.progress.advance()
         return self.store.read_bytes(oid)
 
-    def check(self) -> None:
-        if self.unreadable:
-            raise CheckFailed(
-                f"{len(self.unreadable)} kept tree object(s) are missing or corrupt "
-                f"(e.g. {min(self.unreadable)}); gc stopped and removed nothing",
-                "fetch them with `mlv fetch`, or check the store with `mlv verify`",
-            )
+    def absent(self, oid: ObjectId) -> bool:
+        return not self.store.exists(oid)
+
+    def may_be_tree(self, oid: ObjectId) -> bool:
+        """Peeked, not read: a salvaged id may be a large file."""
+        with contextlib.suppress(MlvError, OSError):
+            return self.store.head(oid, len(_TREE_START)) == _TREE_START
+        return False
+
+
+def _refuse(unreadable: set[ObjectId]) -> CheckFailed:
+    return CheckFailed(
+        f"{len(unreadable)} kept tree object(s) are missing or corrupt "
+        f"(e.g. {min(unreadable)}); gc stopped and removed nothing",
+        "fetch them with `mlv fetch`, or check the store with `mlv verify`",
+    )
 
 
 def _sizes(
-    project: Project, needed: set[ObjectId], progress: Progress = NULL_PROGRESS
+    project: Project, live: set[ObjectId], progress: Progress = NULL_PROGRESS
 ) -> dict[ObjectId, int]:
-    """The stored objects nothing needs, with their sizes."""
+    """The stored objects that are not live, with their sizes."""
     if not project.store.root.exists():
         return {}
     found = {}
@@ -236,7 +220,7 @@ def _sizes(
     try:
         for oid in project.store.iter_ids():
             progress.advance()
-            if oid not in needed:
+            if oid not in live:
                 with contextlib.suppress(MlvError):  # a damaged chunk list: its pack stays
                     found[oid] = project.store.size_of(oid)
     finally:
@@ -244,14 +228,20 @@ def _sizes(
     return found
 
 
-def _with_chunks(project: Project, doomed: set[ObjectId]) -> set[ObjectId]:
-    """``doomed`` less the chunks that a chunked file staying in the store is made of."""
+def _chunk_lists(project: Project) -> ChunkLists:
+    """The chunks of the chunked files among some objects, as this store's chunk lists say (a
+    damaged list names none: its file's chunks are not kept for it)."""
     store = project.store
-    for digest, entry in store.packs.entries().items():
-        oid = ObjectId.xxh128(digest.hex())
-        if entry.kind == CHUNKED and oid not in doomed:
-            doomed.difference_update(store.chunks_of(oid))
-    return doomed
+
+    def chunks(objects: set[ObjectId]) -> set[ObjectId]:
+        found: set[ObjectId] = set()
+        for digest, entry in store.packs.entries().items():
+            oid = ObjectId.xxh128(digest.hex())
+            if entry.kind == CHUNKED and oid in objects:
+                found.update(store.chunks_of(oid))
+        return found
+
+    return chunks
 
 
 def _remove(

@@ -23,6 +23,7 @@ from mlv.storage.pack import decode_index
 from tests.cli.test_remote import clone
 from tests.conftest import MlvRunner, tree_snapshot
 from tests.core.remote.remote_gc_setup import age, half_dead_remote
+from tests.stored import damage_packed
 
 
 def _packs(remote: Path) -> list[str]:
@@ -153,3 +154,27 @@ def test_push_after_gc_remote_sends_what_gc_dropped_if_needed_again(
         assert push(proj, packed=True).transferred == 0  # main's objects all stayed
     finally:
         proj.close()
+
+
+def test_a_pack_whose_live_blob_is_damaged_is_kept_and_named(
+    project: Path, mlv: MlvRunner, tmp_path: Path
+) -> None:
+    """gc --remote checks each blob it copies: a pack with a damaged live one is left for
+    `mlv verify --remote`, and none of its objects counts as removed."""
+    remote = tmp_path / "remote"
+    half_dead_remote(project, mlv, str(remote))
+    age(remote)
+    (stem,) = (p.stem for p in (remote / "packs").glob("*.idx"))
+    proj = open_project(project)
+    try:
+        lock = proj.read_lock()
+        assert lock is not None
+        damage_packed(remote, str(lock.artifacts["models/m.pkl"].id), "one byte flipped")
+        done = gc_remote(proj, grace=0)
+    finally:
+        proj.close()
+    assert done.damaged_packs == [stem] and done.rewritten_packs == done.deleted_packs == []
+    assert done.removed_objects == 0 and done.removed_bytes == 0
+    assert (remote / "packs" / f"{stem}.pack").exists() and (
+        remote / "packs" / f"{stem}.idx"
+    ).exists()
