@@ -235,6 +235,39 @@ def build(
     itself is installed editable when the record lists it. ``hold``: the descriptor of the
     lock the caller holds on ``target``, kept by the installer while it runs."""
     clock = time.monotonic()
+    existed = _claim(target)
+    if hold is not None:
+        installer = dataclasses.replace(installer, hold=(hold,))
+    try:
+        (target / BUILDING).write_text(f"{os.getpid()}\n")
+        on_step("venv", f"{installer.kind}, {interpreter.implementation} {interpreter.version}")
+        installer.create_venv(interpreter.path, target)
+        python = venv_python(target)
+        venv = _Venv(target, python, installer, options, on_step)
+        lines, source, notes = _requirements(plan, installer)
+        _install_listed(venv, plan, lines, source)
+        if plan.project and project_code is not None:
+            _install_project(venv, plan, project_code, about)
+        if plan.own_link is not None:
+            on_step("mlv", f"linking the running mlv from {plan.own_link}")
+            (_site_packages(python) / "_mlv_running.pth").write_text(f"{plan.own_link}\n")
+        result = BuildResult(target, interpreter.version, installer.kind, source, True, notes=notes)
+        result.notes.extend(_interpreter_note(plan, interpreter))
+        on_step("verify", "listing what was installed")
+        installed = _verify(plan, python, result)
+        result.seconds = time.monotonic() - clock
+        _mark_ready(venv, plan, about, result, installed)
+        return result
+    except BaseException:
+        with contextlib.suppress(OSError):
+            discard(target)
+        if existed:
+            target.mkdir(exist_ok=True)  # it was the user's empty directory: give it back
+        raise
+
+
+def _claim(target: Path) -> bool:
+    """Make ``target`` an empty directory to build in; whether it existed (a failure keeps it)."""
     existed = target.exists()
     if existed and is_leftover(target):
         discard(target)
@@ -247,65 +280,76 @@ def build(
         raise UsageError(
             f"cannot create {target}: {exc.strerror}", "give a directory you can write to"
         ) from None
-    if hold is not None:
-        installer = dataclasses.replace(installer, hold=(hold,))
-    try:
-        (target / BUILDING).write_text(f"{os.getpid()}\n")
-        on_step("venv", f"{installer.kind}, {interpreter.implementation} {interpreter.version}")
-        installer.create_venv(interpreter.path, target)
-        python = venv_python(target)
-        lines, source, notes = _requirements(plan, installer)
-        requirements = target / REQUIREMENTS
-        requirements.write_text("".join(f"{r}\n" for r in lines))
-        if lines:
-            on_step("install", f"{len(lines)} package(s) from {source}")
-            installer.install(python, requirements, options, lines, no_deps=plan.no_deps)
-        if plan.project and project_code is not None:
-            # The project itself was an editable install: it is code, installed from the run's
-            # code, which lives inside the environment (removed with it, never the work tree).
-            code = target / CODE
-            on_step("code", f"the code of {about.get('commit', '?')[:10]} into {code}")
-            project_code(code)
-            on_step("install", f"the project itself, editable from {code}")
-            (target / REQUIREMENTS).write_text(f"-e {code}\n")
-            installer.install(python, requirements, options, plan.project, no_deps=True)
-        if plan.own_link is not None:
-            on_step("mlv", f"linking the running mlv from {plan.own_link}")
-            (_site_packages(python) / "_mlv_running.pth").write_text(f"{plan.own_link}\n")
-        result = BuildResult(target, interpreter.version, installer.kind, source, True, notes=notes)
-        recorded = plan.record.python
-        if (interpreter.implementation, interpreter.version) != (
-            recorded.implementation,
-            recorded.version,
-        ):
-            result.notes.append(
-                f"built with {interpreter.implementation} {interpreter.version}"
-                f" ({interpreter.path}), not the recorded {recorded.implementation}"
-                f" {recorded.version}"
-            )
-        on_step("verify", "listing what was installed")
-        installed = _verify(plan, python, result)
-        result.seconds = time.monotonic() - clock
-        marker = {
-            **about,
-            "fingerprint": str(plan.record.fingerprint),
-            "python": interpreter.version,
-            "installer": installer.kind,
-            "options": safe_options(options),
-            "source": source,
-            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "seconds": round(result.seconds, 3),
-            "installed": installed,
-        }
-        write_bytes_atomic(target / MARKER, json.dumps(marker, indent=2, sort_keys=True).encode())
-        (target / BUILDING).unlink()
-        return result
-    except BaseException:
-        with contextlib.suppress(OSError):
-            discard(target)
-        if existed:
-            target.mkdir(exist_ok=True)  # it was the user's empty directory: give it back
-        raise
+    return existed
+
+
+@dataclass(frozen=True, slots=True)
+class _Venv:
+    """The environment a build installs into, and how: its installer, options and progress."""
+
+    target: Path
+    python: Path
+    installer: Installer
+    options: list[str]
+    on_step: OnStep
+
+
+def _install_listed(venv: _Venv, plan: RestorePlan, lines: list[str], source: str) -> None:
+    """Install the packages ``lines`` pins, written down as the installer's requirements file."""
+    requirements = venv.target / REQUIREMENTS
+    requirements.write_text("".join(f"{r}\n" for r in lines))
+    if lines:
+        venv.on_step("install", f"{len(lines)} package(s) from {source}")
+        venv.installer.install(venv.python, requirements, venv.options, lines, no_deps=plan.no_deps)
+
+
+def _install_project(
+    venv: _Venv, plan: RestorePlan, project_code: Callable[[Path], None], about: dict[str, Any]
+) -> None:
+    """Install the project itself, editable, from the run's code written into the environment."""
+    # The project itself was an editable install: it is code, installed from the run's
+    # code, which lives inside the environment (removed with it, never the work tree).
+    code = venv.target / CODE
+    venv.on_step("code", f"the code of {about.get('commit', '?')[:10]} into {code}")
+    project_code(code)
+    venv.on_step("install", f"the project itself, editable from {code}")
+    requirements = venv.target / REQUIREMENTS
+    requirements.write_text(f"-e {code}\n")
+    venv.installer.install(venv.python, requirements, venv.options, plan.project, no_deps=True)
+
+
+def _interpreter_note(plan: RestorePlan, used: Interpreter) -> list[str]:
+    """A note when the environment was built with another interpreter than the recorded one."""
+    recorded = plan.record.python
+    if (used.implementation, used.version) == (recorded.implementation, recorded.version):
+        return []
+    return [
+        f"built with {used.implementation} {used.version} ({used.path}), not the recorded"
+        f" {recorded.implementation} {recorded.version}"
+    ]
+
+
+def _mark_ready(
+    venv: _Venv,
+    plan: RestorePlan,
+    about: dict[str, Any],
+    result: BuildResult,
+    installed: dict[str, str],
+) -> None:
+    """Mark the environment ready: its marker written (atomically, last), the building mark gone."""
+    marker = {
+        **about,
+        "fingerprint": str(plan.record.fingerprint),
+        "python": result.python,
+        "installer": result.installer,
+        "options": safe_options(venv.options),
+        "source": result.source,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(result.seconds, 3),
+        "installed": installed,
+    }
+    write_bytes_atomic(venv.target / MARKER, json.dumps(marker, indent=2, sort_keys=True).encode())
+    (venv.target / BUILDING).unlink()
 
 
 def _requirements(plan: RestorePlan, installer: Installer) -> tuple[list[str], str, list[str]]:

@@ -196,9 +196,6 @@ def reproduce(
     if lock.code is None:
         raise UsageError(f"{rev} has no code record", "take a snapshot with `mlv snapshot`")
     order = recorded_order(lock, options.stage)
-    # Per-column table tolerances of mlv.toml, overridden by the command line's.
-    tolerances = {**project.declarations.tables.tolerance, **(options.tolerances or {})}
-    produced = {out for rec in lock.stages.values() for out in rec.outs}
     name = f"reproduce-{sha[:10]}-{uuid.uuid4().hex[:6]}"
     state_db = project.tmp_dir / f"{name}.state.db"
     report = ReproduceReport(rev, sha, {})
@@ -207,66 +204,112 @@ def reproduce(
             if options.keep_workdir:
                 report.workdir = str(workdir)
             on_event("worktree", str(workdir))
-            wt_git = GitRepo(workdir)
             if lock.code.patch is not None:
-                wt_git.apply(project.store.read_bytes(lock.code.patch))
-            wt_project = Project(
-                workdir,
-                wt_git,
-                project.declarations,
-                project.settings,
-                project.store,
-                StatCache(state_db, project.tmp_dir),
-            )
+                GitRepo(workdir).apply(project.store.read_bytes(lock.code.patch))
+            wt_project = _worktree_project(project, workdir, state_db)
             try:
-                from_store = inputs_from_store(lock, order, produced, workdir)
-                if from_store:
-                    on_event("inputs", ", ".join(from_store))
-                    restore(wt_project, lock, from_store, progress=progress)
+                _restore_inputs(wt_project, lock, order, on_event, progress)
                 stage_env = _stage_environment(
                     project, lock, sha, options, workdir, report, on_event
                 )
-                scanner = Scanner(workdir, wt_project.state, jobs=project.settings.jobs)
-                metrics_files = _metrics_files(project, lock)
-                failed = False
-                for stage_name in order:
-                    record = lock.stages[stage_name]
-                    verdict = StageVerdict(stage_name, record.cmd, True)
-                    verdict.marked_stale = record.stale_reasons
-                    report.stages.append(verdict)
-                    if failed:
-                        verdict.outputs = [
-                            OutputVerdict(stage_name, p, MISSING, i, None)
-                            for p, i in sorted(record.outs.items())
-                        ]
-                        continue
-                    for dep, recorded_id in sorted(record.deps.items()):
-                        scan = scanner.scan(dep)
-                        if scan is None or scan.object_id() != recorded_id:
-                            verdict.inputs_matched = False
-                            verdict.input_differences.append(dep)
-                    on_event("stage", stage_name)
-                    clock = time.monotonic()
-                    verdict.exit_code, verdict.log = execute(
-                        record.cmd, workdir, capture=options.capture, env=stage_env
-                    )
-                    verdict.duration = time.monotonic() - clock
-                    if verdict.exit_code != 0:
-                        failed = True
-                        verdict.outputs = [
-                            OutputVerdict(stage_name, p, MISSING, i, None)
-                            for p, i in sorted(record.outs.items())
-                        ]
-                        continue
-                    verdict.outputs = _judge_outputs(
-                        project, lock, stage_name, record, scanner, tolerances, metrics_files
-                    )
+                report.stages.extend(
+                    _rerun_stages(project, wt_project, lock, order, options, stage_env, on_event)
+                )
             finally:
                 wt_project.state.close()
     finally:
-        for leftover in (state_db, *state_db.parent.glob(state_db.name + "-*")):
-            leftover.unlink(missing_ok=True)
+        _remove_state_db(state_db)
     return report
+
+
+def _worktree_project(project: Project, workdir: Path, state_db: Path) -> Project:
+    """The project as seen from the worktree: the same store, declarations and settings, and a
+    stat cache of its own, as the user's is never touched."""
+    return Project(
+        workdir,
+        GitRepo(workdir),
+        project.declarations,
+        project.settings,
+        project.store,
+        StatCache(state_db, project.tmp_dir),
+    )
+
+
+def _restore_inputs(
+    wt_project: Project,
+    lock: Lock,
+    order: list[str],
+    on_event: ReproduceEvent,
+    progress: Progress,
+) -> None:
+    """Check out into the worktree the recorded inputs that git does not hold and no stage makes."""
+    produced = {out for rec in lock.stages.values() for out in rec.outs}
+    from_store = inputs_from_store(lock, order, produced, wt_project.root)
+    if from_store:
+        on_event("inputs", ", ".join(from_store))
+        restore(wt_project, lock, from_store, progress=progress)
+
+
+def _rerun_stages(
+    project: Project,
+    wt_project: Project,
+    lock: Lock,
+    order: list[str],
+    options: Options,
+    stage_env: dict[str, str] | None,
+    on_event: ReproduceEvent,
+) -> list[StageVerdict]:
+    """Re-run the stages in order, judging each one's outputs; once one fails, the rest are
+    not run (their outputs are reported missing)."""
+    # Per-column table tolerances of mlv.toml, overridden by the command line's.
+    tolerances = {**project.declarations.tables.tolerance, **(options.tolerances or {})}
+    scanner = Scanner(wt_project.root, wt_project.state, jobs=project.settings.jobs)
+    metrics_files = _metrics_files(project, lock)
+    verdicts: list[StageVerdict] = []
+    failed = False
+    for stage_name in order:
+        record = lock.stages[stage_name]
+        verdict = StageVerdict(stage_name, record.cmd, True)
+        verdict.marked_stale = record.stale_reasons
+        verdicts.append(verdict)
+        if failed:
+            verdict.outputs = _all_missing(stage_name, record)
+            continue
+        _compare_inputs(scanner, record, verdict)
+        on_event("stage", stage_name)
+        clock = time.monotonic()
+        verdict.exit_code, verdict.log = execute(
+            record.cmd, wt_project.root, capture=options.capture, env=stage_env
+        )
+        verdict.duration = time.monotonic() - clock
+        if verdict.exit_code != 0:
+            failed = True
+            verdict.outputs = _all_missing(stage_name, record)
+            continue
+        verdict.outputs = _judge_outputs(
+            project, lock, stage_name, record, scanner, tolerances, metrics_files
+        )
+    return verdicts
+
+
+def _compare_inputs(scanner: Scanner, record: StageRecord, verdict: StageVerdict) -> None:
+    """Note in ``verdict`` each input the stage is about to read that is not as recorded."""
+    for dep, recorded_id in sorted(record.deps.items()):
+        scan = scanner.scan(dep)
+        if scan is None or scan.object_id() != recorded_id:
+            verdict.inputs_matched = False
+            verdict.input_differences.append(dep)
+
+
+def _all_missing(stage_name: str, record: StageRecord) -> list[OutputVerdict]:
+    """The verdicts on the outputs of a stage that did not run to success: all missing."""
+    return [OutputVerdict(stage_name, p, MISSING, i, None) for p, i in sorted(record.outs.items())]
+
+
+def _remove_state_db(state_db: Path) -> None:
+    """Remove the worktree's stat cache and the files its database keeps beside it."""
+    for leftover in (state_db, *state_db.parent.glob(state_db.name + "-*")):
+        leftover.unlink(missing_ok=True)
 
 
 def _stage_environment(

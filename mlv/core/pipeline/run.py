@@ -183,20 +183,7 @@ def run(
             project.root, project.state, jobs=project.settings.jobs, progress=progress
         )
         if dry_run:
-            # Nothing runs, so nothing changes between stages: the states of now are the ones
-            # each stage would be judged by (a stage after one that would run is stale too).
-            for state in pipeline_states(project, lock, scanner, wanted):
-                verdict = decide(project, lock, scanner, state, force=force)
-                if verdict.refusal is not None:
-                    raise verdict.refusal
-                if verdict.run:
-                    result.would_run.append(state)
-                    on_event("would run", state.name, verdict.detail)
-                else:
-                    result.skipped.append(state.name)
-                    on_event("skip", state.name, verdict.detail)
-            project.state.flush()
-            return result
+            return _dry_run(project, lock, scanner, wanted, force, on_event)
         gitignore.update(project.root, add=[o for s in stages.values() for o in s.outputs])
         env = capture_environment(project.root, project.declarations.env_variables, project.store)
         order = [s.name for s in pipeline_states(project, lock, scanner, wanted)]
@@ -209,52 +196,119 @@ def run(
                 raise verdict.refusal
             marker = RunMarker.of(project.tmp_dir, name)
             if not verdict.run:
-                # Up to date (checked out, say): whatever an interrupted run left is gone.
-                marker.finish()
-                if name in lock.stages and lock.stages[name].stale_reasons:
-                    lock = _unmark(project, lock, scanner, stage)
+                lock = _skip(project, lock, scanner, stage, marker)
                 result.skipped.append(name)
                 on_event("skip", name, verdict.detail)
                 continue
             on_event("run", name, verdict.detail)
-            deps = dependency_ids(scanner, stage)
-            marker.start()
-            clear_outputs(project, scanner, stage, project.root)
-            started = datetime.now(timezone.utc)
-            clock = time.monotonic()
-            code, _ = execute(
-                stage.cmd,
-                project.root,
-                capture=False,
-                on_start=marker.note_group,
-            )
-            duration = time.monotonic() - clock
-            if code != 0:
-                marker.note_failure(output_ids(scanner, stage))
-                project.state.flush()
-                raise StageFailed(name, code)
-            try:
-                record, outs = record_stage(project, scanner, stage, deps, started, duration, env)
-            except MlvError:  # e.g. an output missing: as good as a failure
-                marker.note_failure(output_ids(scanner, stage))
-                raise
-            artifacts = dict(lock.artifacts)
-            for out, scan in outs.items():
-                artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)
-            lock = msgspec.structs.replace(
-                lock,
-                artifacts=artifacts,
-                stages={**lock.stages, name: record},
-                environment=env,
-                tables=_tables(project, lock, outs) or msgspec.UNSET,
-            )
-            project.store.sync_written()  # on disk before mlv.lock names them
-            project.write_lock(lock)
-            project.state.flush()
-            marker.finish()
+            done = _execute_stage(project, scanner, stage, marker)
+            lock = _record_run(project, lock, scanner, stage, done, env, marker)
             result.ran.append(name)
-            on_event("done", name, f"{duration:.2f} s")
+            on_event("done", name, f"{done.duration:.2f} s")
     return result
+
+
+def _dry_run(
+    project: Project,
+    lock: Lock,
+    scanner: Scanner,
+    wanted: list[str] | None,
+    force: bool,
+    on_event: StageEvent,
+) -> RunResult:
+    """What a run would do, stage by stage, refusals included; nothing runs."""
+    result = RunResult()
+    # Nothing runs, so nothing changes between stages: the states of now are the ones
+    # each stage would be judged by (a stage after one that would run is stale too).
+    for state in pipeline_states(project, lock, scanner, wanted):
+        verdict = decide(project, lock, scanner, state, force=force)
+        if verdict.refusal is not None:
+            raise verdict.refusal
+        if verdict.run:
+            result.would_run.append(state)
+            on_event("would run", state.name, verdict.detail)
+        else:
+            result.skipped.append(state.name)
+            on_event("skip", state.name, verdict.detail)
+    project.state.flush()
+    return result
+
+
+def _skip(
+    project: Project, lock: Lock, scanner: Scanner, stage: StageDecl, marker: RunMarker
+) -> Lock:
+    """Let an up-to-date stage be: no interrupted run of it remains, nor a stale mark; the lock."""
+    # Up to date (checked out, say): whatever an interrupted run left is gone.
+    marker.finish()
+    if stage.name in lock.stages and lock.stages[stage.name].stale_reasons:
+        lock = _unmark(project, lock, scanner, stage)
+    return lock
+
+
+@dataclass(frozen=True, slots=True)
+class _Executed:
+    """A stage command that exited 0: its inputs as it read them, and when and how long it ran."""
+
+    deps: dict[str, ObjectId]
+    started: datetime
+    duration: float
+
+
+def _execute_stage(
+    project: Project, scanner: Scanner, stage: StageDecl, marker: RunMarker
+) -> _Executed:
+    """Run one stage's command, its old outputs saved and removed first; exit 0 or StageFailed."""
+    deps = dependency_ids(scanner, stage)
+    marker.start()
+    clear_outputs(project, scanner, stage, project.root)
+    started = datetime.now(timezone.utc)
+    clock = time.monotonic()
+    code, _ = execute(
+        stage.cmd,
+        project.root,
+        capture=False,
+        on_start=marker.note_group,
+    )
+    duration = time.monotonic() - clock
+    if code != 0:
+        marker.note_failure(output_ids(scanner, stage))
+        project.state.flush()
+        raise StageFailed(stage.name, code)
+    return _Executed(deps, started, duration)
+
+
+def _record_run(
+    project: Project,
+    lock: Lock,
+    scanner: Scanner,
+    stage: StageDecl,
+    done: _Executed,
+    env: EnvironmentRecord,
+    marker: RunMarker,
+) -> Lock:
+    """Store the outputs of a stage that succeeded and write its record to mlv.lock at once."""
+    try:
+        record, outs = record_stage(
+            project, scanner, stage, done.deps, done.started, done.duration, env
+        )
+    except MlvError:  # e.g. an output missing: as good as a failure
+        marker.note_failure(output_ids(scanner, stage))
+        raise
+    artifacts = dict(lock.artifacts)
+    for out, scan in outs.items():
+        artifacts[out] = artifact_record(project.declarations.artifacts[out].kind, scan)
+    lock = msgspec.structs.replace(
+        lock,
+        artifacts=artifacts,
+        stages={**lock.stages, stage.name: record},
+        environment=env,
+        tables=_tables(project, lock, outs) or msgspec.UNSET,
+    )
+    project.store.sync_written()  # on disk before mlv.lock names them
+    project.write_lock(lock)
+    project.state.flush()
+    marker.finish()
+    return lock
 
 
 def _unmark(project: Project, lock: Lock, scanner: Scanner, stage: StageDecl) -> Lock:

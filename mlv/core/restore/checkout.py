@@ -232,12 +232,35 @@ def restore(
     rev: str | None = None,
 ) -> CheckoutResult:
     """Make ``wanted`` (repository-relative; all artifacts when empty) match ``lock``."""
-    result = CheckoutResult(rev)
     scopes = _scopes(project, lock, wanted)
     scanner = Scanner(project.root, project.state, jobs=project.settings.jobs, progress=progress)
     missing = {t.id for s in scopes for t in s.targets() if not project.store.exists(t.id)}
     if missing:  # before anything is touched
         raise MissingObjects(str(m) for m in sorted(missing))
+    plan = _plan(project, scanner, scopes, force)
+    _refuse_unsafe(project, plan, force)
+    keep = {d for s in plan.scopes for d in s.empty_dirs}
+    removed = _delete_files(project, plan, keep)
+    project.state.forget(f.relpath for f in plan.deletes)
+    writer = _write_files(project, plan, scanner.jobs, progress)
+    for d in keep:
+        (project.root / d).mkdir(parents=True, exist_ok=True)
+    project.state.flush()
+    if writer.corrupt:
+        corrupt = writer.corrupt
+        raise corrupt[0][1] if len(corrupt) == 1 else CorruptObjects(sorted(corrupt))
+    return CheckoutResult(
+        rev,
+        written=writer.written,
+        removed=removed,
+        unchanged=plan.unchanged,
+        bytes_written=writer.bytes,
+        artifacts=plan.artifacts,
+    )
+
+
+def _plan(project: Project, scanner: Scanner, scopes: list[Scope], force: bool) -> _Plan:
+    """Compare each scope with the work tree; a link standing in for one goes first (forced)."""
     plan = _Plan()
     for scope in scopes:
         _replace_link(project, scope.path, force)
@@ -249,12 +272,17 @@ def restore(
             and scan.object_id() == scope.tree_id
         ):
             # The whole directory already matches (known from its stat fingerprint).
-            result.unchanged += scope.files
-            result.artifacts.append(scope.path)
-            continue
-        current, empty_dirs = _current(scanner, scope, scan)
-        plan.add(project, scope, current, empty_dirs)
-        result.artifacts.append(scope.path)
+            plan.unchanged += scope.files
+        else:
+            current, empty_dirs = _current(scanner, scope, scan)
+            plan.add(project, scope, current, empty_dirs)
+        plan.artifacts.append(scope.path)
+    return plan
+
+
+def _refuse_unsafe(project: Project, plan: _Plan, force: bool) -> None:
+    """Refuse the plan before anything is touched: unsaved work at risk (unless forced), a
+    symbolic link on the way to a path, a recorded size its object does not have."""
     if plan.at_risk and not force:
         raise WouldClobber(plan.at_risk)
     # Nothing is written or deleted through a symbolic link (it could lead anywhere). Only
@@ -266,11 +294,15 @@ def restore(
     if plan.wrong_size is not None:
         raise plan.wrong_size
 
-    keep = {d for s in plan.scopes for d in s.empty_dirs}
+
+def _delete_files(project: Project, plan: _Plan, keep: set[str]) -> list[str]:
+    """Delete the files the plan removes, then the directories left empty (not those in
+    ``keep``, which the record has); the files deleted."""
+    removed: list[str] = []
     for f in plan.deletes:
         faults.step(f.relpath)
         project.abspath(f.relpath).unlink()
-        result.removed.append(f.relpath)
+        removed.append(f.relpath)
     for f in plan.deletes:
         scope_root = next(
             s.path
@@ -283,11 +315,15 @@ def restore(
             (project.root / d).rmdir()
             scope_root = next(s.path for s in plan.scopes if is_within(d, s.path))
             _remove_empty_parents(project.root, d, scope_root, keep)
-    project.state.forget(f.relpath for f in plan.deletes)
+    return removed
 
+
+def _write_files(project: Project, plan: _Plan, jobs: int, progress: Progress) -> _Writer:
+    """Write the files that differ, batch by batch, then set the modes of those that only
+    differ in mode; the writer, which knows what was written and what was corrupt."""
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
     progress.start(f"checking out {plan.writes} files", plan.bytes, unit="bytes")
-    writer = _Writer(project, scanner.jobs, progress)
+    writer = _Writer(project, jobs, progress)
     try:
         for batch in plan.batches():
             writer.write(batch)
@@ -297,16 +333,7 @@ def restore(
         path = project.abspath(target.relpath)
         os.chmod(path, default_file_mode(target.executable))
         writer.remember([target], [os.stat(path)])
-    for d in keep:
-        (project.root / d).mkdir(parents=True, exist_ok=True)
-    project.state.flush()
-    if writer.corrupt:
-        corrupt = writer.corrupt
-        raise corrupt[0][1] if len(corrupt) == 1 else CorruptObjects(sorted(corrupt))
-    result.unchanged += plan.unchanged
-    result.written = writer.written
-    result.bytes_written = writer.bytes
-    return result
+    return writer
 
 
 # Files written between two flushes of the stat cache: what checkout holds at once.
@@ -325,6 +352,7 @@ class _Plan:
         self.chmods: list[Target] = []
         self.deletes: list[WorkFile] = []
         self.stray_dirs: list[str] = []
+        self.artifacts: list[str] = []  # every scope's path, planned or already matching
         self.unchanged = self.writes = self.bytes = 0
         self.wrong_size: ManifestError | None = None
 
