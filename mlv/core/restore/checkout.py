@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlv import faults
 from mlv.core.objects.sharing import using_store
 from mlv.core.objects.trees import Read, walk
-from mlv.core.parallel import batched_map
 from mlv.core.progress import NULL_PROGRESS, Progress
 from mlv.core.project import Project, to_relpath
+from mlv.core.restore.writer import FileWriter, Target
 from mlv.core.workspace.scanner import Scan, Scanner, WorkFile
 from mlv.errors import (
     CorruptObject,
@@ -39,15 +38,6 @@ from mlv.storage.fsutil import (
     default_file_mode,
 )
 from mlv.storage.lock import exclusive
-from mlv.storage.state import Proofs, StatCache, StatKey
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    relpath: str
-    id: ObjectId
-    size: int
-    executable: bool
 
 
 @dataclass
@@ -163,30 +153,6 @@ def _replace_link(project: Project, relpath: str, force: bool) -> None:
         raise WouldClobber([f"{relpath} (a symbolic link)"])
     faults.step(relpath)
     path.unlink()
-
-
-def _clear_dir(path: Path) -> None:
-    """Remove a directory that holds only (possibly nested) empty directories."""
-    for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda w: -len(w[0])):
-        os.rmdir(dirpath)
-
-
-def _materialise(
-    project: Project, target: Target, hardlink: bool, proofs: Proofs
-) -> os.stat_result | None:
-    """Write one file from the store into the work tree, verified, atomically; the linked
-    object's stat when it was hard-linked (see ``ObjectStore.export``)."""
-    dst = project.abspath(target.relpath)
-    if dst.is_dir() and not dst.is_symlink():
-        _clear_dir(dst)  # its files were removed as planned; a file takes its place
-    return project.store.export(
-        target.id,
-        dst,
-        project.tmp_dir,
-        executable=target.executable,
-        hardlink=hardlink,
-        proven=lambda st: StatCache.proven(proofs, target.id, st),
-    )
 
 
 def _remove_empty_parents(root: Path, relpath: str, stop: str, keep: set[str]) -> None:
@@ -318,12 +284,12 @@ def _delete_files(project: Project, plan: _Plan, keep: set[str]) -> list[str]:
     return removed
 
 
-def _write_files(project: Project, plan: _Plan, jobs: int, progress: Progress) -> _Writer:
+def _write_files(project: Project, plan: _Plan, jobs: int, progress: Progress) -> FileWriter:
     """Write the files that differ, batch by batch, then set the modes of those that only
     differ in mode; the writer, which knows what was written and what was corrupt."""
     project.tmp_dir.mkdir(parents=True, exist_ok=True)
     progress.start(f"checking out {plan.writes} files", plan.bytes, unit="bytes")
-    writer = _Writer(project, jobs, progress)
+    writer = FileWriter(project, jobs, progress)
     try:
         for batch in plan.batches():
             writer.write(batch)
@@ -424,58 +390,3 @@ def _wrong_size(project: Project, target: Target) -> ManifestError | None:
     )
 
 
-class _Writer:
-    """Writes batches of files, verified, and remembers their stat for the next scan."""
-
-    def __init__(self, project: Project, jobs: int, progress: Progress) -> None:
-        self.project = project
-        self.jobs = jobs
-        self.progress = progress
-        self.started = project.state.clock()
-        self.hardlink = project.settings.link == "hardlink"
-        # Objects verified by an earlier hard-linked checkout are linked unread while unchanged.
-        self.proofs: Proofs = project.state.proofs() if self.hardlink else {}
-        self.corrupt: list[tuple[str, CorruptObject]] = []  # appended from worker threads
-        self.written: list[str] = []
-        self.bytes = 0
-        self.made: set[str] = set()
-
-    def write(self, batch: list[Target]) -> None:
-        project, store = self.project, self.project.store
-        for target in batch:
-            parent = target.relpath.rpartition("/")[0]
-            if parent and parent not in self.made:
-                (project.root / parent).mkdir(parents=True, exist_ok=True)
-                self.made.add(parent)
-        batch.sort(key=lambda t: store.placement(t.id))  # packs read front to back
-        linked: list[tuple[ObjectId, os.stat_result]] = []  # appended from worker threads
-
-        def one(target: Target) -> os.stat_result | None:
-            try:
-                object_stat = _materialise(project, target, self.hardlink, self.proofs)
-            except CorruptObject as exc:  # refused, never placed: the other files still are
-                self.corrupt.append((str(target.id), exc))
-                return None
-            self.progress.advance(target.size)
-            if object_stat is not None:
-                linked.append((target.id, object_stat))
-            return os.stat(project.abspath(target.relpath))
-
-        with ThreadPoolExecutor(self.jobs) as pool:
-            keys = batched_map(pool, one, batch, lambda t: t.size)
-        done = [t for t, k in zip(batch, keys, strict=True) if k is not None]
-        self.remember(done, [k for k in keys if k is not None])
-        for oid, st in linked:
-            project.state.record_proof(oid, st, self.started.stamp(st.st_dev))
-        self.written.extend(t.relpath for t in done)
-        self.bytes += sum(t.size for t in done)
-        project.state.flush()  # one transaction per batch: the rows are not all held
-
-    def remember(self, targets: list[Target], stats: list[os.stat_result]) -> None:
-        """Files mlv just wrote have known content. Remembered as of the moment writing began,
-        so the racy-clean rule applies: an edit landing in the same timestamp tick as our
-        write is caught by one re-read at the next scan."""
-        for target, st in zip(targets, stats, strict=True):
-            self.project.state.record(
-                target.relpath, StatKey.of(st), target.id, self.started.stamp(st.st_dev)
-            )
